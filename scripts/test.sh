@@ -11,7 +11,9 @@ PATH="$(scripts/bootstrap-node.sh):$PATH"
 export PATH
 log "node $(node --version), npm $(npm --version 2>/dev/null)"
 
-timed "npm ci" npm ci --no-audit --no-fund --loglevel=error
+# Not `npm ci`: npm 11 leaves optional platform packages (e.g. @biomejs/cli-*) out of the lock file and
+# then refuses it as out of sync. `install --no-save` installs exactly the locked versions all the same.
+timed "npm install" npm install --no-save --no-audit --no-fund --loglevel=error
 timed "setup-host" scripts/setup-host.sh
 timed "typecheck" npm run --silent typecheck
 timed "lint" npm run --silent lint

@@ -10,7 +10,9 @@ PATH="$(scripts/bootstrap-node.sh):$PATH"
 export PATH
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  timed "npm ci" npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: npm 11 leaves optional platform packages (e.g. @biomejs/cli-*) out of the lock file and
+  # then refuses it as out of sync. `install --no-save` installs exactly the locked versions all the same.
+  timed "npm install" npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 timed "build" npm run --silent build
 node dist/cli/main.js version

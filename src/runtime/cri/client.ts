@@ -8,9 +8,9 @@ import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import type { ProtoGrpcType } from "./generated/api.js";
-import type { ImageServiceClient } from "./generated/runtime/v1/ImageService.js";
-import type { RuntimeServiceClient } from "./generated/runtime/v1/RuntimeService.js";
+import type { ProtoGrpcType } from "./generated/api.ts";
+import type { ImageServiceClient } from "./generated/runtime/v1/ImageService.ts";
+import type { RuntimeServiceClient } from "./generated/runtime/v1/RuntimeService.ts";
 
 export type { ImageServiceClient, RuntimeServiceClient };
 

@@ -1,6 +1,6 @@
 // Original file: proto/runtime/v1/api.proto
 
-import type { ContainerState as _runtime_v1_ContainerState, ContainerState__Output as _runtime_v1_ContainerState__Output } from '../../runtime/v1/ContainerState.js';
+import type { ContainerState as _runtime_v1_ContainerState, ContainerState__Output as _runtime_v1_ContainerState__Output } from '../../runtime/v1/ContainerState.ts';
 
 export interface ContainerStateValue {
   'state'?: (_runtime_v1_ContainerState);

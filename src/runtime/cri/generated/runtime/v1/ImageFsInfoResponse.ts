@@ -1,6 +1,6 @@
 // Original file: proto/runtime/v1/api.proto
 
-import type { FilesystemUsage as _runtime_v1_FilesystemUsage, FilesystemUsage__Output as _runtime_v1_FilesystemUsage__Output } from '../../runtime/v1/FilesystemUsage.js';
+import type { FilesystemUsage as _runtime_v1_FilesystemUsage, FilesystemUsage__Output as _runtime_v1_FilesystemUsage__Output } from '../../runtime/v1/FilesystemUsage.ts';
 
 export interface ImageFsInfoResponse {
   'image_filesystems'?: (_runtime_v1_FilesystemUsage)[];

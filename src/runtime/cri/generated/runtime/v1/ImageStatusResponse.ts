@@ -1,6 +1,6 @@
 // Original file: proto/runtime/v1/api.proto
 
-import type { Image as _runtime_v1_Image, Image__Output as _runtime_v1_Image__Output } from '../../runtime/v1/Image.js';
+import type { Image as _runtime_v1_Image, Image__Output as _runtime_v1_Image__Output } from '../../runtime/v1/Image.ts';
 
 export interface ImageStatusResponse {
   'image'?: (_runtime_v1_Image | null);

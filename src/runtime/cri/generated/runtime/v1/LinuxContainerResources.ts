@@ -1,6 +1,6 @@
 // Original file: proto/runtime/v1/api.proto
 
-import type { HugepageLimit as _runtime_v1_HugepageLimit, HugepageLimit__Output as _runtime_v1_HugepageLimit__Output } from '../../runtime/v1/HugepageLimit.js';
+import type { HugepageLimit as _runtime_v1_HugepageLimit, HugepageLimit__Output as _runtime_v1_HugepageLimit__Output } from '../../runtime/v1/HugepageLimit.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface LinuxContainerResources {

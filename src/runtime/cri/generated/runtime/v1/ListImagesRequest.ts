@@ -1,6 +1,6 @@
 // Original file: proto/runtime/v1/api.proto
 
-import type { ImageFilter as _runtime_v1_ImageFilter, ImageFilter__Output as _runtime_v1_ImageFilter__Output } from '../../runtime/v1/ImageFilter.js';
+import type { ImageFilter as _runtime_v1_ImageFilter, ImageFilter__Output as _runtime_v1_ImageFilter__Output } from '../../runtime/v1/ImageFilter.ts';
 
 export interface ListImagesRequest {
   'filter'?: (_runtime_v1_ImageFilter | null);

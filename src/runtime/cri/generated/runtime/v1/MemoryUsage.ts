@@ -1,6 +1,6 @@
 // Original file: proto/runtime/v1/api.proto
 
-import type { UInt64Value as _runtime_v1_UInt64Value, UInt64Value__Output as _runtime_v1_UInt64Value__Output } from '../../runtime/v1/UInt64Value.js';
+import type { UInt64Value as _runtime_v1_UInt64Value, UInt64Value__Output as _runtime_v1_UInt64Value__Output } from '../../runtime/v1/UInt64Value.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface MemoryUsage {

@@ -1,6 +1,6 @@
 // Original file: proto/runtime/v1/api.proto
 
-import type { PodIP as _runtime_v1_PodIP, PodIP__Output as _runtime_v1_PodIP__Output } from '../../runtime/v1/PodIP.js';
+import type { PodIP as _runtime_v1_PodIP, PodIP__Output as _runtime_v1_PodIP__Output } from '../../runtime/v1/PodIP.ts';
 
 export interface PodSandboxNetworkStatus {
   'ip'?: (string);

@@ -1,6 +1,6 @@
 // Original file: proto/runtime/v1/api.proto
 
-import type { Protocol as _runtime_v1_Protocol, Protocol__Output as _runtime_v1_Protocol__Output } from '../../runtime/v1/Protocol.js';
+import type { Protocol as _runtime_v1_Protocol, Protocol__Output as _runtime_v1_Protocol__Output } from '../../runtime/v1/Protocol.ts';
 
 export interface PortMapping {
   'protocol'?: (_runtime_v1_Protocol);

@@ -1,6 +1,6 @@
 // Original file: proto/runtime/v1/api.proto
 
-import type { RuntimeCondition as _runtime_v1_RuntimeCondition, RuntimeCondition__Output as _runtime_v1_RuntimeCondition__Output } from '../../runtime/v1/RuntimeCondition.js';
+import type { RuntimeCondition as _runtime_v1_RuntimeCondition, RuntimeCondition__Output as _runtime_v1_RuntimeCondition__Output } from '../../runtime/v1/RuntimeCondition.ts';
 
 export interface RuntimeStatus {
   'conditions'?: (_runtime_v1_RuntimeCondition)[];

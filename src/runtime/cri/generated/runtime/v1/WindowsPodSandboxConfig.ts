@@ -1,6 +1,6 @@
 // Original file: proto/runtime/v1/api.proto
 
-import type { WindowsSandboxSecurityContext as _runtime_v1_WindowsSandboxSecurityContext, WindowsSandboxSecurityContext__Output as _runtime_v1_WindowsSandboxSecurityContext__Output } from '../../runtime/v1/WindowsSandboxSecurityContext.js';
+import type { WindowsSandboxSecurityContext as _runtime_v1_WindowsSandboxSecurityContext, WindowsSandboxSecurityContext__Output as _runtime_v1_WindowsSandboxSecurityContext__Output } from '../../runtime/v1/WindowsSandboxSecurityContext.ts';
 
 export interface WindowsPodSandboxConfig {
   'security_context'?: (_runtime_v1_WindowsSandboxSecurityContext | null);
