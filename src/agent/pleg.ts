@@ -1,0 +1,223 @@
+// Pod lifecycle event generator: relists the runtime every period, diffs container states against the last
+// relist, refreshes the runtime status cache of pods that changed, and tells the pod workers. Like
+// kubelet's generic PLEG: deciding which events a state change means is a pure table (generateEvents).
+
+import { isNotFound } from "../runtime/errors.ts";
+import {
+  type Container,
+  type ContainerState,
+  type ContainerStatus,
+  type PodSandbox,
+  type PodSandboxStatus,
+  type Runtime,
+  RuntimeLabels,
+} from "../runtime/types.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+
+export type PodLifecycleEventType =
+  | "ContainerStarted"
+  | "ContainerDied"
+  | "ContainerRemoved"
+  | "ContainerChanged";
+
+export interface PodLifecycleEvent {
+  podUid: string;
+  type: PodLifecycleEventType;
+  containerId: string;
+}
+
+/** Everything the runtime knows about one pod, as of `observedAt`. */
+export interface PodRuntimeStatus {
+  uid: string;
+  name: string;
+  namespace: string;
+  sandboxes: PodSandboxStatus[];
+  containers: ContainerStatus[];
+  observedAt: number;
+}
+
+/** The runtime's view of a container for diffing: "non-existent" when it vanished. */
+export type PlegState = ContainerState | "non-existent";
+
+/** Which lifecycle events a container's state change from `old` to `next` produces (upstream's table). */
+export function generateEvents(
+  podUid: string,
+  containerId: string,
+  old: PlegState,
+  next: PlegState,
+): PodLifecycleEvent[] {
+  if (old === next) return [];
+  const event = (type: PodLifecycleEventType) => ({ podUid, containerId, type });
+  switch (next) {
+    case "running":
+      return [event("ContainerStarted")];
+    case "exited":
+      return [event("ContainerDied")];
+    case "unknown":
+      return [event("ContainerChanged")];
+    case "non-existent":
+      // A container that vanished while running died first; report both so nothing waits on a death.
+      return old === "exited"
+        ? [event("ContainerRemoved")]
+        : [event("ContainerDied"), event("ContainerRemoved")];
+    case "created":
+      return [event("ContainerChanged")];
+  }
+}
+
+export interface PlegOptions {
+  runtime: Runtime;
+  relistPeriodMs?: number;
+  /** A relist older than this makes the PLEG unhealthy (node NotReady), like kubelet's 3 min. */
+  relistThresholdMs?: number;
+  clock?: Clock;
+  onEvents(events: PodLifecycleEvent[]): void;
+  onError?(error: unknown): void;
+}
+
+interface Snapshot {
+  /** containerId → state, per pod UID (sandboxes included, keyed by sandbox id). */
+  states: Map<string, Map<string, PlegState>>;
+}
+
+export class Pleg {
+  private readonly options: Required<Omit<PlegOptions, "onError">> & Pick<PlegOptions, "onError">;
+  private readonly cache = new Map<string, PodRuntimeStatus>();
+  private last: Snapshot = { states: new Map() };
+  private lastRelistAt = Number.NEGATIVE_INFINITY;
+  private relisted = false;
+  private readonly relistWaiters: Array<() => void> = [];
+
+  constructor(options: PlegOptions) {
+    this.options = { relistPeriodMs: 1000, relistThresholdMs: 3 * 60_000, clock: systemClock, ...options };
+  }
+
+  /** The runtime status of a pod as of the last relist; undefined if the runtime has nothing of it. */
+  podStatus(uid: string): PodRuntimeStatus | undefined {
+    return this.cache.get(uid);
+  }
+
+  /** Every pod UID the runtime has objects for. */
+  podUids(): string[] {
+    return [...this.cache.keys()];
+  }
+
+  healthy(): { ok: boolean; message: string } {
+    const age = this.options.clock.now() - this.lastRelistAt;
+    if (age <= this.options.relistThresholdMs) return { ok: true, message: "" };
+    return {
+      ok: false,
+      message: `PLEG is not healthy: pleg was last seen active ${Number.isFinite(age) ? `${Math.round(age / 1000)}s ago` : "never"}; threshold is ${this.options.relistThresholdMs / 1000}s`,
+    };
+  }
+
+  /** Resolves after the next completed relist. */
+  waitForRelist(): Promise<void> {
+    return new Promise((resolve) => this.relistWaiters.push(resolve));
+  }
+
+  get hasRelisted(): boolean {
+    return this.relisted;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.relist();
+      } catch (error) {
+        this.options.onError?.(error);
+      }
+      await this.options.clock.sleep(this.options.relistPeriodMs, signal).catch(() => undefined);
+    }
+  }
+
+  /** One relist: list, diff, refresh changed pods' status, emit events. Exposed for tests and forced syncs. */
+  async relist(): Promise<void> {
+    const { runtime, clock } = this.options;
+    const selector = { [RuntimeLabels.managedBy]: "true" };
+    const [sandboxes, containers] = await Promise.all([
+      runtime.listPodSandboxes({ labelSelector: selector }),
+      runtime.listContainers({ labelSelector: selector }),
+    ]);
+    const now = clock.now();
+    const next = snapshot(sandboxes, containers);
+    const events: PodLifecycleEvent[] = [];
+    const changedPods = new Set<string>();
+    for (const uid of new Set([...this.last.states.keys(), ...next.states.keys()])) {
+      const before = this.last.states.get(uid) ?? new Map<string, PlegState>();
+      const after = next.states.get(uid) ?? new Map<string, PlegState>();
+      for (const id of new Set([...before.keys(), ...after.keys()])) {
+        const found = generateEvents(
+          uid,
+          id,
+          before.get(id) ?? "non-existent",
+          after.get(id) ?? "non-existent",
+        );
+        if (found.length > 0) changedPods.add(uid);
+        events.push(...found);
+      }
+    }
+    for (const uid of changedPods) {
+      await this.refreshPod(uid, sandboxes, containers, now);
+    }
+    this.last = next;
+    this.lastRelistAt = now;
+    this.relisted = true;
+    // Sandboxes are diffed like containers (as upstream does): a sandbox that died needs its pod synced too.
+    if (events.length > 0) this.options.onEvents(events);
+    for (const resolve of this.relistWaiters.splice(0)) resolve();
+  }
+
+  private async refreshPod(uid: string, sandboxes: PodSandbox[], containers: Container[], now: number) {
+    const { runtime } = this.options;
+    const podSandboxes = sandboxes.filter((s) => s.metadata.uid === uid);
+    const podContainers = containers.filter((c) => c.labels[RuntimeLabels.podUid] === uid);
+    if (podSandboxes.length === 0 && podContainers.length === 0) {
+      this.cache.delete(uid);
+      return;
+    }
+    const sandboxStatuses = await settleAll(podSandboxes.map((s) => runtime.podSandboxStatus(s.id)));
+    const containerStatuses = await settleAll(podContainers.map((c) => runtime.containerStatus(c.id)));
+    const meta = podSandboxes[0]?.metadata;
+    const first = podContainers[0];
+    this.cache.set(uid, {
+      uid,
+      name: meta?.name ?? first?.labels[RuntimeLabels.podName] ?? "",
+      namespace: meta?.namespace ?? first?.labels[RuntimeLabels.podNamespace] ?? "",
+      sandboxes: sandboxStatuses.sort((a, b) => b.createdAt - a.createdAt),
+      containers: containerStatuses.sort((a, b) => b.createdAt - a.createdAt),
+      observedAt: now,
+    });
+  }
+}
+
+function snapshot(sandboxes: PodSandbox[], containers: Container[]): Snapshot {
+  const states = new Map<string, Map<string, PlegState>>();
+  const forPod = (uid: string) => {
+    let pod = states.get(uid);
+    if (!pod) {
+      pod = new Map();
+      states.set(uid, pod);
+    }
+    return pod;
+  };
+  for (const sandbox of sandboxes) {
+    forPod(sandbox.metadata.uid).set(sandbox.id, sandbox.state === "ready" ? "running" : "exited");
+  }
+  for (const container of containers) {
+    const uid = container.labels[RuntimeLabels.podUid];
+    if (uid) forPod(uid).set(container.id, container.state);
+  }
+  return { states };
+}
+
+/** Statuses of objects that still exist; ones removed between list and status are skipped. */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const values: T[] = [];
+  for (const result of results) {
+    if (result.status === "fulfilled") values.push(result.value);
+    else if (!isNotFound(result.reason)) throw result.reason;
+  }
+  return values;
+}
