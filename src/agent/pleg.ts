@@ -169,26 +169,47 @@ export class Pleg {
   }
 
   private async refreshPod(uid: string, sandboxes: PodSandbox[], containers: Container[], now: number) {
-    const { runtime } = this.options;
-    const podSandboxes = sandboxes.filter((s) => s.metadata.uid === uid);
-    const podContainers = containers.filter((c) => c.labels[RuntimeLabels.podUid] === uid);
-    if (podSandboxes.length === 0 && podContainers.length === 0) {
-      this.cache.delete(uid);
-      return;
-    }
-    const sandboxStatuses = await settleAll(podSandboxes.map((s) => runtime.podSandboxStatus(s.id)));
-    const containerStatuses = await settleAll(podContainers.map((c) => runtime.containerStatus(c.id)));
-    const meta = podSandboxes[0]?.metadata;
-    const first = podContainers[0];
-    this.cache.set(uid, {
-      uid,
-      name: meta?.name ?? first?.labels[RuntimeLabels.podName] ?? "",
-      namespace: meta?.namespace ?? first?.labels[RuntimeLabels.podNamespace] ?? "",
-      sandboxes: sandboxStatuses.sort((a, b) => b.createdAt - a.createdAt),
-      containers: containerStatuses.sort((a, b) => b.createdAt - a.createdAt),
-      observedAt: now,
-    });
+    const status = await readPodRuntimeStatus(this.options.runtime, uid, sandboxes, containers, now);
+    if (status) this.cache.set(uid, status);
+    else this.cache.delete(uid);
   }
+
+  /** Re-reads one pod from the runtime now (after a sync changed it) and updates the cache. */
+  async refresh(uid: string): Promise<PodRuntimeStatus | undefined> {
+    const { runtime, clock } = this.options;
+    const selector = { [RuntimeLabels.podUid]: uid };
+    const [sandboxes, containers] = await Promise.all([
+      runtime.listPodSandboxes({ labelSelector: selector }),
+      runtime.listContainers({ labelSelector: selector }),
+    ]);
+    await this.refreshPod(uid, sandboxes, containers, clock.now());
+    return this.cache.get(uid);
+  }
+}
+
+/** The full runtime status of one pod from already-listed objects; undefined when it has none. */
+export async function readPodRuntimeStatus(
+  runtime: Runtime,
+  uid: string,
+  sandboxes: readonly PodSandbox[],
+  containers: readonly Container[],
+  now: number,
+): Promise<PodRuntimeStatus | undefined> {
+  const podSandboxes = sandboxes.filter((s) => s.metadata.uid === uid);
+  const podContainers = containers.filter((c) => c.labels[RuntimeLabels.podUid] === uid);
+  if (podSandboxes.length === 0 && podContainers.length === 0) return undefined;
+  const sandboxStatuses = await settleAll(podSandboxes.map((s) => runtime.podSandboxStatus(s.id)));
+  const containerStatuses = await settleAll(podContainers.map((c) => runtime.containerStatus(c.id)));
+  const meta = podSandboxes[0]?.metadata;
+  const first = podContainers[0];
+  return {
+    uid,
+    name: meta?.name ?? first?.labels[RuntimeLabels.podName] ?? "",
+    namespace: meta?.namespace ?? first?.labels[RuntimeLabels.podNamespace] ?? "",
+    sandboxes: sandboxStatuses.sort((a, b) => b.createdAt - a.createdAt),
+    containers: containerStatuses.sort((a, b) => b.createdAt - a.createdAt),
+    observedAt: now,
+  };
 }
 
 function snapshot(sandboxes: PodSandbox[], containers: Container[]): Snapshot {
