@@ -1,0 +1,528 @@
+// The embedded backend: one SQLite file (node:sqlite, WAL) holding the current state (`kv`), the history of
+// every write since the last compaction (`events`, one row per revision, with the previous value for
+// watches' prevKv and for reads at a past revision) and the global revision counter (`meta`).
+//
+// Writes are queued and committed in groups: every write waiting when the previous commit finished goes
+// into one transaction, each with its own revision, and every caller resolves only after that transaction
+// is on disk (synchronous=FULL fsyncs the WAL on commit). Reads are synchronous on the same connection and
+// never see a half-applied group, because a group is applied and committed within one synchronous call.
+//
+// The connection holds an exclusive lock for its lifetime, so a second process (or a second open in this
+// one) cannot write behind this one's back; the watch notifier is in-process.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { checkKey, checkRevision, compareKeys, prefixEnd } from "./keys.ts";
+import { type RevisionedEvent, watchCommitted } from "./sqlite-watch.ts";
+import {
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Storage,
+  StorageError,
+  type WatchEvent,
+} from "./types.ts";
+
+export interface SqliteStorageOptions {
+  /**
+   * SQLite `synchronous` mode. FULL (default) fsyncs the WAL at every commit: an acknowledged write survives
+   * a crash of the process and of the machine. NORMAL survives a crash of the process only.
+   */
+  synchronous?: "FULL" | "NORMAL";
+  /** How often an idle watch reports progress (the revision it has delivered up to). Default 5000 ms. */
+  progressIntervalMs?: number;
+  /** At most this many writes share one transaction. Default 1000. */
+  maxBatch?: number;
+  /**
+   * Events a watch may hold for a consumer that is not keeping up before it drops them and reads the log
+   * instead (nothing is lost either way; this bounds memory). Default 10 000.
+   */
+  watchQueueLimit?: number;
+}
+
+/** The store's file inside the data directory. */
+export const SQLITE_FILE_NAME = "store.sqlite";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 1), ('compacted', 0), ('schema', 1);
+CREATE TABLE IF NOT EXISTS kv (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  create_revision INTEGER NOT NULL,
+  mod_revision INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+  revision INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  value TEXT,
+  create_revision INTEGER NOT NULL,
+  prev_value TEXT,
+  prev_create_revision INTEGER,
+  prev_mod_revision INTEGER
+);
+CREATE INDEX IF NOT EXISTS events_by_key ON events (key, revision);
+`;
+
+type Settle = { resolve: (kv: KeyValue) => void; reject: (error: unknown) => void };
+type WriteOp =
+  | ({ kind: "create"; key: string; value: string } & Settle)
+  | ({ kind: "update"; key: string; value: string; expected: number } & Settle)
+  | ({ kind: "delete"; key: string; expected: number | undefined } & Settle);
+
+interface KvRow {
+  key: string;
+  value: string;
+  create_revision: number;
+  mod_revision: number;
+}
+
+interface EventRow {
+  revision: number;
+  key: string;
+  deleted: number;
+  value: string | null;
+  create_revision: number;
+  prev_value: string | null;
+  prev_create_revision: number | null;
+  prev_mod_revision: number | null;
+}
+
+type Outcome = { ok: true; kv: KeyValue } | { ok: false; error: StorageError };
+
+export class SqliteStorage implements Storage {
+  readonly backend = "sqlite";
+  /** Path of the database file, for messages. */
+  readonly path: string;
+
+  readonly #db: DatabaseSync;
+  readonly #progressIntervalMs: number;
+  readonly #maxBatch: number;
+  readonly #watchQueueLimit: number;
+  readonly #statements = new Map<string, StatementSync>();
+  readonly #listeners = new Set<(events: readonly RevisionedEvent[]) => void>();
+  #revision: number;
+  #compacted: number;
+  #queue: WriteOp[] = [];
+  #flushScheduled = false;
+  #closed = false;
+  #idle: Promise<void> = Promise.resolve();
+  #markIdle: (() => void) | undefined;
+
+  private constructor(db: DatabaseSync, path: string, options: SqliteStorageOptions) {
+    this.#db = db;
+    this.path = path;
+    this.#progressIntervalMs = options.progressIntervalMs ?? 5000;
+    this.#maxBatch = options.maxBatch ?? 1000;
+    this.#watchQueueLimit = options.watchQueueLimit ?? 10_000;
+    this.#revision = this.#meta("revision");
+    this.#compacted = this.#meta("compacted");
+  }
+
+  /** Opens (creating if needed) the store in `dataDir`; STORAGE_UNAVAILABLE names the file and the cause. */
+  static open(dataDir: string, options: SqliteStorageOptions = {}): SqliteStorage {
+    const synchronous = options.synchronous ?? "FULL";
+    if (synchronous !== "FULL" && synchronous !== "NORMAL") {
+      throw new TypeError(`sqlite storage option synchronous must be "FULL" or "NORMAL", got ${synchronous}`);
+    }
+    const path = join(dataDir, SQLITE_FILE_NAME);
+    let db: DatabaseSync | undefined;
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      db = new DatabaseSync(path, { timeout: 0 });
+      // Exclusive before WAL: no shared-memory index, and the lock below is held until close.
+      db.exec("PRAGMA locking_mode = EXCLUSIVE");
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec(`PRAGMA synchronous = ${synchronous}`);
+      db.exec("BEGIN IMMEDIATE");
+      db.exec(SCHEMA);
+      db.exec("COMMIT");
+      return new SqliteStorage(db, path, options);
+    } catch (error) {
+      try {
+        db?.close();
+      } catch {
+        // The open failed; closing is best effort.
+      }
+      const detail = error instanceof Error ? error.message : String(error);
+      const hint = /locked|busy/i.test(detail)
+        ? "another deckhand control plane (or another open in this process) is using it"
+        : `check that ${dataDir} is a writable directory`;
+      throw new StorageError("STORAGE_UNAVAILABLE", `cannot open SQLite store ${path}: ${detail}; ${hint}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    checkKey(key, "get");
+    this.#checkOpen();
+    const row = this.#stmt("SELECT * FROM kv WHERE key = ?").get(key) as KvRow | undefined;
+    return row && toKeyValue(row);
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    this.#checkOpen();
+    const limit = options.limit ?? 0;
+    checkRevision(limit, "list limit");
+    const at = options.revision ?? this.#revision;
+    checkRevision(at, "list revision");
+    if (at < this.#compacted) {
+      throw gone(`list of ${prefix} at revision ${at}`, this.#compacted);
+    }
+    if (at > this.#revision) {
+      throw new StorageError(
+        "STORAGE_UNAVAILABLE",
+        `list of ${prefix} at revision ${at}: the store ${this.path} is only at revision ${this.#revision}; retry later`,
+      );
+    }
+    const end = prefixEnd(prefix);
+    const after = options.startAfter;
+    const conditions = ["key >= :prefix"];
+    if (end !== undefined) conditions.push("key < :end");
+    if (after !== undefined) conditions.push("key > :after");
+    const params: Record<string, string | number> = { prefix };
+    if (end !== undefined) params.end = end;
+    if (after !== undefined) params.after = after;
+    const take = limit > 0 ? limit + 1 : -1;
+    params.take = take;
+
+    let rows: KvRow[];
+    if (at === this.#revision) {
+      rows = this.#stmt(`SELECT * FROM kv WHERE ${conditions.join(" AND ")} ORDER BY key LIMIT :take`).all(
+        params,
+      ) as unknown as KvRow[];
+    } else {
+      // The state at `at`: keys untouched since then as they are now, plus, for keys written after `at`,
+      // the value their first later write replaced (none if that write created them).
+      params.at = at;
+      const unchanged = this.#stmt(
+        `SELECT * FROM kv WHERE ${conditions.join(" AND ")} AND mod_revision <= :at ORDER BY key LIMIT :take`,
+      ).all(params) as unknown as KvRow[];
+      const undone = this.#stmt(
+        `SELECT key, prev_value AS value, prev_create_revision AS create_revision,
+                prev_mod_revision AS mod_revision
+         FROM events e
+         WHERE ${conditions.join(" AND ")} AND revision > :at AND prev_mod_revision IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM events f WHERE f.key = e.key AND f.revision > :at AND f.revision < e.revision)
+         ORDER BY key LIMIT :take`,
+      ).all(params) as unknown as KvRow[];
+      rows = [...unchanged, ...undone].sort((a, b) => compareKeys(a.key, b.key));
+      if (take > 0) rows = rows.slice(0, take);
+    }
+    const more = limit > 0 && rows.length > limit;
+    if (more) rows = rows.slice(0, limit);
+    return { items: rows.map(toKeyValue), revision: at, more };
+  }
+
+  create(key: string, value: string): Promise<KeyValue> {
+    checkKey(key, "create");
+    return this.#enqueue((settle) => ({ kind: "create", key, value, ...settle }));
+  }
+
+  update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
+    checkKey(key, "update");
+    checkRevision(expectedModRevision, "update expectedModRevision");
+    return this.#enqueue((settle) => ({
+      kind: "update",
+      key,
+      value,
+      expected: expectedModRevision,
+      ...settle,
+    }));
+  }
+
+  delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+    checkKey(key, "delete");
+    if (expectedModRevision !== undefined) checkRevision(expectedModRevision, "delete expectedModRevision");
+    return this.#enqueue((settle) => ({ kind: "delete", key, expected: expectedModRevision, ...settle }));
+  }
+
+  watch(prefix: string, afterRevision: number, signal: AbortSignal): AsyncIterable<WatchEvent> {
+    checkRevision(afterRevision, "watch afterRevision");
+    return watchCommitted(
+      {
+        describe: () => `SQLite store ${this.path}`,
+        head: () => this.#revision,
+        compacted: () => this.#compacted,
+        closed: () => this.#closed,
+        readEvents: (p, after, limit) => this.#readEvents(p, after, limit),
+        subscribe: (listener) => {
+          this.#listeners.add(listener);
+          return () => this.#listeners.delete(listener);
+        },
+      },
+      prefix,
+      afterRevision,
+      signal,
+      { progressIntervalMs: this.#progressIntervalMs, queueLimit: this.#watchQueueLimit },
+    );
+  }
+
+  async currentRevision(): Promise<number> {
+    this.#checkOpen();
+    return this.#revision;
+  }
+
+  async compact(revision: number): Promise<void> {
+    checkRevision(revision, "compact revision");
+    this.#checkOpen();
+    if (revision > this.#revision) {
+      throw new RangeError(
+        `cannot compact SQLite store ${this.path} at revision ${revision}: it is only at revision ${this.#revision}`,
+      );
+    }
+    if (revision <= this.#compacted) return;
+    // Record the new floor first (reads and watches answer Gone from now on), then drop history in chunks
+    // so that a large compaction does not stall the event loop.
+    this.#run(() => this.#stmt("UPDATE meta SET value = ? WHERE name = 'compacted'").run(revision));
+    this.#compacted = revision;
+    const chunk = 10_000;
+    for (;;) {
+      if (this.#closed) return;
+      const oldest = (this.#stmt("SELECT min(revision) AS r FROM events").get() as { r: number | null }).r;
+      if (oldest === null || oldest >= revision) return;
+      this.#run(() =>
+        this.#stmt("DELETE FROM events WHERE revision < ?").run(Math.min(revision, oldest + chunk)),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#queue.length > 0 || this.#flushScheduled) await this.#idle;
+    this.#closed = true;
+    for (const listener of this.#listeners) listener([]);
+    this.#listeners.clear();
+    this.#statements.clear();
+    this.#db.close();
+  }
+
+  // --- writes -------------------------------------------------------------------------------------------
+
+  #enqueue(make: (settle: Settle) => WriteOp): Promise<KeyValue> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    return new Promise<KeyValue>((resolve, reject) => {
+      this.#queue.push(make({ resolve, reject }));
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        this.#idle = new Promise((done) => {
+          this.#markIdle = done;
+        });
+        // setImmediate rather than a microtask: every caller that is ready in this turn joins the group.
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#queue.splice(0, this.#maxBatch);
+    const outcomes = this.#commit(batch);
+    if (this.#queue.length > 0) {
+      setImmediate(() => this.#flush());
+    } else {
+      this.#flushScheduled = false;
+      this.#markIdle?.();
+    }
+    batch.forEach((op, i) => {
+      const outcome = outcomes[i];
+      if (outcome?.ok) op.resolve(outcome.kv);
+      else op.reject(outcome?.error ?? new Error("internal: no outcome for a queued write"));
+    });
+  }
+
+  /** Applies `batch` in one transaction; publishes its events only once committed. */
+  #commit(batch: readonly WriteOp[]): Outcome[] {
+    const outcomes: Outcome[] = [];
+    const events: RevisionedEvent[] = [];
+    let revision = this.#revision;
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      const select = this.#stmt("SELECT * FROM kv WHERE key = ?");
+      for (const op of batch) {
+        const row = select.get(op.key) as KvRow | undefined;
+        const current = row && toKeyValue(row);
+        const rejection = this.#precondition(op, current);
+        if (rejection) {
+          outcomes.push({ ok: false, error: rejection });
+          continue;
+        }
+        revision++;
+        if (op.kind === "delete") {
+          const prevKv = current as KeyValue;
+          this.#stmt("DELETE FROM kv WHERE key = ?").run(op.key);
+          this.#insertEvent(revision, op.key, null, 0, prevKv);
+          const kv = { key: op.key, value: "", createRevision: 0, modRevision: revision };
+          events.push({ revision, event: { type: "delete", kv, prevKv } });
+          outcomes.push({ ok: true, kv: prevKv });
+          continue;
+        }
+        const createRevision = current?.createRevision ?? revision;
+        const kv = { key: op.key, value: op.value, createRevision, modRevision: revision };
+        this.#stmt(
+          "INSERT INTO kv (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?) " +
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, mod_revision = excluded.mod_revision",
+        ).run(op.key, op.value, createRevision, revision);
+        this.#insertEvent(revision, op.key, op.value, createRevision, current);
+        events.push({
+          revision,
+          event: current ? { type: "put", kv, prevKv: current } : { type: "put", kv },
+        });
+        outcomes.push({ ok: true, kv });
+      }
+      if (revision !== this.#revision) {
+        this.#stmt("UPDATE meta SET value = ? WHERE name = 'revision'").run(revision);
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      try {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      } catch {
+        // The rollback failed too; the next BEGIN reports the state of the file.
+      }
+      const failure = new StorageError(
+        "STORAGE_UNAVAILABLE",
+        `SQLite store ${this.path} failed to commit: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+      return batch.map(() => ({ ok: false, error: failure }));
+    }
+    this.#revision = revision;
+    if (events.length > 0) for (const listener of this.#listeners) listener(events);
+    return outcomes;
+  }
+
+  #precondition(op: WriteOp, current: KeyValue | undefined): StorageError | undefined {
+    if (op.kind === "create") {
+      return current
+        ? new StorageError("STORAGE_EXISTS", `key ${op.key} already exists`, { current })
+        : undefined;
+    }
+    if (!current) return new StorageError("STORAGE_NOT_FOUND", `key ${op.key} not found`);
+    if (op.expected !== undefined && current.modRevision !== op.expected) {
+      return new StorageError(
+        "STORAGE_CONFLICT",
+        `key ${op.key} is at revision ${current.modRevision}, not ${op.expected}`,
+        { current },
+      );
+    }
+    return undefined;
+  }
+
+  #insertEvent(
+    revision: number,
+    key: string,
+    value: string | null,
+    createRevision: number,
+    prev: KeyValue | undefined,
+  ): void {
+    this.#stmt(
+      "INSERT INTO events (revision, key, deleted, value, create_revision, prev_value, prev_create_revision, prev_mod_revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(
+      revision,
+      key,
+      value === null ? 1 : 0,
+      value,
+      createRevision,
+      prev?.value ?? null,
+      prev?.createRevision ?? null,
+      prev?.modRevision ?? null,
+    );
+  }
+
+  // --- reads ----------------------------------------------------------------------------------------------
+
+  #readEvents(prefix: string, afterRevision: number, limit: number): RevisionedEvent[] {
+    const end = prefixEnd(prefix);
+    // `+key` keeps the planner on the revision order (the primary key) rather than the key index.
+    const rows = this.#stmt(
+      `SELECT * FROM events WHERE revision > ? AND +key >= ? ${end === undefined ? "" : "AND +key < ?"} ORDER BY revision LIMIT ?`,
+    ).all(
+      ...(end === undefined ? [afterRevision, prefix, limit] : [afterRevision, prefix, end, limit]),
+    ) as unknown as EventRow[];
+    return rows.map(toEvent);
+  }
+
+  #meta(name: string): number {
+    const row = this.#stmt("SELECT value FROM meta WHERE name = ?").get(name) as
+      | { value: number }
+      | undefined;
+    if (!row) throw new Error(`SQLite store ${this.path} has no meta row ${name}`);
+    return row.value;
+  }
+
+  #stmt(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #run(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      throw new StorageError(
+        "STORAGE_UNAVAILABLE",
+        `SQLite store ${this.path}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw this.#closedError();
+  }
+
+  #closedError(): StorageError {
+    return new StorageError("STORAGE_UNAVAILABLE", `SQLite store ${this.path} is closed`);
+  }
+}
+
+function toKeyValue(row: KvRow): KeyValue {
+  return {
+    key: row.key,
+    value: row.value,
+    createRevision: row.create_revision,
+    modRevision: row.mod_revision,
+  };
+}
+
+function toEvent(row: EventRow): RevisionedEvent {
+  const prevKv: KeyValue | undefined =
+    row.prev_mod_revision === null
+      ? undefined
+      : {
+          key: row.key,
+          value: row.prev_value ?? "",
+          createRevision: row.prev_create_revision ?? 0,
+          modRevision: row.prev_mod_revision,
+        };
+  if (row.deleted) {
+    const kv = { key: row.key, value: "", createRevision: 0, modRevision: row.revision };
+    return { revision: row.revision, event: { type: "delete", kv, prevKv: prevKv as KeyValue } };
+  }
+  const kv = {
+    key: row.key,
+    value: row.value ?? "",
+    createRevision: row.create_revision,
+    modRevision: row.revision,
+  };
+  return { revision: row.revision, event: prevKv ? { type: "put", kv, prevKv } : { type: "put", kv } };
+}
+
+function gone(what: string, compactedRevision: number): StorageError {
+  return new StorageError(
+    "STORAGE_GONE",
+    `${what}: history before revision ${compactedRevision} has been compacted`,
+    { compactedRevision },
+  );
+}

@@ -1,0 +1,194 @@
+// A private etcd server per test file: its own temporary data directory and free loopback ports, started
+// from Debian's etcd-server package (/usr/bin/etcd, 3.4). kill() and restart() let durability tests crash it
+// with SIGKILL and bring it back on the same data directory and ports.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requirePrerequisite } from "./env.ts";
+import { waitFor } from "./wait.ts";
+
+export const ETCD_BINARY = "/usr/bin/etcd";
+
+export interface EtcdOptions {
+  /** Periodic watch progress notifications (etcd's default is 10 minutes). Default "500ms". */
+  progressNotifyInterval?: string;
+}
+
+export interface EtcdServer {
+  /** host:port of the client URL, e.g. "127.0.0.1:40123". */
+  readonly endpoint: string;
+  /** The `--store` value for the control plane: "etcd://127.0.0.1:40123". */
+  readonly storeSpec: string;
+  readonly dataDir: string;
+  /** PID of the running etcd process, undefined while it is down. */
+  pid(): number | undefined;
+  /** SIGKILL, and wait until the process is gone. */
+  kill(): Promise<void>;
+  /** Start again on the same data directory and ports, and wait until it is healthy. */
+  restart(): Promise<void>;
+  /** SIGTERM (SIGKILL after 10 s), then remove the data directory. */
+  stop(): Promise<void>;
+}
+
+/** Fails loudly (does not skip) when the etcd-server package is missing. */
+export function requireEtcd(): void {
+  requirePrerequisite(
+    existsSync(ETCD_BINARY),
+    `${ETCD_BINARY} (Debian package etcd-server) is not installed`,
+    "run `sudo scripts/setup-host.sh`, which installs it (or `apt-get install etcd-server`)",
+  );
+}
+
+/** A loopback TCP port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === "object") resolve(address.port);
+        else reject(new Error("could not read the port of a probe listener"));
+      });
+    });
+  });
+}
+
+export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> {
+  requireEtcd();
+  const root = mkdtempSync(join(tmpdir(), "deckhand-etcd-"));
+  const dataDir = join(root, "data");
+  const logPath = join(root, "etcd.log");
+  // A port can be taken between probing and etcd binding it; a few attempts make that race harmless.
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const clientPort = await freePort();
+    const peerPort = await freePort();
+    if (clientPort === peerPort) continue;
+    const server = new LocalEtcd(root, dataDir, logPath, clientPort, peerPort, options);
+    try {
+      await server.restart();
+      return server;
+    } catch (error) {
+      lastError = error;
+      await server.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  rmSync(root, { recursive: true, force: true });
+  throw lastError instanceof Error ? lastError : new Error(`etcd did not start: ${String(lastError)}`);
+}
+
+class LocalEtcd implements EtcdServer {
+  readonly endpoint: string;
+  readonly storeSpec: string;
+  readonly dataDir: string;
+  readonly #root: string;
+  readonly #logPath: string;
+  readonly #args: string[];
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    root: string,
+    dataDir: string,
+    logPath: string,
+    clientPort: number,
+    peerPort: number,
+    options: EtcdOptions,
+  ) {
+    this.#root = root;
+    this.dataDir = dataDir;
+    this.#logPath = logPath;
+    this.endpoint = `127.0.0.1:${clientPort}`;
+    this.storeSpec = `etcd://${this.endpoint}`;
+    const clientUrl = `http://127.0.0.1:${clientPort}`;
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const name = `deckhand-test-${clientPort}`;
+    this.#args = [
+      "--name",
+      name,
+      "--data-dir",
+      dataDir,
+      "--listen-client-urls",
+      clientUrl,
+      "--advertise-client-urls",
+      clientUrl,
+      "--listen-peer-urls",
+      peerUrl,
+      "--initial-advertise-peer-urls",
+      peerUrl,
+      "--initial-cluster",
+      `${name}=${peerUrl}`,
+      "--initial-cluster-state",
+      "new",
+      "--experimental-watch-progress-notify-interval",
+      options.progressNotifyInterval ?? "500ms",
+      "--logger",
+      "zap",
+      "--log-outputs",
+      "stderr",
+    ];
+  }
+
+  pid(): number | undefined {
+    return this.#child?.exitCode === null && this.#child.signalCode === null ? this.#child.pid : undefined;
+  }
+
+  async restart(): Promise<void> {
+    if (this.pid() !== undefined) throw new Error(`etcd at ${this.endpoint} is already running`);
+    const log = openSync(this.#logPath, "a");
+    const child = spawn(ETCD_BINARY, this.#args, { stdio: ["ignore", log, log] });
+    closeSync(log);
+    this.#child = child;
+    this.#exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    let exitedEarly = false;
+    void this.#exited.then(() => {
+      exitedEarly = true;
+    });
+    await waitFor(
+      async () => {
+        if (exitedEarly) {
+          throw new Error(
+            `etcd exited during start-up; its log ${this.#logPath} ends with:\n${this.#logTail()}`,
+          );
+        }
+        const response = await fetch(`http://${this.endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+        const body = (await response.json()) as { health?: string };
+        return body.health === "true";
+      },
+      { what: `etcd at ${this.endpoint} to report healthy`, timeoutMs: 30_000, intervalMs: 50 },
+    ).catch((error: unknown) => {
+      throw exitedEarly || !(error instanceof Error)
+        ? error
+        : new Error(`${error.message}; log ${this.#logPath}:\n${this.#logTail()}`);
+    });
+  }
+
+  async kill(): Promise<void> {
+    if (this.pid() === undefined) return;
+    this.#child?.kill("SIGKILL");
+    await this.#exited;
+  }
+
+  async stop(): Promise<void> {
+    if (this.pid() !== undefined) {
+      this.#child?.kill("SIGTERM");
+      const timer = setTimeout(() => this.#child?.kill("SIGKILL"), 10_000);
+      await this.#exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.#root, { recursive: true, force: true });
+  }
+
+  #logTail(): string {
+    try {
+      return readFileSync(this.#logPath, "utf8").split("\n").slice(-15).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+}
