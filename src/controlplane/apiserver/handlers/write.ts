@@ -1,0 +1,178 @@
+// POST (create), PUT (update), PATCH, DELETE and DELETE of a collection.
+
+import type { KubeObject } from "../../../api/resource.ts";
+import { decodeObjectBody, readBody } from "../body.ts";
+import { badRequest, successStatus, unsupportedMediaType } from "../errors.ts";
+import { metaOf } from "../metadata.ts";
+import { bodyMediaType } from "../negotiation.ts";
+import { PATCH_CONTENT_TYPES } from "../patching.ts";
+import { parseFieldSelector, parseLabelSelector } from "../selectors.ts";
+import type { UpdateMode } from "../store/object-store.ts";
+import { decodeObject, unknownFieldWarnings } from "./decode.ts";
+import {
+  parseBoolean,
+  parseDeleteOptions,
+  parseDryRun,
+  parseFieldManager,
+  parseFieldValidation,
+} from "./query.ts";
+import { type RequestScope, respondList, respondObject } from "./scope.ts";
+
+function writeContext(scope: RequestScope, subresource = "") {
+  return { user: scope.user, dryRun: parseDryRun(scope.query), subresource };
+}
+
+async function readObjectBody(scope: RequestScope): Promise<Record<string, unknown>> {
+  const text = await readBody(scope.req);
+  return decodeObjectBody(text, scope.req.headers["content-type"]);
+}
+
+export async function createObject(scope: RequestScope): Promise<void> {
+  const validation = parseFieldValidation(scope.query);
+  parseFieldManager(scope.query);
+  const ctx = writeContext(scope);
+  const raw = await readObjectBody(scope);
+  const { object, warnings } = decodeObject(scope.served, raw, validation);
+  scope.warnings.push(...warnings);
+  const created = await scope.store.create(scope.info.namespace, object, ctx);
+  respondObject(scope, 201, created);
+}
+
+/** PUT of the object or of its status. */
+export async function replaceObject(scope: RequestScope, mode: UpdateMode = "main"): Promise<void> {
+  const validation = parseFieldValidation(scope.query);
+  parseFieldManager(scope.query);
+  const ctx = writeContext(scope, mode === "status" ? "status" : "");
+  const raw = await readObjectBody(scope);
+  const { object, warnings } = decodeObject(scope.served, raw, validation);
+  scope.warnings.push(...warnings);
+  const result = await scope.store.update(
+    scope.info.namespace,
+    scope.info.name,
+    () => structuredClone(object),
+    ctx,
+    {
+      mode,
+    },
+  );
+  respondObject(scope, result.created ? 201 : 200, result.object);
+}
+
+/** PATCH of the object or of its status, in any of the four patch types. */
+export async function patchObject(scope: RequestScope, mode: UpdateMode = "main"): Promise<void> {
+  const contentType = bodyMediaType(scope.req.headers["content-type"]);
+  if (!(PATCH_CONTENT_TYPES as readonly string[]).includes(contentType)) {
+    throw unsupportedMediaType(contentType);
+  }
+  const validation = parseFieldValidation(scope.query);
+  const fieldManager = parseFieldManager(scope.query);
+  const force = parseBoolean(scope.query, "force") ?? false;
+  const isApply = contentType === "application/apply-patch+yaml";
+  if (isApply && !fieldManager) {
+    throw badRequest(
+      `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`,
+    );
+  }
+  if (!isApply && scope.query.has("force")) {
+    throw badRequest(
+      `PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch`,
+    );
+  }
+  const subresource = mode === "status" ? "status" : "";
+  const ctx = writeContext(scope, subresource);
+  const body = (await readBody(scope.req)).toString("utf8");
+  if (body.trim() === "") throw badRequest("the request body is empty: a patch document is required");
+  const engine = scope.ctx.patch;
+  const warnings = new Set<string>();
+  const result = await scope.store.update(
+    scope.info.namespace,
+    scope.info.name,
+    (current) => {
+      const patched = engine.patch({
+        contentType,
+        live: current,
+        body,
+        resource: scope.served,
+        subresource,
+        fieldManager,
+        force,
+        now: new Date(scope.ctx.clock.now()),
+      });
+      const { object, warnings: found } = decodeObject(
+        scope.served,
+        patched as Record<string, unknown>,
+        validation,
+      );
+      for (const w of found) warnings.add(w);
+      // A resourceVersion the patch itself sets is a precondition; one merely kept from the live object is not.
+      const pinned = patchPinsResourceVersion(contentType, body);
+      if (!pinned && current) metaOf(object).resourceVersion = undefined;
+      return object;
+    },
+    ctx,
+    { mode, createIfMissing: isApply },
+  );
+  scope.warnings.push(...warnings);
+  respondObject(scope, result.created ? 201 : 200, result.object);
+}
+
+/** Whether a patch body names metadata.resourceVersion (then it must match, as upstream). */
+function patchPinsResourceVersion(contentType: string, body: string): boolean {
+  if (!body.includes("resourceVersion")) return false;
+  if (contentType === "application/json-patch+json") return /"\/metadata\/resourceVersion"/.test(body);
+  return true;
+}
+
+export async function deleteObject(scope: RequestScope): Promise<void> {
+  const bytes = await readBody(scope.req);
+  const body =
+    bytes.length === 0
+      ? undefined
+      : decodeObjectBody(bytes, scope.req.headers["content-type"] ?? "application/json");
+  const options = parseDeleteOptions(body, scope.query);
+  const ctx = { user: scope.user, dryRun: (options.dryRun ?? []).includes("All"), subresource: "" };
+  const { object, deleted } = await scope.store.delete(scope.info.namespace, scope.info.name, options, ctx);
+  const status = !deleted && options.orphanDependents === false ? 202 : 200;
+  if (deleted && !scope.store.strategy.returnDeletedObject) {
+    const details: { name: string; group?: string; kind: string; uid?: string } = {
+      name: scope.info.name,
+      kind: scope.served.plural,
+    };
+    if (scope.served.group) details.group = scope.served.group;
+    if (object.metadata?.uid) details.uid = object.metadata.uid;
+    respondObject(scope, status, successStatus(details));
+    return;
+  }
+  respondObject(scope, status, object);
+}
+
+export async function deleteCollection(scope: RequestScope): Promise<void> {
+  const bytes = await readBody(scope.req);
+  const body =
+    bytes.length === 0
+      ? undefined
+      : decodeObjectBody(bytes, scope.req.headers["content-type"] ?? "application/json");
+  const options = parseDeleteOptions(body, scope.query);
+  const ctx = { user: scope.user, dryRun: (options.dryRun ?? []).includes("All"), subresource: "" };
+  const labelSelector = parseLabelSelector(scope.query.get("labelSelector"));
+  const fieldSelector = parseFieldSelector(scope.query.get("fieldSelector"));
+  const list = await scope.store.list(scope.info.namespace, { labelSelector, fieldSelector });
+  const deleted: KubeObject[] = [];
+  for (const item of list.items) {
+    try {
+      const { object } = await scope.store.delete(
+        item.metadata?.namespace ?? "",
+        item.metadata?.name ?? "",
+        options,
+        ctx,
+      );
+      deleted.push(object);
+    } catch (error) {
+      // Gone in the meantime: that is what we wanted.
+      if ((error as { reason?: string }).reason !== "NotFound") throw error;
+    }
+  }
+  respondList(scope, deleted, { resourceVersion: list.resourceVersion });
+}
+
+export { unknownFieldWarnings };

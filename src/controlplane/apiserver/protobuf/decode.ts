@@ -1,0 +1,188 @@
+// Decoding `application/vnd.kubernetes.protobuf` request bodies into the JSON form of the object:
+// the "k8s\0" magic, a runtime.Unknown envelope naming apiVersion/kind, and the object's own message.
+// Typed clients (kubectl create namespace, client-go) send these; responses are always JSON.
+
+import { badRequest, unsupportedMediaType } from "../errors.ts";
+import { type FieldDef, MESSAGES, SPECIAL, TOP_LEVEL } from "./messages.ts";
+import { signed, WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireError, WireReader } from "./wire.ts";
+
+export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
+const MAGIC = [0x6b, 0x38, 0x73, 0x00];
+const GO_ZERO_TIME_SECONDS = -62135596800;
+
+/** Go marshals non-pointer zero values too; as JSON they are "unset" (omitempty), so they are dropped. */
+function isZero(value: unknown): boolean {
+  if (value === undefined || value === "" || value === false || value === 0) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (value !== null && typeof value === "object") return Object.keys(value).length === 0;
+  return false;
+}
+
+type Json = unknown;
+
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+function decodeScalar(field: FieldDef, reader: WireReader, wireType: number): Json {
+  switch (field.type) {
+    case "string":
+      return utf8(reader.bytes());
+    case "bytes":
+      return base64(reader.bytes());
+    case "bool":
+      return reader.varint() !== 0n;
+    case "int32":
+      return signed(reader.varint(), 32);
+    case "int64":
+      return signed(reader.varint(), 64);
+    default:
+      reader.skip(wireType);
+      return undefined;
+  }
+}
+
+function decodeMapEntry(bytes: Uint8Array, valueType: "string" | "bytes"): [string, Json] {
+  const reader = new WireReader(bytes);
+  let key = "";
+  let value: Json = "";
+  while (!reader.done) {
+    const [number, wireType] = reader.tag();
+    if (number === 1 && wireType === WIRE_LENGTH_DELIMITED) key = utf8(reader.bytes());
+    else if (number === 2 && wireType === WIRE_LENGTH_DELIMITED) {
+      value = valueType === "bytes" ? base64(reader.bytes()) : utf8(reader.bytes());
+    } else reader.skip(wireType);
+  }
+  return [key, value];
+}
+
+function special(name: string, fields: Record<string, Json>): Json {
+  switch (name) {
+    case "Time":
+    case "MicroTime": {
+      const seconds = Number(fields.seconds ?? 0);
+      // Go's zero time.Time (year 1) is what an unset non-pointer Time marshals to.
+      if (seconds <= GO_ZERO_TIME_SECONDS) return undefined;
+      const nanos = Number(fields.nanos ?? 0);
+      const iso = new Date(seconds * 1000).toISOString().slice(0, 19);
+      if (name === "Time") return `${iso}Z`;
+      return `${iso}.${String(Math.floor(nanos / 1000)).padStart(6, "0")}Z`;
+    }
+    case "FieldsV1":
+    case "RawExtension": {
+      const raw = (fields.Raw ?? fields.raw) as string | undefined;
+      if (!raw) return {};
+      try {
+        return JSON.parse(Buffer.from(raw, "base64").toString("utf8"));
+      } catch {
+        return {};
+      }
+    }
+    default:
+      return fields;
+  }
+}
+
+export function decodeMessage(name: string, bytes: Uint8Array): Json {
+  const def = MESSAGES[name];
+  if (!def) throw new WireError(`no decoder for message ${name}`);
+  const reader = new WireReader(bytes);
+  const out: Record<string, Json> = {};
+  while (!reader.done) {
+    const [number, wireType] = reader.tag();
+    const field = def[number];
+    if (!field) {
+      reader.skip(wireType);
+      continue;
+    }
+    let value: Json;
+    const type = field.type;
+    if (typeof type === "object" && "map" in type) {
+      if (wireType !== WIRE_LENGTH_DELIMITED)
+        throw new WireError(`${name}.${field.name}: expected a map entry`);
+      const [k, v] = decodeMapEntry(reader.bytes(), type.map);
+      if (out[field.name] === undefined) out[field.name] = {};
+      (out[field.name] as Record<string, Json>)[k] = v;
+      continue;
+    }
+    if (typeof type === "object") {
+      if (wireType !== WIRE_LENGTH_DELIMITED)
+        throw new WireError(`${name}.${field.name}: expected a message`);
+      value = decodeMessage(type.message, reader.bytes());
+    } else if (
+      field.repeated &&
+      wireType === WIRE_LENGTH_DELIMITED &&
+      type !== "string" &&
+      type !== "bytes"
+    ) {
+      // Packed repeated scalars.
+      const packed = new WireReader(reader.bytes());
+      if (out[field.name] === undefined) out[field.name] = [];
+      const list = out[field.name] as Json[];
+      while (!packed.done) list.push(decodeScalar(field, packed, WIRE_VARINT));
+      continue;
+    } else {
+      value = decodeScalar(field, reader, wireType);
+    }
+    if (field.repeated) {
+      if (out[field.name] === undefined) out[field.name] = [];
+      (out[field.name] as Json[]).push(value);
+    } else {
+      out[field.name] = value;
+    }
+  }
+  if (SPECIAL.has(name)) return special(name, out);
+  for (const [key, value] of Object.entries(out)) if (isZero(value)) delete out[key];
+  return out;
+}
+
+export interface DecodedEnvelope {
+  apiVersion: string;
+  kind: string;
+  object: Record<string, unknown>;
+}
+
+/** Decodes a protobuf request body (magic + runtime.Unknown) into a JSON object with apiVersion/kind. */
+export function decodeProtobufBody(body: Uint8Array): DecodedEnvelope {
+  if (body.length < 4 || MAGIC.some((b, i) => body[i] !== b)) {
+    throw badRequest('the protobuf body does not start with the Kubernetes magic number "k8s\\x00"');
+  }
+  let apiVersion = "";
+  let kind = "";
+  let raw: Uint8Array | undefined;
+  try {
+    const reader = new WireReader(body, 4);
+    while (!reader.done) {
+      const [number, wireType] = reader.tag();
+      if (number === 1 && wireType === WIRE_LENGTH_DELIMITED) {
+        const typeMeta = new WireReader(reader.bytes());
+        while (!typeMeta.done) {
+          const [n, w] = typeMeta.tag();
+          if (n === 1 && w === WIRE_LENGTH_DELIMITED) apiVersion = utf8(typeMeta.bytes());
+          else if (n === 2 && w === WIRE_LENGTH_DELIMITED) kind = utf8(typeMeta.bytes());
+          else typeMeta.skip(w);
+        }
+      } else if (number === 2 && wireType === WIRE_LENGTH_DELIMITED) {
+        raw = reader.bytes();
+      } else {
+        reader.skip(wireType);
+      }
+    }
+    const message = TOP_LEVEL[`${apiVersion}/${kind}`];
+    if (!message) {
+      throw unsupportedMediaType(
+        `${PROTOBUF_MEDIA_TYPE} for ${apiVersion}/${kind} (protobuf bodies are accepted for ${Object.keys(TOP_LEVEL).join(", ")}; send other kinds as application/json)`,
+      );
+    }
+    const object = decodeMessage(message, raw ?? new Uint8Array()) as Record<string, unknown>;
+    return { apiVersion, kind, object: { apiVersion, kind, ...object } };
+  } catch (error) {
+    if (error instanceof WireError)
+      throw badRequest(`the protobuf body could not be decoded: ${error.message}`);
+    throw error;
+  }
+}
