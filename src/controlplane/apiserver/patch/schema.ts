@@ -139,10 +139,16 @@ export function isDeclaredField(schema: PatchSchema, node: SchemaNode | undefine
   return properties !== undefined && Object.hasOwn(properties, name);
 }
 
-/** Whether `node` describes a struct (an object with declared properties). */
-export function isStruct(schema: PatchSchema, node: SchemaNode | undefined): boolean {
-  const properties = propertiesOf(resolveNode(schema, node));
-  return properties !== undefined && Object.keys(properties).length > 0;
+/**
+ * Whether member `name` is always present in the Go serialization upstream's field manager compares: a field
+ * without `omitempty` (listed in `required`) or a non-pointer struct (published with `default: {}`). Such a
+ * field is never reported as added or removed itself, only its contents (so no `.` in managedFields).
+ */
+export function isAlwaysPresent(schema: PatchSchema, node: SchemaNode | undefined, name: string): boolean {
+  const required = resolveNode(schema, node)?.required;
+  if (Array.isArray(required) && required.includes(name)) return true;
+  const fallback = resolveNode(schema, fieldSchema(schema, node, name))?.default;
+  return typeof fallback === "object" && fallback !== null;
 }
 
 /** The (unresolved) schema of the elements of a list described by `node`. */

@@ -172,8 +172,10 @@ function applyOnce(
     let owned = new FieldSet();
     for (const m of managers.values()) owned = owned.union(m.fields);
     pruneUnowned(schema, merged, previous.fields, owned, {
-      keep: (path) => path.length === 1 && serializePathElement(path[0] as PathElement) === "f:metadata",
-      skip: (path) => isStrippedPath(path) || resetFields.some((reset) => startsWith(path, reset)),
+      keep: isMetadataRoot,
+      skip: (path) =>
+        (isStrippedPath(path) && !isMetadataRoot(path)) ||
+        resetFields.some((reset) => startsWith(path, reset)),
     });
   }
 
@@ -198,6 +200,11 @@ function compareManagers(managers: Managers, a: string, b: string): number {
   const x = managers.get(a)?.manager ?? "";
   const y = managers.get(b)?.manager ?? "";
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** `metadata` itself is never removed (the server owns its system fields), only fields inside it. */
+function isMetadataRoot(path: FieldPath): boolean {
+  return path.length === 1 && serializePathElement(path[0] as PathElement) === "f:metadata";
 }
 
 function startsWith(path: FieldPath, prefix: FieldPath): boolean {

@@ -19,9 +19,9 @@ import { deepEqual, isJsonObject, type JsonObject, type JsonValue } from "./json
 import {
   fieldDefault,
   fieldSchema,
+  isAlwaysPresent,
   isAtomicMap,
   isDeclaredField,
-  isStruct,
   itemSchema,
   type ListType,
   listType,
@@ -186,8 +186,8 @@ function isLeaf(
 }
 
 /**
- * What changed from `lhs` to `rhs` (upstream's TypedValue.Compare). A struct field reached by name is not
- * reported itself, only its leaves; list elements and free-form map entries are.
+ * What changed from `lhs` to `rhs` (upstream's TypedValue.Compare). A container that appears or disappears
+ * is reported itself (besides its leaves) unless Go would always serialize it (see isAlwaysPresent).
  */
 export function compareValues(
   schema: PatchSchema,
@@ -201,7 +201,7 @@ export function compareValues(
     r: JsonValue | undefined,
     n: SchemaNode | undefined,
     path: PathElement[],
-    reachedByField: boolean,
+    alwaysPresent: boolean,
   ): void => {
     if (l === undefined && r === undefined) return;
     if (isLeaf(schema, l, r, n)) {
@@ -227,10 +227,16 @@ export function compareValues(
       const ro = (r as JsonObject | undefined) ?? {};
       const keys = new Set([...Object.keys(lo), ...Object.keys(ro)]);
       for (const key of keys) {
-        visit(lo[key], ro[key], fieldSchema(schema, n, key), [...path, { field: key }], true);
+        visit(
+          lo[key],
+          ro[key],
+          fieldSchema(schema, n, key),
+          [...path, { field: key }],
+          isAlwaysPresent(schema, n, key),
+        );
       }
     }
-    if (path.length === 0 || (reachedByField && isStruct(schema, n))) return;
+    if (path.length === 0 || alwaysPresent) return;
     if (l === undefined) result.added.insert(path);
     else if (r === undefined) result.removed.insert(path);
   };
