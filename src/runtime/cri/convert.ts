@@ -1,0 +1,362 @@
+// Pure mappings between the Runtime interface's types (../types.ts) and CRI runtime.v1 messages. No I/O;
+// every function is table-testable.
+import { join } from "node:path";
+import type {
+  AuthConfig,
+  Container,
+  ContainerConfig,
+  ContainerState,
+  ContainerStats,
+  ContainerStatus,
+  Image,
+  ImageFsUsage,
+  MountPropagation,
+  PodSandbox,
+  PodSandboxConfig,
+  PodSandboxMetadata,
+  PodSandboxStatus,
+  RuntimeCondition,
+  SandboxState,
+} from "../types.ts";
+import { RuntimeLabels } from "../types.ts";
+import type { AuthConfig as CriAuthConfig } from "./generated/runtime/v1/AuthConfig.ts";
+import type { Container__Output as CriContainer } from "./generated/runtime/v1/Container.ts";
+import type { ContainerConfig as CriContainerConfig } from "./generated/runtime/v1/ContainerConfig.ts";
+import type { ContainerStats__Output as CriContainerStats } from "./generated/runtime/v1/ContainerStats.ts";
+import type { ContainerStatus__Output as CriContainerStatus } from "./generated/runtime/v1/ContainerStatus.ts";
+import type { FilesystemUsage__Output as CriFilesystemUsage } from "./generated/runtime/v1/FilesystemUsage.ts";
+import type { Image__Output as CriImage } from "./generated/runtime/v1/Image.ts";
+import type { NamespaceOption } from "./generated/runtime/v1/NamespaceOption.ts";
+import type { PodSandbox__Output as CriPodSandbox } from "./generated/runtime/v1/PodSandbox.ts";
+import type { PodSandboxConfig as CriPodSandboxConfig } from "./generated/runtime/v1/PodSandboxConfig.ts";
+import type { PodSandboxMetadata__Output as CriPodSandboxMetadata } from "./generated/runtime/v1/PodSandboxMetadata.ts";
+import type { PodSandboxStatus__Output as CriPodSandboxStatus } from "./generated/runtime/v1/PodSandboxStatus.ts";
+import type { RuntimeCondition__Output as CriRuntimeCondition } from "./generated/runtime/v1/RuntimeCondition.ts";
+
+/** kubelet's default root for pod log directories. */
+export const DEFAULT_POD_LOG_ROOT = "/var/log/pods";
+
+/** The value RuntimeLabels.managedBy carries on everything this driver creates. */
+export const MANAGED = "true";
+
+// ---------------------------------------------------------------------------------------------------------
+// Numbers on the wire: int64/uint64 arrive as decimal strings (proto-loader `longs: String`).
+// ---------------------------------------------------------------------------------------------------------
+
+/** Nanoseconds since the epoch (as the CRI sends them) to whole milliseconds; 0 stays 0. */
+export function nanosToMillis(ns: string | number | undefined | null): number {
+  if (ns === undefined || ns === null || ns === "" || ns === "0" || ns === 0) return 0;
+  return Number(BigInt(ns) / 1_000_000n);
+}
+
+export function toNumber(value: string | number | undefined | null): number {
+  if (value === undefined || value === null || value === "") return 0;
+  return Number(value);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sandboxes
+// ---------------------------------------------------------------------------------------------------------
+
+/** kubelet's layout: <root>/<namespace>_<name>_<uid>. */
+export function sandboxLogDirectory(config: PodSandboxConfig, podLogRoot: string): string {
+  if (config.logDirectory) return config.logDirectory;
+  const m = config.metadata;
+  return join(podLogRoot, `${m.namespace}_${m.name}_${m.uid}`);
+}
+
+/** The identity labels every sandbox carries (they win over the caller's labels of the same key). */
+export function sandboxIdentityLabels(metadata: PodSandboxMetadata): Record<string, string> {
+  return {
+    [RuntimeLabels.podUid]: metadata.uid,
+    [RuntimeLabels.podName]: metadata.name,
+    [RuntimeLabels.podNamespace]: metadata.namespace,
+    [RuntimeLabels.managedBy]: MANAGED,
+  };
+}
+
+function namespaceOptions(hostNetwork: boolean | undefined): NamespaceOption {
+  // kubelet's defaults for a pod without shareProcessNamespace/hostPID/hostIPC.
+  return { network: hostNetwork ? "NODE" : "POD", pid: "CONTAINER", ipc: "POD" };
+}
+
+export interface SandboxConversionOptions {
+  podLogRoot: string;
+  /** Set when a container of the pod is privileged: containerd refuses privileged containers otherwise. */
+  privileged?: boolean;
+}
+
+export function toCriSandboxConfig(
+  config: PodSandboxConfig,
+  options: SandboxConversionOptions,
+): CriPodSandboxConfig {
+  const m = config.metadata;
+  return {
+    metadata: { name: m.name, uid: m.uid, namespace: m.namespace, attempt: m.attempt },
+    hostname: config.hostname ?? "",
+    log_directory: sandboxLogDirectory(config, options.podLogRoot),
+    dns_config: config.dnsConfig
+      ? {
+          servers: config.dnsConfig.servers ?? [],
+          searches: config.dnsConfig.searches ?? [],
+          options: config.dnsConfig.options ?? [],
+        }
+      : null,
+    port_mappings: (config.portMappings ?? []).map((p) => ({
+      protocol: p.protocol,
+      container_port: p.containerPort,
+      host_port: p.hostPort ?? 0,
+      host_ip: p.hostIp ?? "",
+    })),
+    labels: { ...config.labels, ...sandboxIdentityLabels(m) },
+    annotations: { ...config.annotations },
+    linux: {
+      cgroup_parent: config.cgroupParent ?? "",
+      sysctls: { ...config.sysctls },
+      security_context: {
+        namespace_options: namespaceOptions(config.hostNetwork),
+        privileged: options.privileged ?? false,
+      },
+    },
+  };
+}
+
+const SANDBOX_STATE: Record<string, SandboxState> = { SANDBOX_READY: "ready", SANDBOX_NOTREADY: "notready" };
+
+export function toCriSandboxState(state: SandboxState): "SANDBOX_READY" | "SANDBOX_NOTREADY" {
+  return state === "ready" ? "SANDBOX_READY" : "SANDBOX_NOTREADY";
+}
+
+function fromMetadata(m: CriPodSandboxMetadata | null): PodSandboxMetadata {
+  return { name: m?.name ?? "", uid: m?.uid ?? "", namespace: m?.namespace ?? "", attempt: m?.attempt ?? 0 };
+}
+
+export function fromCriSandbox(s: CriPodSandbox): PodSandbox {
+  return {
+    id: s.id,
+    metadata: fromMetadata(s.metadata),
+    state: SANDBOX_STATE[s.state] ?? "notready",
+    createdAt: nanosToMillis(s.created_at),
+    labels: { ...s.labels },
+    annotations: { ...s.annotations },
+  };
+}
+
+export function fromCriSandboxStatus(s: CriPodSandboxStatus): PodSandboxStatus {
+  return {
+    id: s.id,
+    metadata: fromMetadata(s.metadata),
+    state: SANDBOX_STATE[s.state] ?? "notready",
+    createdAt: nanosToMillis(s.created_at),
+    labels: { ...s.labels },
+    annotations: { ...s.annotations },
+    ip: s.network?.ip ?? "",
+    additionalIps: (s.network?.additional_ips ?? []).map((a) => a.ip),
+    hostNetwork: s.linux?.namespaces?.options?.network === "NODE",
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Containers
+// ---------------------------------------------------------------------------------------------------------
+
+/** kubelet's layout inside the sandbox log directory: <container>/<attempt>.log. */
+export function containerLogPath(config: ContainerConfig): string {
+  return config.logPath || join(config.metadata.name, `${config.metadata.attempt}.log`);
+}
+
+export function containerIdentityLabels(
+  config: ContainerConfig,
+  sandbox: PodSandboxConfig,
+): Record<string, string> {
+  return {
+    ...sandboxIdentityLabels(sandbox.metadata),
+    [RuntimeLabels.containerName]: config.metadata.name,
+    [RuntimeLabels.restartCount]: String(config.metadata.attempt),
+  };
+}
+
+const PROPAGATION: Record<
+  MountPropagation,
+  "PROPAGATION_PRIVATE" | "PROPAGATION_HOST_TO_CONTAINER" | "PROPAGATION_BIDIRECTIONAL"
+> = {
+  private: "PROPAGATION_PRIVATE",
+  hostToContainer: "PROPAGATION_HOST_TO_CONTAINER",
+  bidirectional: "PROPAGATION_BIDIRECTIONAL",
+};
+
+/** CRI runtimes prefix capability names with CAP_ themselves; upstream passes them without. */
+function capabilityName(name: string): string {
+  const upper = name.toUpperCase();
+  return upper.startsWith("CAP_") ? upper.slice(4) : upper;
+}
+
+export function toCriContainerConfig(config: ContainerConfig, sandbox: PodSandboxConfig): CriContainerConfig {
+  const r = config.resources ?? {};
+  const s = config.securityContext ?? {};
+  return {
+    metadata: { name: config.metadata.name, attempt: config.metadata.attempt },
+    image: { image: config.image },
+    command: config.command ?? [],
+    args: config.args ?? [],
+    working_dir: config.workingDir ?? "",
+    envs: (config.env ?? []).map((e) => ({ key: e.key, value: e.value })),
+    mounts: (config.mounts ?? []).map((m) => ({
+      container_path: m.containerPath,
+      host_path: m.hostPath,
+      readonly: m.readonly ?? false,
+      propagation: PROPAGATION[m.propagation ?? "private"],
+    })),
+    devices: (config.devices ?? []).map((d) => ({
+      container_path: d.containerPath,
+      host_path: d.hostPath,
+      permissions: d.permissions,
+    })),
+    labels: { ...config.labels, ...containerIdentityLabels(config, sandbox) },
+    annotations: { ...config.annotations },
+    log_path: containerLogPath(config),
+    stdin: config.stdin ?? false,
+    stdin_once: config.stdinOnce ?? false,
+    tty: config.tty ?? false,
+    linux: {
+      resources: {
+        cpu_period: r.cpuPeriod ?? 0,
+        cpu_quota: r.cpuQuota ?? 0,
+        cpu_shares: r.cpuShares ?? 0,
+        memory_limit_in_bytes: r.memoryLimitBytes ?? 0,
+        oom_score_adj: r.oomScoreAdj ?? 0,
+      },
+      security_context: {
+        capabilities: {
+          add_capabilities: (s.capabilities?.add ?? []).map(capabilityName),
+          drop_capabilities: (s.capabilities?.drop ?? []).map(capabilityName),
+        },
+        privileged: s.privileged ?? false,
+        namespace_options: namespaceOptions(sandbox.hostNetwork),
+        run_as_user: s.runAsUser === undefined ? null : { value: s.runAsUser },
+        run_as_group: s.runAsGroup === undefined ? null : { value: s.runAsGroup },
+        readonly_rootfs: s.readOnlyRootFilesystem ?? false,
+        supplemental_groups: s.supplementalGroups ?? [],
+        no_new_privs: s.noNewPrivileges ?? false,
+      },
+    },
+  };
+}
+
+const CONTAINER_STATE: Record<string, ContainerState> = {
+  CONTAINER_CREATED: "created",
+  CONTAINER_RUNNING: "running",
+  CONTAINER_EXITED: "exited",
+  CONTAINER_UNKNOWN: "unknown",
+};
+
+export function toCriContainerState(
+  state: ContainerState,
+): "CONTAINER_CREATED" | "CONTAINER_RUNNING" | "CONTAINER_EXITED" | "CONTAINER_UNKNOWN" {
+  switch (state) {
+    case "created":
+      return "CONTAINER_CREATED";
+    case "running":
+      return "CONTAINER_RUNNING";
+    case "exited":
+      return "CONTAINER_EXITED";
+    default:
+      return "CONTAINER_UNKNOWN";
+  }
+}
+
+export function fromCriContainer(c: CriContainer): Container {
+  return {
+    id: c.id,
+    podSandboxId: c.pod_sandbox_id,
+    metadata: { name: c.metadata?.name ?? "", attempt: c.metadata?.attempt ?? 0 },
+    image: c.image?.image ?? "",
+    imageRef: c.image_ref,
+    state: CONTAINER_STATE[c.state] ?? "unknown",
+    createdAt: nanosToMillis(c.created_at),
+    labels: { ...c.labels },
+    annotations: { ...c.annotations },
+  };
+}
+
+/** ContainerStatus does not carry the sandbox ID; the caller supplies it (from ListContainers). */
+export function fromCriContainerStatus(s: CriContainerStatus, podSandboxId: string): ContainerStatus {
+  return {
+    id: s.id,
+    podSandboxId,
+    metadata: { name: s.metadata?.name ?? "", attempt: s.metadata?.attempt ?? 0 },
+    image: s.image?.image ?? "",
+    imageRef: s.image_ref,
+    state: CONTAINER_STATE[s.state] ?? "unknown",
+    createdAt: nanosToMillis(s.created_at),
+    startedAt: nanosToMillis(s.started_at),
+    finishedAt: nanosToMillis(s.finished_at),
+    exitCode: s.exit_code,
+    reason: s.reason,
+    message: s.message,
+    labels: { ...s.labels },
+    annotations: { ...s.annotations },
+    logPath: s.log_path,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Images, stats, status
+// ---------------------------------------------------------------------------------------------------------
+
+export function toCriAuth(auth: AuthConfig | undefined): CriAuthConfig | null {
+  if (auth === undefined) return null;
+  return {
+    username: auth.username ?? "",
+    password: auth.password ?? "",
+    auth: auth.auth ?? "",
+    server_address: auth.serverAddress ?? "",
+    identity_token: auth.identityToken ?? "",
+    registry_token: auth.registryToken ?? "",
+  };
+}
+
+export function fromCriImage(i: CriImage): Image {
+  const image: Image = {
+    id: i.id,
+    repoTags: [...i.repo_tags],
+    repoDigests: [...i.repo_digests],
+    sizeBytes: toNumber(i.size),
+  };
+  if (i.uid) image.uid = toNumber(i.uid.value);
+  if (i.username) image.username = i.username;
+  return image;
+}
+
+export function fromCriFilesystemUsage(f: CriFilesystemUsage): ImageFsUsage {
+  return {
+    mountpoint: f.fs_id?.mountpoint ?? "",
+    usedBytes: toNumber(f.used_bytes?.value),
+    inodesUsed: toNumber(f.inodes_used?.value),
+    timestampMs: nanosToMillis(f.timestamp),
+  };
+}
+
+export function fromCriStats(s: CriContainerStats, podSandboxId?: string): ContainerStats {
+  const stats: ContainerStats = {
+    containerId: s.attributes?.id ?? "",
+    name: s.attributes?.metadata?.name ?? "",
+    timestampMs: nanosToMillis(s.cpu?.timestamp ?? s.memory?.timestamp),
+    cpuUsageCoreNanoSeconds: toNumber(s.cpu?.usage_core_nano_seconds?.value),
+    memoryWorkingSetBytes: toNumber(s.memory?.working_set_bytes?.value),
+  };
+  if (s.memory?.usage_bytes) stats.memoryUsageBytes = toNumber(s.memory.usage_bytes.value);
+  if (podSandboxId) stats.podSandboxId = podSandboxId;
+  return stats;
+}
+
+/** Only the two conditions the interface names; others are informative and dropped. */
+export function fromCriConditions(conditions: CriRuntimeCondition[]): RuntimeCondition[] {
+  const out: RuntimeCondition[] = [];
+  for (const c of conditions) {
+    if (c.type === "RuntimeReady" || c.type === "NetworkReady") {
+      out.push({ type: c.type, status: c.status, reason: c.reason, message: c.message });
+    }
+  }
+  return out;
+}
