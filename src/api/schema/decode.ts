@@ -252,7 +252,7 @@ function decodeTime(
   }
   const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
   if (!micro) return `${iso.slice(0, 19)}Z`;
-  const fraction = ((m[7] ?? ".").slice(1) + "000000").slice(0, 6);
+  const fraction = `${(m[7] ?? ".").slice(1)}000000`.slice(0, 6);
   return `${iso.slice(0, 19)}.${fraction}Z`;
 }
 

@@ -10,7 +10,6 @@ import {
   index,
   invalid,
   key,
-  notSupported,
   required,
   tooLong,
 } from "./field-errors.ts";
