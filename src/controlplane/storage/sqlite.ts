@@ -111,6 +111,9 @@ export class SqliteStorage implements Storage {
   #queue: WriteOp[] = [];
   #flushScheduled = false;
   #closed = false;
+  /** close() was called: no new writes are accepted; queued ones still commit. */
+  #closing = false;
+  #closePromise: Promise<void> | undefined;
   #idle: Promise<void> = Promise.resolve();
   #markIdle: (() => void) | undefined;
 
@@ -220,12 +223,12 @@ export class SqliteStorage implements Storage {
     return { items: rows.map(toKeyValue), revision: at, more };
   }
 
-  create(key: string, value: string): Promise<KeyValue> {
+  async create(key: string, value: string): Promise<KeyValue> {
     checkKey(key, "create");
     return this.#enqueue((settle) => ({ kind: "create", key, value, ...settle }));
   }
 
-  update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
+  async update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
     checkKey(key, "update");
     checkRevision(expectedModRevision, "update expectedModRevision");
     return this.#enqueue((settle) => ({
@@ -237,7 +240,7 @@ export class SqliteStorage implements Storage {
     }));
   }
 
-  delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+  async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
     checkKey(key, "delete");
     if (expectedModRevision !== undefined) checkRevision(expectedModRevision, "delete expectedModRevision");
     return this.#enqueue((settle) => ({ kind: "delete", key, expected: expectedModRevision, ...settle }));
@@ -294,20 +297,24 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    if (this.#queue.length > 0 || this.#flushScheduled) await this.#idle;
-    this.#closed = true;
-    for (const listener of this.#listeners) listener([]);
-    this.#listeners.clear();
-    this.#statements.clear();
-    this.#db.close();
+  /** Commits the writes already queued, ends every watch (STORAGE_UNAVAILABLE) and closes the file. */
+  close(): Promise<void> {
+    this.#closePromise ??= (async () => {
+      this.#closing = true;
+      if (this.#queue.length > 0 || this.#flushScheduled) await this.#idle;
+      this.#closed = true;
+      for (const listener of this.#listeners) listener([]);
+      this.#listeners.clear();
+      this.#statements.clear();
+      this.#db.close();
+    })();
+    return this.#closePromise;
   }
 
   // --- writes -------------------------------------------------------------------------------------------
 
   #enqueue(make: (settle: Settle) => WriteOp): Promise<KeyValue> {
-    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#closing) return Promise.reject(this.#closedError());
     return new Promise<KeyValue>((resolve, reject) => {
       this.#queue.push(make({ resolve, reject }));
       if (!this.#flushScheduled) {
@@ -479,7 +486,7 @@ export class SqliteStorage implements Storage {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw this.#closedError();
+    if (this.#closing) throw this.#closedError();
   }
 
   #closedError(): StorageError {

@@ -72,6 +72,13 @@ describe("sqlite storage: durability and ownership of the file", () => {
     const missing = [...acked.keys()].filter((key) => !stored.has(key));
     expect(missing, `${missing.length} of ${acked.size} acknowledged writes are missing`).toEqual([]);
     for (const [key, revision] of acked) expect(stored.get(key)?.modRevision).toBe(revision);
+    // The event log agrees with the state: replaying it yields exactly the stored writes, in order.
+    const replay = new WatchReader(reopened, "/durable/", 0);
+    const replayed = await replay.changesUntil(stored.size, "the replay of every stored write");
+    replay.stop();
+    expect(replayed.map((e) => e.kv.modRevision)).toEqual(
+      [...stored.values()].map((kv) => kv.modRevision).sort((a, b) => a - b),
+    );
     // The revision counter survived with the data: the next write goes after everything stored.
     const maxStored = Math.max(...[...stored.values()].map((kv) => kv.modRevision));
     expect(await reopened.currentRevision()).toBe(maxStored);

@@ -336,9 +336,11 @@ export function describeStorage(backend: string, fixture: () => Promise<StorageF
         expect.objectContaining({ type: "put", kv: a2 }),
         { type: "put", kv: a3, prevKv: a2 },
       ]);
-      // Compacting at or below the compacted revision again is a no-op.
+      // Compacting at or below the compacted revision again is a no-op; beyond the current one is refused.
       await storage.compact(a1.modRevision);
       await storage.compact(a2.modRevision);
+      const ahead = (await storage.currentRevision()) + 1000;
+      expect(await rejection(storage.compact(ahead))).toBeInstanceOf(RangeError);
     });
 
     it("aborting ends the watch, whether it is waiting or not yet started", async () => {
