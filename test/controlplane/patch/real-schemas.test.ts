@@ -6,6 +6,7 @@ import type { KubeObject } from "../../../src/api/resource.ts";
 import { findResource } from "../../../src/api/schema/index.ts";
 import {
   applyPatch,
+  inlineSchema,
   isPatchError,
   type PatchContext,
   type PatchSchema,
@@ -16,7 +17,7 @@ import { livePod, liveService, NOW } from "./fixtures.ts";
 function schemaOf(group: string, version: string, plural: string): PatchSchema {
   const definition = findResource(group, version, plural);
   if (!definition) throw new Error(`no resource definition for ${group}/${version} ${plural}`);
-  return { root: definition.schema, resolveRef: () => undefined };
+  return inlineSchema(definition.schema);
 }
 
 function patched(

@@ -199,6 +199,23 @@ describe("what kubectl apply sends (three-way patches)", () => {
     expect((out.metadata as JsonObject).finalizers).toEqual(["example.com/c", "example.com/b"]);
   });
 
+  it("applies a deletion list after additions to the same list, whatever the key order", () => {
+    const deleteFirst = {
+      "$deleteFromPrimitiveList/finalizers": ["example.com/a"],
+      finalizers: ["example.com/c"],
+    };
+    const addFirst = {
+      finalizers: ["example.com/c"],
+      "$deleteFromPrimitiveList/finalizers": ["example.com/a"],
+    };
+    for (const metadata of [deleteFirst, addFirst]) {
+      expect((smp("Pod", livePod(), { metadata }).metadata as JsonObject).finalizers).toEqual([
+        "example.com/c",
+        "example.com/b",
+      ]);
+    }
+  });
+
   it("merges container ports by containerPort and removes one", () => {
     const out = smp("Pod", livePod(), {
       spec: {

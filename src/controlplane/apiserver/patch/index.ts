@@ -39,7 +39,7 @@ export {
   type UpdateOwnershipOptions,
 } from "./managed-fields.ts";
 export { applyMergePatch, decodeMergePatch } from "./merge-patch.ts";
-export { NO_SCHEMA, type PatchSchema, type SchemaNode, schemaFromDocument } from "./schema.ts";
+export { inlineSchema, NO_SCHEMA, type PatchSchema, type SchemaNode, schemaFromDocument } from "./schema.ts";
 export {
   type ApplyOptions,
   decodeApplyPatch,

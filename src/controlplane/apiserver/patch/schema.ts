@@ -23,6 +23,11 @@ export interface PatchSchema {
 /** A schema with no type information: merge patch rules for objects, replace for lists. */
 export const NO_SCHEMA: PatchSchema = { root: undefined, resolveRef: () => undefined };
 
+/** A PatchSchema for a self-contained schema (no `$ref`s), such as a ResourceDefinition's `schema`. */
+export function inlineSchema(root: SchemaNode | undefined): PatchSchema {
+  return { root, resolveRef: () => undefined };
+}
+
 /**
  * A PatchSchema whose `$ref`s are JSON pointers into `document` (an OpenAPI v3 document with
  * `components.schemas`, a swagger 2 document with `definitions`, or any JSON-schema bundle).

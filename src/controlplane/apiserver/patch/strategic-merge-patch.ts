@@ -94,7 +94,14 @@ class Merger {
     this.applyRetainKeys(original, patch);
     this.mergeOrderedLists(original, patch, node);
 
-    for (const patchKey of Object.keys(patch)) {
+    // Deletion lists go last, so additions to the same list are merged first whatever the key order (with
+    // `$setElementOrder`, as kubectl sends it, upstream does the same).
+    const keys = Object.keys(patch);
+    const ordered = [
+      ...keys.filter((k) => !k.startsWith(DELETE_FROM_PRIMITIVE_LIST)),
+      ...keys.filter((k) => k.startsWith(DELETE_FROM_PRIMITIVE_LIST)),
+    ];
+    for (const patchKey of ordered) {
       const patchValue = patch[patchKey] as JsonValue;
       let key = patchKey;
       let isDeleteList = false;
