@@ -195,18 +195,33 @@ export class CriRuntime implements Runtime {
 
   /** Removes sandboxes with exactly this metadata that show up within the cleanup window. */
   async #removeOrphanSandboxes(config: PodSandboxConfig): Promise<void> {
-    const deadline = Date.now() + SANDBOX_CLEANUP_WINDOW_MS;
     const m = config.metadata;
+    // Containerd reserves the sandbox name, so a sandbox with this exact metadata can only be the one the
+    // failed request made. The cleanup gets a deadline of its own: the request's may have been tiny.
+    const timeoutMs = Math.max(this.#options.requestTimeoutMs, 10_000);
+    const deadline = Date.now() + SANDBOX_CLEANUP_WINDOW_MS;
     for (;;) {
-      const found = (
-        await this.listPodSandboxes({ labelSelector: { [RuntimeLabels.podUid]: m.uid } })
-      ).filter(
+      const listed = await this.#runtimeCall(
+        `look for the sandbox of the failed run of ${describePod(config)}`,
+        "ListPodSandbox",
+        { filter: { label_selector: { [RuntimeLabels.podUid]: m.uid, [RuntimeLabels.managedBy]: MANAGED } } },
+        { timeoutMs },
+      );
+      const found = listed.items.filter(
         (s) =>
-          s.metadata.name === m.name &&
+          s.metadata?.name === m.name &&
           s.metadata.namespace === m.namespace &&
           s.metadata.attempt === m.attempt,
       );
-      for (const s of found) await this.removePodSandbox(s.id);
+      for (const s of found) {
+        const what = `remove the sandbox ${s.id} left by the failed run of ${describePod(config)}`;
+        await this.#ignoreNotFound(
+          this.#runtimeCall(what, "StopPodSandbox", { pod_sandbox_id: s.id }, { timeoutMs }),
+        );
+        await this.#ignoreNotFound(
+          this.#runtimeCall(what, "RemovePodSandbox", { pod_sandbox_id: s.id }, { timeoutMs }),
+        );
+      }
       if (found.length > 0 || Date.now() >= deadline) return;
       await new Promise((resolve) => setTimeout(resolve, SANDBOX_CLEANUP_INTERVAL_MS));
     }
