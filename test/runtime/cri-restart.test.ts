@@ -19,7 +19,7 @@ import { requirePrerequisite, requireRoot, requireSocket, testEnv } from "../sup
 import { run } from "../support/run.ts";
 import { waitFor } from "../support/wait.ts";
 import { waitForLogLine } from "./conformance/containers.ts";
-import { execUntil, expectClean, TestPod, waitForState } from "./conformance/fixtures.ts";
+import { execUntil, TestPod, waitForState } from "./conformance/fixtures.ts";
 import { runtimeRestartConformance } from "./conformance/index.ts";
 
 const podLogRoot = join(tmpdir(), "deckhand-cri-restart-logs");
