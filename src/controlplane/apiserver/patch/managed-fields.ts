@@ -252,11 +252,13 @@ export function setManagedFields(object: JsonObject, managers: Managers): void {
  * fields the request set itself are honoured (an empty list resets them); a subresource request keeps the
  * live ones. Returns a new object; inputs are not modified.
  */
-export function recordUpdate(
-  live: JsonObject | undefined,
-  next: JsonObject,
+export function recordUpdate<T extends object>(
+  liveObject: T | undefined,
+  nextObject: T,
   options: UpdateOwnershipOptions,
-): JsonObject {
+): T {
+  const live = liveObject as JsonObject | undefined;
+  const next = nextObject as JsonObject;
   const managers = requestManagers(
     live,
     next,
@@ -286,7 +288,7 @@ export function recordUpdate(
     });
   }
   setManagedFields(after, managers);
-  return after;
+  return after as T;
 }
 
 /**
