@@ -311,6 +311,61 @@ const cases: Case[] = [
     patch: { spec: { selector: { app: "api", tier: null } } },
   },
   {
+    name: "service port deleted and another added",
+    kind: "Service",
+    type: "strategic",
+    patch: {
+      spec: {
+        "$setElementOrder/ports": [{ port: 443 }, { port: 80 }],
+        ports: [
+          { port: 443, targetPort: 8443 },
+          { $patch: "delete", port: 53 },
+        ],
+      },
+    },
+  },
+  {
+    name: "volume added with its mount",
+    kind: "Pod",
+    type: "strategic",
+    patch: {
+      spec: {
+        "$setElementOrder/containers": [{ name: "web" }, { name: "sidecar" }],
+        "$setElementOrder/volumes": [{ name: "data" }, { name: "cache" }],
+        containers: [
+          {
+            "$setElementOrder/volumeMounts": [{ mountPath: "/data" }, { mountPath: "/cache" }],
+            name: "web",
+            volumeMounts: [{ mountPath: "/cache", name: "cache" }],
+          },
+        ],
+        volumes: [{ emptyDir: { medium: "Memory" }, name: "cache" }],
+      },
+    },
+  },
+  {
+    name: "owner reference deleted by uid",
+    kind: "Pod",
+    type: "strategic",
+    patch: { metadata: { ownerReferences: [{ $patch: "delete", uid: "rs-uid-1" }] } },
+  },
+  {
+    name: "finalizers: deletion without additions",
+    kind: "Pod",
+    type: "strategic",
+    patch: { metadata: { "$deleteFromPrimitiveList/finalizers": ["example.com/b", "nope"] } },
+  },
+  {
+    name: "nested maps merge (resources)",
+    kind: "Pod",
+    type: "strategic",
+    patch: {
+      spec: {
+        containers: [{ name: "web", resources: { limits: { cpu: "500m" }, requests: { memory: "64Mi" } } }],
+      },
+    },
+  },
+  {
     name: "configmap data",
     kind: "ConfigMap",
     type: "strategic",
@@ -398,6 +453,15 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "json: copy an array element, test an object regardless of key order",
+    kind: "Pod",
+    type: "json",
+    patch: [
+      { op: "copy", from: "/spec/containers/1", path: "/spec/initContainers" },
+      { op: "test", path: "/metadata/labels", value: { tier: "frontend", app: "web" } },
+    ],
+  },
+  {
     name: "json: replace of a missing member",
     kind: "Pod",
     type: "json",
@@ -438,6 +502,12 @@ const cases: Case[] = [
       metadata: { labels: { app: null, x: "y" } },
       spec: { replicas: 3, strategy: { rollingUpdate: null } },
     },
+  },
+  {
+    name: "merge: new nested object with nulls",
+    kind: "ConfigMap",
+    type: "merge",
+    patch: { metadata: { labels: { a: "1", b: null } }, binaryData: null },
   },
   {
     name: "merge: lists replaced",
