@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { buildInfo } from "../version.ts";
+import { registerControlPlaneCommand } from "./control-plane.ts";
 
 export function buildProgram(): Command {
   const program = new Command("deckhand")
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
       );
     });
 
+  registerControlPlaneCommand(program);
   return program;
 }
 

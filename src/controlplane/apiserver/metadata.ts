@@ -2,8 +2,15 @@
 // BeforeUpdate): generated names, timestamps, which metadata fields the system owns, and their validation.
 
 import { randomInt } from "node:crypto";
-import type { FieldError, KubeObject, ObjectMeta } from "../../api/resource.ts";
-import { labelKeyError, labelValueError } from "./selectors.ts";
+import type { KubeObject, ObjectMeta, ResourceDefinition } from "../../api/resource.ts";
+import { asKindDefinition } from "../../api/schema/kind.ts";
+import {
+  type NameValidator,
+  nameIsDNS1035Label,
+  nameIsDNSLabel,
+  nameIsDNSSubdomain,
+  nameIsPathSegment,
+} from "../../api/schema/names.ts";
 
 /** RFC 3339 with second precision, as metav1.Time serializes. */
 export function formatTime(date: Date): string {
@@ -31,147 +38,18 @@ export function metaOf(obj: KubeObject): ObjectMeta {
   return obj.metadata;
 }
 
-export type NameRule = "subdomain" | "label" | "dns1035" | "path-segment";
-
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-
-/** Checks a name by one of upstream's rules; returns the messages (empty when valid). */
-export function nameErrors(name: string, rule: NameRule): string[] {
-  const errors: string[] = [];
-  if (name === "." || name === "..") errors.push(`may not be '${name}'`);
-  if (name.includes("/")) errors.push("may not contain '/'");
-  if (name.includes("%")) errors.push("may not contain '%'");
-  if (rule === "path-segment") return errors;
-  if (rule === "label" || rule === "dns1035") {
-    if (name.length > 63) errors.push("must be no more than 63 characters");
-    if (rule === "label" && !DNS1123_LABEL.test(name)) {
-      errors.push(
-        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
-      );
-    }
-    if (rule === "dns1035" && !DNS1035_LABEL.test(name)) {
-      errors.push(
-        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
-      );
-    }
-    return errors;
-  }
-  if (name.length > 253) errors.push("must be no more than 253 characters");
-  if (!DNS1123_SUBDOMAIN.test(name)) {
-    errors.push(
-      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-    );
-  }
-  return errors;
-}
-
-/** Which name rule each kind uses upstream; kinds not listed use DNS-1123 subdomains. */
-const NAME_RULES: Record<string, NameRule> = {
-  "/Namespace": "label",
-  "/Service": "dns1035",
-  "/Event": "path-segment",
-  "events.k8s.io/Event": "path-segment",
+/** Upstream's name syntax for kinds whose definition does not name one (DNS-1123 subdomain otherwise). */
+const NAME_VALIDATORS: Record<string, NameValidator> = {
+  "/Namespace": nameIsDNSLabel,
+  "/Service": nameIsDNS1035Label,
+  "/Event": nameIsPathSegment,
+  "events.k8s.io/Event": nameIsPathSegment,
 };
 
-export function nameRuleFor(group: string, kind: string): NameRule {
-  return NAME_RULES[`${group}/${kind}`] ?? "subdomain";
-}
-
-const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
-
-/** ObjectMeta validation shared by every kind (names, labels, annotations, finalizers, owner references). */
-export function validateObjectMeta(obj: KubeObject, rule: NameRule, namespaced: boolean): FieldError[] {
-  const errors: FieldError[] = [];
-  const meta = obj.metadata ?? {};
-  const name = meta.name ?? "";
-  if (name === "") {
-    errors.push({
-      reason: "FieldValueRequired",
-      field: "metadata.name",
-      message: "Required value: name or generateName is required",
-    });
-  } else {
-    for (const message of nameErrors(name, rule)) {
-      errors.push({
-        reason: "FieldValueInvalid",
-        field: "metadata.name",
-        message: `Invalid value: "${name}": ${message}`,
-      });
-    }
-  }
-  if (namespaced && !meta.namespace) {
-    errors.push({ reason: "FieldValueRequired", field: "metadata.namespace", message: "Required value" });
-  }
-  for (const [key, value] of Object.entries(meta.labels ?? {})) {
-    const keyError = labelKeyError(key);
-    if (keyError) {
-      errors.push({
-        reason: "FieldValueInvalid",
-        field: "metadata.labels",
-        message: `Invalid value: "${key}": ${keyError}`,
-      });
-    }
-    const valueError = typeof value === "string" ? labelValueError(value) : "must be a string";
-    if (valueError) {
-      errors.push({
-        reason: "FieldValueInvalid",
-        field: `metadata.labels`,
-        message: `Invalid value: "${String(value)}": ${valueError}`,
-      });
-    }
-  }
-  let annotationSize = 0;
-  for (const [key, value] of Object.entries(meta.annotations ?? {})) {
-    const keyError = labelKeyError(key.toLowerCase());
-    if (keyError) {
-      errors.push({
-        reason: "FieldValueInvalid",
-        field: "metadata.annotations",
-        message: `Invalid value: "${key}": ${keyError}`,
-      });
-    }
-    annotationSize += key.length + String(value).length;
-  }
-  if (annotationSize > TOTAL_ANNOTATION_SIZE_LIMIT) {
-    errors.push({
-      reason: "FieldValueTooLong",
-      field: "metadata.annotations",
-      message: `Too long: must have at most ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes`,
-    });
-  }
-  (meta.finalizers ?? []).forEach((finalizer, i) => {
-    const error = labelKeyError(finalizer);
-    if (error) {
-      errors.push({
-        reason: "FieldValueInvalid",
-        field: `metadata.finalizers[${i}]`,
-        message: `Invalid value: "${finalizer}": ${error}`,
-      });
-    }
-  });
-  let controllers = 0;
-  (meta.ownerReferences ?? []).forEach((ref, i) => {
-    for (const field of ["apiVersion", "kind", "name", "uid"] as const) {
-      if (!ref[field]) {
-        errors.push({
-          reason: "FieldValueInvalid",
-          field: `metadata.ownerReferences[${i}].${field}`,
-          message: `Invalid value: "": ${field} must not be empty`,
-        });
-      }
-    }
-    if (ref.controller) controllers++;
-  });
-  if (controllers > 1) {
-    errors.push({
-      reason: "FieldValueInvalid",
-      field: "metadata.ownerReferences",
-      message: "Invalid value: Only one reference can have Controller set to true",
-    });
-  }
-  return errors;
+export function nameValidatorFor(def: ResourceDefinition): NameValidator {
+  return (
+    asKindDefinition(def)?.nameValidator ?? NAME_VALIDATORS[`${def.group}/${def.kind}`] ?? nameIsDNSSubdomain
+  );
 }
 
 /** Metadata fields a client may not change on update; they are carried over from the stored object. */

@@ -118,7 +118,7 @@ export class NamespaceFinalizer {
     const ctx = { user: NAMESPACE_CONTROLLER, dryRun: false };
     let remaining = 0;
     for (const r of this.deps.registry.all) {
-      if (!r.namespaced) continue;
+      if (!r.namespaced || !r.def.verbs.includes("list")) continue;
       const store = this.deps.stores.get(r) as ObjectStore;
       const { items } = await store.list(name, {});
       remaining += items.length;

@@ -42,6 +42,8 @@ export async function routeResource(scope: RequestScope): Promise<void> {
       case "create":
         if (info.name !== "") throw methodNotAllowed();
         allowed("create");
+        // The legacy bindings resource binds the pod its Binding names, like pods/binding.
+        if (served.group === "" && served.plural === "bindings") return bindPod(scope);
         return createObject(scope);
       case "update":
         if (info.name === "") throw methodNotAllowed();

@@ -18,12 +18,12 @@ import { PortAllocator } from "./allocators/ports.ts";
 import { bootstrapCluster } from "./bootstrap.ts";
 import { Compactor } from "./compactor.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from "./discovery.ts";
-import { ApiError, forbidden, notAcceptable } from "./errors.ts";
+import { ApiError, forbidden } from "./errors.ts";
 import { GarbageCollector } from "./gc.ts";
 import type { RequestScope, ServerContext, WatchSettings } from "./handlers/scope.ts";
 import { NamespaceFinalizer } from "./namespace-finalizer.ts";
 import { negotiateOutput } from "./negotiation.ts";
-import { type OpenApiDocuments, OpenApiEndpoint } from "./openapi-endpoint.ts";
+import { type OpenApiDocumentSet, OpenApiEndpoint } from "./openapi-endpoint.ts";
 import type { PatchEngine } from "./patching.ts";
 import { AdmissionChain, type AdmissionPlugin } from "./pipeline/admission.ts";
 import {
@@ -54,7 +54,7 @@ export interface ApiServerOptions {
   definitions: readonly ResourceDefinition[];
   patch: PatchEngine;
   /** OpenAPI v3 documents by path ("api/v1"); without them /openapi/v3 answers 404 and kubectl apply needs --validate=false. */
-  openapi?: OpenApiDocuments;
+  openapi?: () => OpenApiDocumentSet;
   serviceCidr: string;
   nodePortRange: string;
   log: Logger;
@@ -67,7 +67,7 @@ export interface ApiServerOptions {
   watch?: Partial<WatchSettings> & { cacheCapacity?: number; historyWindow?: number };
   /** Storage compaction: every interval, history older than one interval is dropped. 0 disables. */
   compactionIntervalMs?: number;
-  /** How the `kubernetes` Service reaches this server (its Endpoints); omitted for loopback listeners. */
+  /** How the `kubernetes` Service reaches this server (default: the listen address; none for loopback). */
   advertise?: { address: string; port: number };
 }
 
@@ -115,6 +115,8 @@ export class ApiServer {
         clock: this.clock,
       });
       this.stores.set(r, store);
+      // Create-only resources (bindings) store nothing and are never watched.
+      if (!r.def.verbs.includes("watch") && !r.def.verbs.includes("list")) continue;
       const cacheOptions: ConstructorParameters<typeof WatchCache>[0] = {
         storage: options.storage,
         prefix: r.keyPrefix,
@@ -188,7 +190,7 @@ export class ApiServer {
       stores: this.stores,
       allocators: this.allocators,
       log: this.log,
-      ...(this.options.advertise ? { advertise: this.options.advertise } : {}),
+      ...(this.advertised() ? { advertise: this.advertised() as { address: string; port: number } } : {}),
     });
     this.gc.start();
     this.namespaceFinalizer.start();
@@ -196,6 +198,13 @@ export class ApiServer {
     this.ready = true;
   }
 
+  /** Where the `kubernetes` Service points: the configured address, else the listener's own. */
+  private advertised(): { address: string; port: number } | undefined {
+    if (this.options.advertise) return this.options.advertise;
+    return this.address ? { address: this.address.address, port: this.address.port } : undefined;
+  }
+
+  /** Starts accepting connections; resource requests answer 503 until start() has finished. */
   async listen(host: string, port: number): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       this.http.once("error", reject);
@@ -335,6 +344,7 @@ export class ApiServer {
     const served = this.resolve(info);
     const store = this.stores.get(served) as ObjectStore;
     const cache = this.caches.get(served) as WatchCache;
+    // Create-only resources have no cache; their handlers never watch.
     const transforms = info.subresource === "" || info.subresource === "status";
     const scope: RequestScope = {
       ctx: this.context,
@@ -494,29 +504,7 @@ export class ApiServer {
   private serveOpenApi(req: IncomingMessage, res: ServerResponse, path: string): void {
     if (!this.openapi)
       throw new ApiError(404, "NotFound", "OpenAPI v3 documents are not available on this server");
-    if (path === "/openapi/v3") {
-      writeObject(res, 200, this.openapi.root());
-      return;
-    }
-    const doc = this.openapi.document(path.slice("/openapi/v3/".length));
-    if (!doc) throw new ApiError(404, "NotFound", `no OpenAPI v3 document at ${path}`);
-    const accept = req.headers.accept ?? "";
-    if (accept !== "" && !/application\/json|\*\/\*|application\/\*/.test(accept)) {
-      throw notAcceptable("OpenAPI v3 documents are served as application/json only");
-    }
-    const etag = `"${doc.hash}"`;
-    if (req.headers["if-none-match"] === etag) {
-      res.writeHead(304, { ETag: etag });
-      res.end();
-      return;
-    }
-    res.writeHead(200, {
-      "Content-Type": "application/json",
-      "Content-Length": Buffer.byteLength(doc.text),
-      ETag: etag,
-      "Cache-Control": "public, immutable",
-    });
-    res.end(doc.text);
+    this.openapi.serve(req, res, path);
   }
 
   // Upgrades (exec, attach, portforward over WebSocket or SPDY) ---------------------------------------------------

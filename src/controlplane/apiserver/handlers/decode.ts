@@ -1,11 +1,11 @@
 // Turning a request body into an object of the endpoint's kind: apiVersion/kind must match the endpoint,
-// values must have the schema's JSON types (400 otherwise, as a Go decoding error is upstream), and unknown
-// fields are rejected, reported or dropped according to fieldValidation.
+// values must have the schema's JSON types (400 otherwise, worded like a Go decoding error upstream), and
+// unknown fields are rejected, reported or dropped according to fieldValidation.
 
 import type { KubeObject } from "../../../api/resource.ts";
+import { decode } from "../../../api/schema/decode.ts";
 import { badRequest } from "../errors.ts";
 import type { ServedResource } from "../resources.ts";
-import { decodeWithSchema } from "../schema-codec.ts";
 import type { FieldValidation } from "./query.ts";
 
 export interface Decoded {
@@ -27,33 +27,22 @@ export function checkTypeMeta(raw: Record<string, unknown>, apiVersion: string, 
   }
 }
 
-/** Applies a fieldValidation directive to the unknown fields found while decoding. */
-export function unknownFieldWarnings(unknown: readonly string[], validation: FieldValidation): string[] {
-  if (unknown.length === 0 || validation === "Ignore") return [];
-  const messages = unknown.map((f) => `unknown field "${f}"`);
-  if (validation === "Strict") throw badRequest(`strict decoding error: ${messages.join(", ")}`);
-  return messages;
-}
-
+/** Decodes `raw` as an object of `served`'s kind, applying the fieldValidation directive to unknown fields. */
 export function decodeObject(
   served: ServedResource,
   raw: Record<string, unknown>,
   validation: FieldValidation,
 ): Decoded {
   checkTypeMeta(raw, served.apiVersion, served.kind);
-  const { object, issues } = decodeWithSchema(served.def.schema, raw);
-  if (issues.typeErrors.length > 0) {
-    const first = issues.typeErrors
-      .slice(0, 5)
-      .map((e) => `${e.field}: ${e.message}`)
-      .join("; ");
-    throw badRequest(
-      `${served.kind} in version "${served.version}" cannot be handled as a ${served.kind}: ${first}`,
-    );
+  const { value, unknownFields, typeError } = decode(served.def.schema, raw);
+  const prefix = `${served.kind} in version "${served.version}" cannot be handled as a ${served.kind}`;
+  if (typeError) throw badRequest(`${prefix}: ${typeError}`);
+  const unknown = unknownFields.map((f) => `unknown field ${JSON.stringify(f)}`);
+  if (unknown.length > 0 && validation === "Strict") {
+    throw badRequest(`${prefix}: strict decoding error: ${unknown.join(", ")}`);
   }
-  const warnings = unknownFieldWarnings(issues.unknownFields, validation);
-  const obj = object as KubeObject;
-  obj.apiVersion = served.apiVersion;
-  obj.kind = served.kind;
-  return { object: obj, warnings };
+  const object = value as KubeObject;
+  object.apiVersion = served.apiVersion;
+  object.kind = served.kind;
+  return { object, warnings: validation === "Warn" ? unknown : [] };
 }

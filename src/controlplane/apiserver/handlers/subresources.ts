@@ -109,9 +109,11 @@ export async function updateScale(scope: RequestScope, patch: boolean): Promise<
           live,
           body: text,
           resource: scope.served,
+          name: scope.info.name,
           subresource: "scale",
-          fieldManager: scope.query.get("fieldManager") ?? undefined,
-          force: parseBoolean(scope.query, "force") ?? false,
+          fieldManager: scope.query.get("fieldManager") || undefined,
+          userAgent: scope.req.headers["user-agent"],
+          force: parseBoolean(scope.query, "force"),
           now: new Date(scope.ctx.clock.now()),
         });
       }
@@ -155,7 +157,10 @@ interface PodLike extends KubeObject {
   };
 }
 
-/** POST pods/x/binding: assigns the pod to a node exactly once (409 if it already has one). */
+/**
+ * POST pods/x/binding (or POST bindings, naming the pod in the Binding's metadata): assigns the pod to a
+ * node exactly once (409 if it already has one).
+ */
 export async function bindPod(scope: RequestScope): Promise<void> {
   const dryRun = parseDryRun(scope.query);
   const raw = decodeObjectBody(await readBody(scope.req), scope.req.headers["content-type"]);
@@ -164,7 +169,16 @@ export async function bindPod(scope: RequestScope): Promise<void> {
     metadata?: { name?: string; namespace?: string };
     target?: { kind?: string; name?: string };
   };
-  const name = scope.info.name;
+  const name = scope.info.name || binding.metadata?.name || "";
+  if (name === "") {
+    throw invalid("", "Binding", "", [
+      {
+        reason: "FieldValueRequired",
+        field: "metadata.name",
+        message: "Required value: name or generateName is required",
+      },
+    ]);
+  }
   if (binding.metadata?.name && binding.metadata.name !== name) {
     throw badRequest(
       `the name of the binding (${binding.metadata.name}) does not match the name on the URL (${name})`,
@@ -186,7 +200,10 @@ export async function bindPod(scope: RequestScope): Promise<void> {
     ]);
   }
   const bindingResource = { group: "", resource: "pods/binding" };
-  await scope.store.update(
+  const pods = scope.ctx.registry.lookup("", "v1", "pods");
+  const podStore = pods ? scope.ctx.stores.get(pods) : undefined;
+  if (!podStore) throw badRequest("this server serves no pods to bind");
+  await podStore.update(
     scope.info.namespace,
     name,
     (current) => {

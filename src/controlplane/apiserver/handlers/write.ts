@@ -8,7 +8,7 @@ import { bodyMediaType } from "../negotiation.ts";
 import { PATCH_CONTENT_TYPES } from "../patching.ts";
 import { parseFieldSelector, parseLabelSelector } from "../selectors.ts";
 import type { UpdateMode } from "../store/object-store.ts";
-import { decodeObject, unknownFieldWarnings } from "./decode.ts";
+import { decodeObject } from "./decode.ts";
 import {
   parseBoolean,
   parseDeleteOptions,
@@ -27,6 +27,24 @@ async function readObjectBody(scope: RequestScope): Promise<Record<string, unkno
   return decodeObjectBody(text, scope.req.headers["content-type"]);
 }
 
+/** managedFields for a POST/PUT by the request's manager (fieldManager, else the user agent). */
+function withManagedFields(
+  scope: RequestScope,
+  live: KubeObject | undefined,
+  next: KubeObject,
+  subresource: string,
+) {
+  return scope.ctx.patch.recordUpdate({
+    resource: scope.served,
+    live,
+    next,
+    subresource,
+    fieldManager: parseFieldManager(scope.query),
+    userAgent: scope.req.headers["user-agent"],
+    now: new Date(scope.ctx.clock.now()),
+  });
+}
+
 export async function createObject(scope: RequestScope): Promise<void> {
   const validation = parseFieldValidation(scope.query);
   parseFieldManager(scope.query);
@@ -34,7 +52,11 @@ export async function createObject(scope: RequestScope): Promise<void> {
   const raw = await readObjectBody(scope);
   const { object, warnings } = decodeObject(scope.served, raw, validation);
   scope.warnings.push(...warnings);
-  const created = await scope.store.create(scope.info.namespace, object, ctx);
+  const created = await scope.store.create(
+    scope.info.namespace,
+    withManagedFields(scope, undefined, object, ""),
+    ctx,
+  );
   respondObject(scope, 201, created);
 }
 
@@ -65,36 +87,27 @@ export async function patchObject(scope: RequestScope, mode: UpdateMode = "main"
     throw unsupportedMediaType(contentType);
   }
   const validation = parseFieldValidation(scope.query);
-  const fieldManager = parseFieldManager(scope.query);
-  const force = parseBoolean(scope.query, "force") ?? false;
+  const fieldManager = scope.query.get("fieldManager") || undefined;
+  const force = parseBoolean(scope.query, "force");
   const isApply = contentType === "application/apply-patch+yaml";
-  if (isApply && !fieldManager) {
-    throw badRequest(
-      `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`,
-    );
-  }
-  if (!isApply && scope.query.has("force")) {
-    throw badRequest(
-      `PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch`,
-    );
-  }
   const subresource = mode === "status" ? "status" : "";
   const ctx = writeContext(scope, subresource);
   const body = (await readBody(scope.req)).toString("utf8");
-  if (body.trim() === "") throw badRequest("the request body is empty: a patch document is required");
-  const engine = scope.ctx.patch;
+  const pinned = patchPinsResourceVersion(contentType, body);
   const warnings = new Set<string>();
   const result = await scope.store.update(
     scope.info.namespace,
     scope.info.name,
     (current) => {
-      const patched = engine.patch({
+      const patched = scope.ctx.patch.patch({
         contentType,
         live: current,
         body,
         resource: scope.served,
+        name: scope.info.name,
         subresource,
         fieldManager,
+        userAgent: scope.req.headers["user-agent"],
         force,
         now: new Date(scope.ctx.clock.now()),
       });
@@ -105,8 +118,7 @@ export async function patchObject(scope: RequestScope, mode: UpdateMode = "main"
       );
       for (const w of found) warnings.add(w);
       // A resourceVersion the patch itself sets is a precondition; one merely kept from the live object is not.
-      const pinned = patchPinsResourceVersion(contentType, body);
-      if (!pinned && current) metaOf(object).resourceVersion = undefined;
+      if (!pinned && current) delete metaOf(object).resourceVersion;
       return object;
     },
     ctx,
@@ -174,5 +186,3 @@ export async function deleteCollection(scope: RequestScope): Promise<void> {
   }
   respondList(scope, deleted, { resourceVersion: list.resourceVersion });
 }
-
-export { unknownFieldWarnings };

@@ -5,6 +5,9 @@
 
 import { randomUUID } from "node:crypto";
 import type { FieldError, KubeObject } from "../../../api/resource.ts";
+import { asKindDefinition } from "../../../api/schema/kind.ts";
+import { validateObjectMeta, validateObjectMetaUpdate } from "../../../api/schema/meta-validation.ts";
+import { validateEnums } from "../../../api/schema/validate.ts";
 import type { Clock } from "../../../util/clock.ts";
 import { isConflict, isExists, isGone, isNotFound, isUnavailable } from "../../storage/errors.ts";
 import type { KeyValue, Storage } from "../../storage/types.ts";
@@ -26,8 +29,7 @@ import {
   generateName,
   jsonEqual,
   metaOf,
-  nameRuleFor,
-  validateObjectMeta,
+  nameValidatorFor,
 } from "../metadata.ts";
 import type { AdmissionAttributes, AdmissionChain } from "../pipeline/admission.ts";
 import type { UserInfo } from "../pipeline/authentication.ts";
@@ -172,17 +174,27 @@ export class ObjectStore {
     return attrs;
   }
 
-  /** Kind validation plus the ObjectMeta rules every kind shares, de-duplicated. */
-  private validate(obj: KubeObject, old?: KubeObject): FieldError[] {
+  /**
+   * The ObjectMeta rules every kind shares, the schema's enums, then the kind's own validation (of the
+   * status for status updates; none for the server's internal writes, like upstream's binding), de-duplicated.
+   */
+  private validate(obj: KubeObject, old: KubeObject | undefined, mode: UpdateMode | "create"): FieldError[] {
+    const def = this.resource.def;
+    const nameFn = nameValidatorFor(def);
     const errors = [
-      ...this.resource.def.validate(obj, old),
-      ...validateObjectMeta(
-        obj,
-        nameRuleFor(this.resource.group, this.resource.kind),
-        this.resource.namespaced,
-      ),
-      ...(old && this.strategy.validateUpdate ? this.strategy.validateUpdate(obj, old) : []),
+      ...(old
+        ? validateObjectMetaUpdate(obj, old, this.resource.namespaced, nameFn)
+        : validateObjectMeta(obj, this.resource.namespaced, nameFn)),
+      ...validateEnums(def.schema, obj),
     ];
+    if (mode === "status") {
+      errors.push(...(asKindDefinition(def)?.validateStatusUpdate?.(obj, old as KubeObject) ?? []));
+    } else if (mode !== "internal") {
+      errors.push(...def.validate(obj, old));
+    }
+    if (old && mode !== "internal" && this.strategy.validateUpdate) {
+      errors.push(...this.strategy.validateUpdate(obj, old));
+    }
     const seen = new Set<string>();
     return errors.filter((e) => {
       const id = `${e.field}\u0000${e.reason}`;
@@ -361,7 +373,7 @@ export class ObjectStore {
     delete (meta as Record<string, unknown>).selfLink;
     if (this.strategy.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
-    const errors = this.validate(obj);
+    const errors = this.validate(obj, undefined, "create");
     if (errors.length > 0) throw this.invalid(obj, errors);
     await this.admission.validate(this.attributes("CREATE", meta.namespace ?? "", meta.name ?? "", ctx, obj));
 
@@ -511,7 +523,7 @@ export class ObjectStore {
     if (mode === "main" && this.strategy.tracksGeneration && !jsonEqual(next.spec, current.spec)) {
       meta.generation = (current.metadata?.generation ?? 0) + 1;
     }
-    const errors = this.validate(next, current);
+    const errors = this.validate(next, current, mode);
     if (errors.length > 0) throw this.invalid(next, errors);
     if (mode !== "internal") {
       await this.admission.validate(this.attributes("UPDATE", namespace, name, ctx, next, current));

@@ -1,21 +1,36 @@
-// The strategy most kinds use: status (when the kind has a status subresource) is owned by the status
-// endpoint, everything else by the main endpoint.
+// The strategy most kinds use. The kind's own hooks (KindDefinition.prepareForCreate/prepareForUpdate,
+// tracksGeneration) come from its schema module; this adds what the store itself decides: status belongs
+// to the status endpoint, everything else to the main endpoint.
 
 import type { KubeObject } from "../../../api/resource.ts";
+import type { KindDefinition } from "../../../api/schema/kind.ts";
 import type { PropagationPolicy, Strategy } from "./types.ts";
 
 export interface GenericStrategyOptions {
   hasStatus: boolean;
+  /** The kind's hooks, when its definition comes from the schema module. */
+  kind?: KindDefinition | undefined;
   tracksGeneration?: boolean;
   returnDeletedObject?: boolean;
   allowCreateOnUpdate?: boolean;
   defaultPropagation?: PropagationPolicy;
-  /** Keep a client-supplied status on create (nodes register with theirs). */
+  /** Without kind hooks: keep a client-supplied status on create (nodes register with theirs). */
   keepStatusOnCreate?: boolean;
 }
 
-/** Copies every top-level field except metadata and status from `from` into `to`. */
-export function copyAllButStatus(to: KubeObject, from: KubeObject): void {
+/** Metadata a status write cannot change (upstream's status strategies keep them from the stored object). */
+const STATUS_KEPT_METADATA = [
+  "labels",
+  "annotations",
+  "finalizers",
+  "ownerReferences",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "generation",
+] as const;
+
+/** Status update: everything but the status comes from the stored object. */
+export function keepAllButStatus(to: KubeObject, from: KubeObject): void {
   for (const key of Object.keys(to)) {
     if (key !== "metadata" && key !== "status" && key !== "apiVersion" && key !== "kind") delete to[key];
   }
@@ -23,25 +38,38 @@ export function copyAllButStatus(to: KubeObject, from: KubeObject): void {
     if (key !== "metadata" && key !== "status" && key !== "apiVersion" && key !== "kind")
       to[key] = structuredClone(value);
   }
+  const meta = (to.metadata ??= {}) as Record<string, unknown>;
+  const oldMeta = (from.metadata ?? {}) as Record<string, unknown>;
+  for (const field of STATUS_KEPT_METADATA) {
+    if (oldMeta[field] === undefined) delete meta[field];
+    else meta[field] = structuredClone(oldMeta[field]);
+  }
+}
+
+/** Main-resource update: the stored status is kept. */
+export function keepStatus(to: KubeObject, from: KubeObject): void {
+  if (from.status === undefined) delete to.status;
+  else to.status = structuredClone(from.status);
 }
 
 export function genericStrategy(options: GenericStrategyOptions): Strategy {
+  const kind = options.kind;
   return {
-    tracksGeneration: options.tracksGeneration ?? false,
+    tracksGeneration: kind?.tracksGeneration || (options.tracksGeneration ?? false),
     returnDeletedObject: options.returnDeletedObject ?? false,
     allowCreateOnUpdate: options.allowCreateOnUpdate ?? false,
     allowUnconditionalUpdate: true,
     defaultPropagation: options.defaultPropagation ?? "Background",
     prepareForCreate(obj) {
-      if (options.hasStatus && !options.keepStatusOnCreate) obj.status = {};
+      if (kind) kind.prepareForCreate?.(obj);
+      else if (options.hasStatus && !options.keepStatusOnCreate) obj.status = {};
     },
     prepareForUpdate(obj, old) {
-      if (!options.hasStatus) return;
-      if (old.status === undefined) delete obj.status;
-      else obj.status = structuredClone(old.status);
+      if (options.hasStatus) keepStatus(obj, old);
+      kind?.prepareForUpdate?.(obj, old);
     },
     prepareForStatusUpdate(obj, old) {
-      copyAllButStatus(obj, old);
+      keepAllButStatus(obj, old);
     },
   };
 }

@@ -1,5 +1,6 @@
 // Which strategy each served resource uses.
 
+import { asKindDefinition } from "../../../api/schema/kind.ts";
 import type { ServedResource } from "../resources.ts";
 import { genericStrategy } from "./generic.ts";
 import { namespaceStrategy } from "./namespaces.ts";
@@ -23,11 +24,13 @@ const ORPHAN_BY_DEFAULT = new Set(["batch/Job"]);
 
 export function strategyFor(r: ServedResource, allocators: ServiceAllocators): Strategy {
   const id = `${r.group}/${r.kind}`;
-  if (id === "/Pod") return podStrategy();
-  if (id === "/Namespace") return namespaceStrategy();
-  if (id === "/Service") return serviceStrategy(allocators);
+  const kind = asKindDefinition(r.def);
+  if (id === "/Pod") return podStrategy(kind);
+  if (id === "/Namespace") return namespaceStrategy(kind);
+  if (id === "/Service") return serviceStrategy(allocators, kind);
   return genericStrategy({
     hasStatus: r.hasStatus,
+    kind,
     tracksGeneration: GENERATION_KINDS.has(id),
     // Nodes register with their status; endpoints and events are written whole by their owners.
     keepStatusOnCreate: id === "/Node",

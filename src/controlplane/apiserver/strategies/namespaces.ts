@@ -3,6 +3,7 @@
 // content and cleared spec.finalizers through the finalize subresource.
 
 import type { KubeObject } from "../../../api/resource.ts";
+import type { KindDefinition } from "../../../api/schema/kind.ts";
 import { genericStrategy } from "./generic.ts";
 import type { Strategy } from "./types.ts";
 
@@ -13,11 +14,15 @@ interface NamespaceLike extends KubeObject {
   status?: { phase?: string };
 }
 
-export function namespaceStrategy(): Strategy {
-  const base = genericStrategy({ hasStatus: true });
+export function namespaceStrategy(kind?: KindDefinition): Strategy {
+  const base = genericStrategy({ hasStatus: true, kind });
   return {
     ...base,
     prepareForCreate(obj) {
+      if (kind?.prepareForCreate) {
+        kind.prepareForCreate(obj);
+        return;
+      }
       const ns = obj as NamespaceLike;
       ns.status = { phase: "Active" };
       const finalizers = new Set(ns.spec?.finalizers ?? []);
@@ -26,6 +31,7 @@ export function namespaceStrategy(): Strategy {
     },
     prepareForUpdate(obj, old) {
       base.prepareForUpdate(obj, old);
+      if (kind?.prepareForUpdate) return;
       // spec.finalizers changes only through the finalize subresource.
       const ns = obj as NamespaceLike;
       const oldFinalizers = (old as NamespaceLike).spec?.finalizers;

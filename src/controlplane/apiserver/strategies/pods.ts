@@ -4,7 +4,8 @@
 
 import { parseQuantity } from "../../../api/quantity.ts";
 import type { KubeObject } from "../../../api/resource.ts";
-import { copyAllButStatus } from "./generic.ts";
+import type { KindDefinition } from "../../../api/schema/kind.ts";
+import { keepAllButStatus, keepStatus } from "./generic.ts";
 import type { Strategy } from "./types.ts";
 
 interface ContainerLike {
@@ -44,7 +45,7 @@ export function podQosClass(pod: PodLike): "Guaranteed" | "Burstable" | "BestEff
   return guaranteed ? "Guaranteed" : "Burstable";
 }
 
-export function podStrategy(): Strategy {
+export function podStrategy(kind?: KindDefinition): Strategy {
   return {
     tracksGeneration: false,
     returnDeletedObject: true,
@@ -52,18 +53,16 @@ export function podStrategy(): Strategy {
     allowUnconditionalUpdate: true,
     defaultPropagation: "Background",
     prepareForCreate(obj) {
-      obj.status = { phase: "Pending", qosClass: podQosClass(obj as PodLike) };
+      if (kind?.prepareForCreate) kind.prepareForCreate(obj);
+      else obj.status = { phase: "Pending", qosClass: podQosClass(obj as PodLike) };
     },
     prepareForUpdate(obj, old) {
-      if (old.status === undefined) delete obj.status;
-      else obj.status = structuredClone(old.status);
+      keepStatus(obj, old);
+      kind?.prepareForUpdate?.(obj, old);
     },
     prepareForStatusUpdate(obj, old) {
-      copyAllButStatus(obj, old);
-      const meta = obj.metadata ?? {};
-      // Upstream: old kubelets corrupted owner references through the status endpoint; it keeps them.
-      if (old.metadata?.ownerReferences) meta.ownerReferences = structuredClone(old.metadata.ownerReferences);
-      else delete meta.ownerReferences;
+      // Upstream also keeps the owner references: old kubelets corrupted them through this endpoint.
+      keepAllButStatus(obj, old);
     },
     gracePeriod(obj, options) {
       const pod = obj as PodLike;

@@ -3,6 +3,7 @@
 // Values a client leaves out on update are carried over from the stored Service.
 
 import type { FieldError, KubeObject } from "../../../api/resource.ts";
+import type { KindDefinition } from "../../../api/schema/kind.ts";
 import type { IpAllocator } from "../allocators/ip.ts";
 import { parseIpv4 } from "../allocators/ip.ts";
 import type { PortAllocator } from "../allocators/ports.ts";
@@ -65,12 +66,13 @@ function releaseAll(allocators: ServiceAllocators, svc: KubeObject): void {
   for (const p of spec.ports ?? []) if (p.nodePort) allocators.ports.release(p.nodePort);
 }
 
-export function serviceStrategy(allocators: ServiceAllocators): Strategy {
-  const base = genericStrategy({ hasStatus: true });
+export function serviceStrategy(allocators: ServiceAllocators, kind?: KindDefinition): Strategy {
+  const base = genericStrategy({ hasStatus: true, kind });
   return {
     ...base,
     prepareForCreate(obj) {
-      obj.status = { loadBalancer: {} };
+      if (kind?.prepareForCreate) kind.prepareForCreate(obj);
+      else obj.status = { loadBalancer: {} };
     },
     reserve(obj, old, dryRun) {
       const svc = obj as ServiceLike;

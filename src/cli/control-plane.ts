@@ -1,0 +1,122 @@
+// `deckhand control-plane`: runs the API server on SQLite or etcd until SIGTERM/SIGINT and writes an admin
+// kubeconfig into the data directory. Flags are validated before anything starts; each error names the
+// flag, the bad value and what is accepted.
+
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { pino } from "pino";
+import { parseIpv4Cidr } from "../controlplane/apiserver/allocators/ip.ts";
+import { parsePortRange } from "../controlplane/apiserver/allocators/ports.ts";
+import { startControlPlane } from "../controlplane/server.ts";
+import { parseStorageSpec } from "../controlplane/storage/index.ts";
+
+interface ControlPlaneFlags {
+  dataDir?: string;
+  listen: string;
+  store: string;
+  serviceCidr: string;
+  clusterCidr: string;
+  nodePortRange: string;
+  logLevel: string;
+}
+
+export class FlagError extends Error {}
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"];
+
+/** Parses host:port (IPv6 in brackets); port 0 picks a free one. */
+export function parseListen(value: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value.trim());
+  const port = match ? Number(match[3]) : Number.NaN;
+  if (!match || port > 65535) {
+    throw new FlagError(
+      `--listen ${JSON.stringify(value)}: expected host:port such as 127.0.0.1:6443 (IPv6 as [::1]:6443)`,
+    );
+  }
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+export function validateFlags(flags: ControlPlaneFlags) {
+  if (!flags.dataDir) {
+    throw new FlagError("--data-dir is required: the directory for the SQLite database and admin.kubeconfig");
+  }
+  const listen = parseListen(flags.listen);
+  try {
+    parseStorageSpec(flags.store);
+  } catch (error) {
+    throw new FlagError((error as Error).message);
+  }
+  const cidr = (flag: string, value: string) => {
+    try {
+      return parseIpv4Cidr(value).text;
+    } catch (error) {
+      throw new FlagError(`${flag} ${(error as Error).message}`);
+    }
+  };
+  const serviceCidr = cidr("--service-cidr", flags.serviceCidr);
+  const clusterCidr = cidr("--cluster-cidr", flags.clusterCidr);
+  let nodePortRange: string;
+  try {
+    nodePortRange = parsePortRange(flags.nodePortRange).text;
+  } catch (error) {
+    throw new FlagError(`--node-port-range ${(error as Error).message}`);
+  }
+  if (!LOG_LEVELS.includes(flags.logLevel)) {
+    throw new FlagError(`--log-level ${JSON.stringify(flags.logLevel)}: use one of ${LOG_LEVELS.join(", ")}`);
+  }
+  return {
+    dataDir: resolve(flags.dataDir),
+    listen,
+    store: flags.store.trim(),
+    serviceCidr,
+    clusterCidr,
+    nodePortRange,
+  };
+}
+
+export function registerControlPlaneCommand(program: Command): void {
+  program
+    .command("control-plane")
+    .description("run the companion control plane: a Kubernetes-compatible API server on SQLite or etcd")
+    .option("--data-dir <dir>", "directory for the SQLite database and the admin kubeconfig (required)")
+    .option(
+      "--listen <host:port>",
+      "address to serve the Kubernetes API on (plain HTTP for now)",
+      "127.0.0.1:6443",
+    )
+    .option("--store <spec>", "sqlite, or etcd://host:port[,host:port…]", "sqlite")
+    .option(
+      "--service-cidr <cidr>",
+      "ClusterIP range; its first address goes to the kubernetes Service",
+      "10.96.0.0/12",
+    )
+    .option("--cluster-cidr <cidr>", "pod network of the cluster", "10.244.0.0/16")
+    .option("--node-port-range <low-high>", "NodePort range", "30000-32767")
+    .option("--log-level <level>", "trace, debug, info, warn or error", "info")
+    .action(async (flags: ControlPlaneFlags) => {
+      let config: ReturnType<typeof validateFlags>;
+      try {
+        config = validateFlags(flags);
+      } catch (error) {
+        if (error instanceof FlagError) program.error(`error: ${error.message}`, { exitCode: 2 });
+        throw error;
+      }
+      const log = pino({ level: flags.logLevel, base: { component: "control-plane" } });
+      const running = await startControlPlane({ ...config, log });
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, "stopping");
+        running.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            log.error({ err: error }, "stop failed");
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGTERM", () => stop("SIGTERM"));
+      process.on("SIGINT", () => stop("SIGINT"));
+    });
+}

@@ -1,0 +1,94 @@
+// Composition root of `deckhand control-plane`: storage → API server → HTTP listener, plus the admin
+// kubeconfig. Everything the control plane runs is built here and nowhere else; `stop()` undoes it in
+// reverse order.
+
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { openAPIDocuments } from "../api/openapi.ts";
+import { resourceDefinitions } from "../api/schema/index.ts";
+import { schemaPatchEngine } from "./apiserver/patching.ts";
+import { ApiServer } from "./apiserver/server.ts";
+import type { StreamingBackend } from "./apiserver/streaming.ts";
+import { writeAdminKubeconfig } from "./kubeconfig.ts";
+import { openStorage } from "./storage/index.ts";
+
+export interface ControlPlaneConfig {
+  dataDir: string;
+  /** Address to listen on; port 0 picks a free one. */
+  listen: { host: string; port: number };
+  /** `sqlite` or `etcd://host:port[,host:port…]`. */
+  store: string;
+  serviceCidr: string;
+  /** Pod network of the cluster; handed to the controllers that allocate node pod CIDRs. */
+  clusterCidr: string;
+  nodePortRange: string;
+  log: Logger;
+  streaming?: StreamingBackend;
+  /** Watch bookmark interval (ms); upstream sends one a minute. */
+  bookmarkIntervalMs?: number;
+}
+
+export interface RunningControlPlane {
+  /** e.g. http://127.0.0.1:6443 */
+  readonly url: string;
+  readonly kubeconfigPath: string;
+  readonly apiServer: ApiServer;
+  stop(): Promise<void>;
+}
+
+/** The address clients use: a wildcard listener is reached on loopback. */
+function clientHost(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+export async function startControlPlane(config: ControlPlaneConfig): Promise<RunningControlPlane> {
+  const { log } = config;
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const storage = await openStorage(config.store, config.dataDir);
+  log.info({ backend: storage.backend, store: config.store }, "storage opened");
+  const apiServer = new ApiServer({
+    storage,
+    definitions: resourceDefinitions,
+    patch: schemaPatchEngine(),
+    openapi: () => openAPIDocuments(resourceDefinitions),
+    serviceCidr: config.serviceCidr,
+    nodePortRange: config.nodePortRange,
+    log,
+    ...(config.streaming ? { streaming: config.streaming } : {}),
+    ...(config.bookmarkIntervalMs ? { watch: { bookmarkIntervalMs: config.bookmarkIntervalMs } } : {}),
+  });
+  try {
+    const address = await apiServer.listen(config.listen.host, config.listen.port);
+    await apiServer.start();
+    const url = `http://${clientHost(address.address)}:${address.port}`;
+    const kubeconfigPath = join(config.dataDir, "admin.kubeconfig");
+    await writeAdminKubeconfig(kubeconfigPath, { server: url });
+    log.info(
+      {
+        url,
+        kubeconfig: kubeconfigPath,
+        serviceCidr: config.serviceCidr,
+        clusterCidr: config.clusterCidr,
+        nodePortRange: config.nodePortRange,
+      },
+      `control plane ready: kubectl --kubeconfig ${kubeconfigPath} get nodes`,
+    );
+    return {
+      url,
+      kubeconfigPath,
+      apiServer,
+      async stop() {
+        await apiServer.close();
+        await storage.close();
+        log.info("control plane stopped");
+      },
+    };
+  } catch (error) {
+    await apiServer.close().catch(() => {});
+    await storage.close().catch(() => {});
+    throw error;
+  }
+}
