@@ -2,7 +2,7 @@
 
 import type { KubeObject } from "../../../api/resource.ts";
 import { decodeObjectBody, readBody } from "../body.ts";
-import { badRequest, successStatus, unsupportedMediaType } from "../errors.ts";
+import { successStatus, unsupportedMediaType } from "../errors.ts";
 import { metaOf } from "../metadata.ts";
 import { bodyMediaType } from "../negotiation.ts";
 import { PATCH_CONTENT_TYPES } from "../patching.ts";

@@ -38,7 +38,8 @@ export function keepAllButStatus(to: KubeObject, from: KubeObject): void {
     if (key !== "metadata" && key !== "status" && key !== "apiVersion" && key !== "kind")
       to[key] = structuredClone(value);
   }
-  const meta = (to.metadata ??= {}) as Record<string, unknown>;
+  if (to.metadata === undefined) to.metadata = {};
+  const meta = to.metadata as Record<string, unknown>;
   const oldMeta = (from.metadata ?? {}) as Record<string, unknown>;
   for (const field of STATUS_KEPT_METADATA) {
     if (oldMeta[field] === undefined) delete meta[field];
