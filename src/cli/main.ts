@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { buildInfo } from "../version.ts";
+import { registerAgentCommand } from "./agent.ts";
 import { registerControlPlaneCommand } from "./control-plane.ts";
 
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
       );
     });
 
+  registerAgentCommand(program);
   registerControlPlaneCommand(program);
   return program;
 }

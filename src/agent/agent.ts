@@ -1,0 +1,341 @@
+// The node agent's composition root: builds every component once, wires them together and runs them until
+// the signal aborts. Each component owns its state and loop; this file only connects them.
+import type { Logger } from "pino";
+import { ApiClient } from "../api/client/client.ts";
+import { isNotFound } from "../api/client/errors.ts";
+import { EventRecorder } from "../api/client/events.ts";
+import type { ClusterConnection } from "../api/client/kubeconfig.ts";
+import { Reflector } from "../api/client/reflector.ts";
+import type { ConfigMap, Secret } from "../api/schema/core/config-types.ts";
+import type { Pod } from "../api/schema/core/pod-types.ts";
+import type { Service } from "../api/schema/core/service-types.ts";
+import type { Runtime } from "../runtime/types.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { buildInfo, KUBERNETES_VERSION } from "../version.ts";
+import { admitPod } from "./admission.ts";
+import type { AgentConfig } from "./config.ts";
+import { NodeLease } from "./node/lease.ts";
+import { readMachineInfo } from "./node/machine.ts";
+import { NodeManager } from "./node/node-manager.ts";
+import { Pleg } from "./pleg.ts";
+import type { PodConfigContext } from "./pod-config/index.ts";
+import { PodSources } from "./pod-sources.ts";
+import { generatePodStatus } from "./pod-status.ts";
+import { PodWorkers } from "./pod-workers.ts";
+import { pullCredentialsFor } from "./pull-secrets.ts";
+import { StatusManager } from "./status-manager.ts";
+import { PodSyncer } from "./sync-pod.ts";
+
+export interface AgentOptions {
+  config: AgentConfig;
+  connection: ClusterConnection;
+  runtime: Runtime;
+  log: Logger;
+  clock?: Clock;
+  /** Periodic resync of every pod (kubelet's syncFrequency, 1 min). */
+  resyncPeriodMs?: number;
+}
+
+const NO_PROBES = {
+  unhealthy: new Map<string, string>(),
+  readiness: new Map<string, boolean>(),
+  startup: new Map<string, boolean>(),
+};
+
+export class Agent {
+  private readonly options: AgentOptions;
+  private readonly clock: Clock;
+  readonly api: ApiClient;
+  private readonly log: Logger;
+  private readonly sources = new PodSources(["api"]);
+  /** UIDs admitted to run here; anything else bound to the node was rejected at admission. */
+  private readonly admitted = new Set<string>();
+  private readonly resyncTimers = new Map<string, () => void>();
+  private readyResolve!: () => void;
+  /** Resolves once the Node is registered and the pod source has synced. */
+  readonly ready = new Promise<void>((resolve) => {
+    this.readyResolve = resolve;
+  });
+
+  constructor(options: AgentOptions) {
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log;
+    const info = buildInfo();
+    this.api = new ApiClient(options.connection, {
+      userAgent: `deckhand/${info.deckhandVersion} (linux) kubelet/${KUBERNETES_VERSION.gitVersion}`,
+    });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { config, runtime } = this.options;
+    const log = this.log;
+    const machine = await readMachineInfo(config.rootDir);
+    const runtimeName =
+      (await runtime.version().catch(() => undefined))?.runtimeName ??
+      (runtime.name === "cri" ? "containerd" : "docker");
+
+    const events = new EventRecorder({
+      client: this.api,
+      source: { component: "kubelet", host: config.nodeName },
+      clock: this.clock,
+      onError: (error) => log.debug({ err: error }, "event not recorded"),
+    });
+
+    const pleg = new Pleg({
+      runtime,
+      clock: this.clock,
+      onEvents: (found) => {
+        for (const uid of new Set(found.map((e) => e.podUid)))
+          workers.update({ uid, desired: undefined, reason: "pleg" });
+      },
+      onError: (error) => log.warn({ err: error }, "PLEG relist failed"),
+    });
+
+    const nodeManager = new NodeManager({
+      client: this.api,
+      runtime,
+      config,
+      machine,
+      kubeletVersion: KUBERNETES_VERSION.gitVersion,
+      pleg: () => pleg.healthy(),
+      clock: this.clock,
+      onError: (error) => log.warn({ err: error }, "node status update failed"),
+    });
+
+    const statusManager = new StatusManager({
+      client: this.api,
+      clock: this.clock,
+      onError: (key, error) =>
+        log.warn({ pod: key.name, namespace: key.namespace, err: error }, "pod status not written"),
+    });
+
+    const podConfigContext: PodConfigContext = {
+      nodeName: config.nodeName,
+      hostIPs: machine.internalIPs,
+      rootDir: config.rootDir,
+      clusterDNS: config.clusterDNS,
+      clusterDomain: config.clusterDomain,
+      runtimeName: runtime.name,
+      allowNegativeOomScoreAdj: config.allowNegativeOomScoreAdj,
+      api: {
+        getConfigMap: (namespace, name) => this.getOptional<ConfigMap>("configmaps", namespace, name),
+        getSecret: (namespace, name) => this.getOptional<Secret>("secrets", namespace, name),
+        listServices: async (namespace) =>
+          (await this.api.list<Service>({ version: "v1", resource: "services", namespace })).items,
+      },
+    };
+
+    const keyOf = (pod: Pod) => ({
+      namespace: pod.metadata?.namespace ?? "",
+      name: pod.metadata?.name ?? "",
+      uid: pod.metadata?.uid ?? "",
+    });
+
+    const syncer = new PodSyncer({
+      runtime,
+      runtimeName,
+      readRuntimeStatus: (uid) => pleg.refresh(uid),
+      setPodStatus: (pod, status) =>
+        statusManager.setPodStatus(keyOf(pod), status as Record<string, unknown>),
+      finishDeletion: (pod) => statusManager.finishDeletion(keyOf(pod)),
+      recordEvent: (ref, type, reason, message) => events.record(ref, type, reason, message),
+      podConfigContext,
+      pullCredentials: (pod, image) =>
+        pullCredentialsFor(pod, image, (ns, name) => this.getOptional<Secret>("secrets", ns, name)),
+      hostIPs: () => machine.internalIPs,
+      resyncAfter: (uid, afterMs) => this.scheduleResync(uid, afterMs, workers),
+      probes: () => NO_PROBES,
+      clock: this.clock,
+      log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m) },
+    });
+
+    const workers: PodWorkers<Pod> = new PodWorkers<Pod>({
+      sync: async (uid, _desired, _reasons, workerSignal) => {
+        const current = this.sources.get(uid);
+        if (!current) {
+          // Gone from every source: stop and remove everything it had, then forget it.
+          await syncer.cleanup(uid);
+          statusManager.forget(uid);
+          this.admitted.delete(uid);
+          workers.forget(uid);
+          return;
+        }
+        await syncer.sync(current, workerSignal);
+      },
+      onError: (uid, error) => log.warn({ uid, err: error }, "pod sync failed"),
+    });
+
+    this.sources.onUpdate((update) => {
+      const uid = update.pod.metadata?.uid ?? "";
+      if (update.op === "add" && !this.admit(update.pod, statusManager, nodeManager, runtimeName, events))
+        return;
+      if (!this.admitted.has(uid) && update.op !== "remove") return;
+      workers.update({ uid, desired: update.pod, reason: update.op });
+    });
+
+    const podReflector = new Reflector<Pod>({
+      client: this.api,
+      ref: { version: "v1", resource: "pods" },
+      fieldSelector: `spec.nodeName=${config.nodeName}`,
+      clock: this.clock,
+      handler: {
+        replace: (pods) => {
+          this.sources.replace("api", pods);
+          for (const pod of pods)
+            statusManager.observeApiStatus(keyOf(pod), pod.status as Record<string, unknown>);
+        },
+        event: (event) => {
+          if (event.type === "DELETED") this.sources.apply("api", "remove", event.object);
+          else {
+            this.sources.apply("api", "upsert", event.object);
+            statusManager.observeApiStatus(
+              keyOf(event.object),
+              event.object.status as Record<string, unknown>,
+            );
+          }
+        },
+      },
+      onError: (error, retryInMs) => log.warn({ err: error, retryInMs }, "pod watch failed; retrying"),
+    });
+
+    const lease = new NodeLease({
+      client: this.api,
+      nodeName: config.nodeName,
+      nodeUid: () => nodeManager.uid,
+      leaseDurationSeconds: config.nodeLeaseDurationSeconds,
+      clock: this.clock,
+      onError: (error) => log.warn({ err: error }, "node lease renewal failed"),
+    });
+
+    log.info({ node: config.nodeName, runtime: runtime.endpoint, api: this.api.server }, "agent starting");
+    const loops = [
+      nodeManager.run(signal),
+      lease.run(signal),
+      pleg.run(signal),
+      statusManager.run(signal),
+      (async () => {
+        await pleg.waitForRelist();
+        await podReflector.run(signal);
+      })(),
+      this.housekeeping(signal, pleg, workers),
+    ];
+    void Promise.all([
+      podReflector.waitForSync(),
+      waitFor(() => nodeManager.uid !== undefined, this.clock, signal),
+    ]).then(() => {
+      log.info({ node: config.nodeName }, "agent ready");
+      this.readyResolve();
+    });
+    await Promise.all(loops);
+    for (const cancel of this.resyncTimers.values()) cancel();
+    await events.flush();
+    this.api.close();
+  }
+
+  /** Periodic resync of every pod, and removal of runtime pods no source claims (once all sources synced). */
+  private async housekeeping(signal: AbortSignal, pleg: Pleg, workers: PodWorkers<Pod>): Promise<void> {
+    const period = Math.min(this.options.resyncPeriodMs ?? 60_000, 10_000);
+    let sinceResync = 0;
+    while (!signal.aborted) {
+      await this.clock.sleep(period, signal).catch(() => undefined);
+      if (signal.aborted) break;
+      sinceResync += period;
+      if (sinceResync >= (this.options.resyncPeriodMs ?? 60_000)) {
+        sinceResync = 0;
+        for (const uid of this.admitted) workers.update({ uid, desired: undefined, reason: "resync" });
+      }
+      if (!this.sources.allSourcesReady() || !pleg.hasRelisted) continue;
+      for (const uid of pleg.podUids()) {
+        if (!this.sources.get(uid) && !workers.isSyncing(uid)) {
+          workers.update({ uid, desired: { metadata: { uid } } as Pod, reason: "orphan" });
+        }
+      }
+    }
+  }
+
+  /** Node-side admission; a rejected pod is failed with upstream's reason and never runs. */
+  private admit(
+    pod: Pod,
+    statusManager: StatusManager,
+    nodeManager: NodeManager,
+    runtimeName: string,
+    events: EventRecorder,
+  ): boolean {
+    const uid = pod.metadata?.uid ?? "";
+    if (this.admitted.has(uid)) return true;
+    if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return false;
+    const node = nodeManager.current;
+    const active = [...this.admitted]
+      .map((u) => this.sources.get(u))
+      .filter((p): p is Pod => p !== undefined);
+    const result = admitPod(pod, active, {
+      labels: (node?.metadata?.labels ?? {}) as Record<string, string>,
+      allocatable: (node?.status?.allocatable ?? { pods: String(this.options.config.maxPods) }) as Record<
+        string,
+        string
+      >,
+    });
+    if (result.admit) {
+      this.admitted.add(uid);
+      return true;
+    }
+    this.log.warn(
+      { pod: pod.metadata?.name, namespace: pod.metadata?.namespace, reason: result.reason },
+      result.message,
+    );
+    events.record(
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        namespace: pod.metadata?.namespace,
+        name: pod.metadata?.name ?? "",
+        uid,
+      },
+      "Warning",
+      result.reason,
+      result.message,
+    );
+    const status = generatePodStatus({
+      pod,
+      runtime: undefined,
+      runtimeName,
+      hostIPs: [],
+      now: this.clock.now(),
+      terminal: { phase: "Failed", reason: result.reason, message: `Pod was rejected: ${result.message}` },
+    });
+    statusManager.setPodStatus(
+      { namespace: pod.metadata?.namespace ?? "", name: pod.metadata?.name ?? "", uid },
+      status as Record<string, unknown>,
+    );
+    return false;
+  }
+
+  private scheduleResync(uid: string, afterMs: number, workers: PodWorkers<Pod>): void {
+    this.resyncTimers.get(uid)?.();
+    this.resyncTimers.set(
+      uid,
+      this.clock.setTimer(afterMs, () => {
+        this.resyncTimers.delete(uid);
+        workers.update({ uid, desired: undefined, reason: "backoff expired" });
+      }),
+    );
+  }
+
+  private async getOptional<T extends Record<string, unknown>>(
+    resource: string,
+    namespace: string,
+    name: string,
+  ) {
+    try {
+      return await this.api.get<T & { metadata?: object }>({ version: "v1", resource, namespace, name });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}
+
+async function waitFor(condition: () => boolean, clock: Clock, signal: AbortSignal): Promise<void> {
+  while (!condition() && !signal.aborted) await clock.sleep(100, signal).catch(() => undefined);
+}

@@ -1,0 +1,76 @@
+// `deckhand agent`: runs the node agent until SIGTERM/SIGINT. Containers belong to the node, not to the
+// agent process: stopping the agent leaves them running, and a restarted agent adopts them.
+import type { Command } from "commander";
+import { pino } from "pino";
+import { Agent } from "../agent/agent.ts";
+import { type AgentConfig, ConfigError, loadConfig, type RuntimeKind } from "../agent/config.ts";
+import { loadKubeconfig } from "../api/client/kubeconfig.ts";
+import { createRuntime } from "../runtime/index.ts";
+
+interface AgentFlags {
+  kubeconfig?: string;
+  nodeName?: string;
+  runtime?: string;
+  runtimeEndpoint?: string;
+  rootDir?: string;
+  config?: string;
+  staticPodDir?: string;
+  podInfraContainerImage?: string;
+  logLevel: string;
+}
+
+export function registerAgentCommand(program: Command): void {
+  program
+    .command("agent")
+    .description("run the node agent: register the node, run its pods, report their status")
+    .option("--kubeconfig <file>", "kubeconfig to reach the API server with")
+    .option("--node-name <name>", "name of this node (default: the hostname)")
+    .option("--runtime <kind>", "container runtime: cri (containerd) or docker")
+    .option("--runtime-endpoint <url>", "runtime socket, e.g. unix:///run/containerd/containerd.sock")
+    .option("--root-dir <dir>", "directory for pod volumes and state (default /var/lib/deckhand)")
+    .option("--config <file>", "YAML configuration file (KubeletConfiguration-style); flags override it")
+    .option("--static-pod-dir <dir>", "directory of static pod manifests")
+    .option("--pod-infra-container-image <image>", "pause image for the Docker runtime's sandboxes")
+    .option("--log-level <level>", "trace, debug, info, warn or error", "info")
+    .action(async (flags: AgentFlags) => {
+      const log = pino({ level: flags.logLevel, base: { component: "agent" } });
+      let config: AgentConfig;
+      try {
+        config = await loadConfig({
+          file: flags.config,
+          flags: {
+            kubeconfig: flags.kubeconfig,
+            nodeName: flags.nodeName,
+            runtime: flags.runtime as RuntimeKind | undefined,
+            runtimeEndpoint: flags.runtimeEndpoint,
+            rootDir: flags.rootDir,
+            staticPodPath: flags.staticPodDir,
+            podInfraContainerImage: flags.podInfraContainerImage,
+          },
+        });
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          process.stderr.write(`deckhand agent: ${error.message}\n`);
+          process.exit(2);
+        }
+        throw error;
+      }
+      if (flags.runtime && flags.runtime !== "cri" && flags.runtime !== "docker") {
+        process.stderr.write(`deckhand agent: --runtime must be "cri" or "docker", not "${flags.runtime}"\n`);
+        process.exit(2);
+      }
+      const connection = await loadKubeconfig(config.kubeconfig);
+      const runtime = createRuntime(config);
+      const agent = new Agent({ config, connection, runtime, log });
+      const abort = new AbortController();
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        process.once(signal, () => {
+          log.info({ signal }, "stopping agent; containers keep running");
+          abort.abort();
+        });
+      }
+      await agent.run(abort.signal);
+      await runtime.close();
+      log.info("agent stopped");
+    });
+}
