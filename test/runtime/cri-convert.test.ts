@@ -7,6 +7,7 @@ import {
   fromCriContainerStatus,
   fromCriSandboxStatus,
   nanosToMillis,
+  toCriAuth,
   toCriContainerConfig,
   toCriSandboxConfig,
 } from "../../src/runtime/cri/convert.ts";
@@ -96,6 +97,8 @@ describe("CRI request mapping", () => {
     );
     expect(cri.log_directory).toBe("/logs/x");
     expect(cri.linux?.security_context?.namespace_options?.network).toBe("NODE");
+    // The node's UTS namespace: no hostname of its own (kubelet sends none either).
+    expect(cri.hostname).toBe("");
   });
 
   it("maps a container config: resources, security context, capabilities without CAP_, kubelet's log path", () => {
@@ -147,6 +150,23 @@ describe("CRI request mapping", () => {
     const bare = toCriContainerConfig({ metadata: { name: "b", attempt: 0 }, image: "i" }, sandbox);
     expect(bare.linux?.security_context?.run_as_user).toBeNull();
     expect(bare.log_path).toBe("b/0.log");
+  });
+});
+
+describe("CRI auth mapping", () => {
+  it("gives a bare registry host a scheme, because containerd parses server_address as a URL", () => {
+    expect(toCriAuth({ username: "u", password: "p", serverAddress: "127.0.0.1:5001" })).toEqual({
+      username: "u",
+      password: "p",
+      auth: "",
+      server_address: "https://127.0.0.1:5001",
+      identity_token: "",
+      registry_token: "",
+    });
+    expect(toCriAuth({ auth: "dTpw", serverAddress: "http://r.example:5000" })?.server_address).toBe(
+      "http://r.example:5000",
+    );
+    expect(toCriAuth(undefined)).toBeNull();
   });
 });
 

@@ -93,7 +93,9 @@ export function toCriSandboxConfig(
   const m = config.metadata;
   return {
     metadata: { name: m.name, uid: m.uid, namespace: m.namespace, attempt: m.attempt },
-    hostname: config.hostname ?? "",
+    // As kubelet: a host-network pod keeps the node's UTS namespace, so it gets no hostname of its own
+    // (containerd cannot set one there).
+    hostname: config.hostNetwork ? "" : (config.hostname ?? ""),
     log_directory: sandboxLogDirectory(config, options.podLogRoot),
     dns_config: config.dnsConfig
       ? {
@@ -310,10 +312,19 @@ export function toCriAuth(auth: AuthConfig | undefined): CriAuthConfig | null {
     username: auth.username ?? "",
     password: auth.password ?? "",
     auth: auth.auth ?? "",
-    server_address: auth.serverAddress ?? "",
+    server_address: serverAddressUrl(auth.serverAddress),
     identity_token: auth.identityToken ?? "",
     registry_token: auth.registryToken ?? "",
   };
+}
+
+/**
+ * containerd matches AuthConfig.server_address against the registry host by parsing it as a URL, so a bare
+ * `host:port` (as docker config files key their entries) would not parse; give it a scheme.
+ */
+function serverAddressUrl(address: string | undefined): string {
+  if (!address) return "";
+  return address.includes("://") ? address : `https://${address}`;
 }
 
 export function fromCriImage(i: CriImage): Image {

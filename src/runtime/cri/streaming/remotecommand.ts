@@ -114,6 +114,8 @@ async function runSession(session: SpdySession, options: RemoteCommandOptions): 
   // This side never writes to the error stream.
   errorStream.end();
   const status = readAll(errorStream);
+  // Awaited only after the outputs; when those fail first, its own failure must not go unhandled.
+  status.catch(() => undefined);
   const outputs = [copyOut(stdout, options.stdout), copyOut(stderr, options.stderr)];
   const stopStdin = stdin && options.stdin ? copyIn(options.stdin, stdin) : undefined;
   const stopResize = resize && options.resize ? sendResizes(options.resize, resize) : undefined;
