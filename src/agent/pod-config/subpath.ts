@@ -5,6 +5,7 @@
 // /proc/<pid>/fd/<n>) at <podDir>/volume-subpaths/<volume>/<container>/<index>, which the runtime mounts.
 import { constants } from "node:fs";
 import {
+  chmod,
   type FileHandle,
   lstat,
   mkdir,
@@ -76,7 +77,13 @@ export async function safeMakeDir(volumeRoot: string, subPath: string, mode: num
   let existing = 0;
   while (existing < segs.length && (await lexists(join(root, ...segs.slice(0, existing + 1))))) existing++;
   if (existing === segs.length) return;
-  const start = await realpath(join(root, ...segs.slice(0, existing)));
+  let start: string;
+  try {
+    start = await realpath(join(root, ...segs.slice(0, existing)));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    throw new SubPathError(`${subPath} leads through a symlink that does not resolve`);
+  }
   if (!within(start, root)) throw new SubPathError(`${subPath} leaves the volume`);
   let parent = await open(start, WALK_FLAGS | constants.O_DIRECTORY);
   try {
@@ -90,6 +97,7 @@ export async function safeMakeDir(volumeRoot: string, subPath: string, mode: num
       await parent.close();
       parent = next;
       if (!(await parent.stat()).isDirectory()) throw new SubPathError(`${seg} is not a directory`);
+      await chmod(fdPath(parent), mode); // mkdir applied the umask
     }
   } finally {
     await parent.close();
