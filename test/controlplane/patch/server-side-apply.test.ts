@@ -151,6 +151,27 @@ describe("apply to an existing object", () => {
     expect(meta(next).labels).toEqual({ team: "a" });
   });
 
+  it("never modifies its inputs", () => {
+    const live = recordUpdate(
+      created(),
+      mutate(created(), (o) => {
+        (meta(o).labels as JsonObject).team = "a";
+        meta(o).annotations = { [LAST_APPLIED_ANNOTATION]: "{}" };
+      }),
+      { schema: schemaFor("Deployment"), manager: "kubectl-label", apiVersion: "apps/v1", now: LATER },
+    );
+    const liveCopy = structuredClone(live);
+    const config = mutate(deploymentConfig(), (c) => {
+      delete meta(c).labels;
+      (((spec(c).template as JsonObject).spec as JsonObject).containers as JsonObject[]).pop();
+    });
+    const configCopy = structuredClone(config);
+    const next = serverSideApply(live, config, deployment({ now: LATER }));
+    expect(meta(next).labels).toEqual({ team: "a" });
+    expect(live).toEqual(liveCopy);
+    expect(config).toEqual(configCopy);
+  });
+
   it("a field co-owned by another applier survives when one applier drops it", () => {
     const live = created();
     const other = serverSideApply(live, deploymentConfig(), deployment({ manager: "ci" }));

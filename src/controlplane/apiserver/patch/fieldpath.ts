@@ -20,13 +20,25 @@ export function keyElement(fields: Iterable<readonly [string, JsonValue]>): Path
   return { key: [...fields].sort((a, b) => compareStrings(a[0], b[0])) };
 }
 
+/** Serialized forms, per element object (paths share their elements, so each is serialized once). */
+const serialized = new WeakMap<PathElement, string>();
+
 /** The FieldsV1 form of an element: `f:name`, `k:{"name":"x"}`, `v:"x"`, `i:0`. */
 export function serializePathElement(pe: PathElement): string {
   if ("field" in pe) return `f:${pe.field}`;
-  if ("key" in pe)
-    return `k:{${pe.key.map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`).join(",")}}`;
-  if ("value" in pe) return `v:${JSON.stringify(pe.value)}`;
-  return `i:${pe.index}`;
+  let text = serialized.get(pe);
+  if (text === undefined) {
+    if ("key" in pe) {
+      const fields = pe.key.map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`);
+      text = `k:{${fields.join(",")}}`;
+    } else if ("value" in pe) {
+      text = `v:${JSON.stringify(pe.value)}`;
+    } else {
+      text = `i:${pe.index}`;
+    }
+    serialized.set(pe, text);
+  }
+  return text;
 }
 
 /** Parses a FieldsV1 key; undefined for element types this version does not know (upstream ignores them). */

@@ -4,7 +4,7 @@
 // take it away from everybody else; apply (server-side-apply.ts) owns exactly what it applied.
 
 import { type FieldPath, FieldSet } from "./fieldpath.ts";
-import { cloneJson, isJsonObject, type JsonObject, type JsonValue } from "./json-value.ts";
+import { isJsonObject, type JsonObject, type JsonValue } from "./json-value.ts";
 import type { PatchSchema } from "./schema.ts";
 import { type Comparison, compareValues } from "./structured.ts";
 
@@ -226,23 +226,31 @@ export function managersOf(object: JsonObject | undefined): Managers | undefined
   return decodeManagedFields(isJsonObject(metadata) ? metadata.managedFields : undefined);
 }
 
-/** A copy without `metadata.managedFields`. */
+/**
+ * A copy without `metadata.managedFields`: the object and its metadata are new, everything else is shared
+ * with the input (the engines never modify what they share).
+ */
 export function withoutManagedFields(object: JsonObject): JsonObject {
-  const copy = cloneJson(object);
-  if (isJsonObject(copy.metadata)) delete copy.metadata.managedFields;
+  const copy: JsonObject = { ...object };
+  if (isJsonObject(object.metadata)) {
+    const metadata: JsonObject = { ...object.metadata };
+    delete metadata.managedFields;
+    copy.metadata = metadata;
+  }
   return copy;
 }
 
-/** Sets (or removes, when there are no managers) `metadata.managedFields` on `object` in place. */
+/** Sets (or removes, when there are no managers) `metadata.managedFields` on `object`, giving it a new metadata object. */
 export function setManagedFields(object: JsonObject, managers: Managers): void {
   const encoded = encodeManagedFields(managers);
   if (!isJsonObject(object.metadata)) {
-    if (encoded.length === 0) return;
-    object.metadata = {};
+    if (encoded.length > 0) object.metadata = { managedFields: encoded };
+    return;
   }
-  const metadata = object.metadata as JsonObject;
+  const metadata: JsonObject = { ...object.metadata };
   if (encoded.length === 0) delete metadata.managedFields;
   else metadata.managedFields = encoded;
+  object.metadata = metadata;
 }
 
 /**

@@ -162,7 +162,8 @@ function applyOnce(
   const self = managerIdentity(identity);
 
   const applied = ownableFields(toFieldSet(schema, config, { strict: true }), resetFields);
-  const merged = (mergeApplied(schema, live, config) ?? {}) as JsonObject;
+  // A private copy: pruning edits it in place, and the merge shares untouched subtrees with the live object.
+  const merged = cloneJson((mergeApplied(schema, live, config) ?? {}) as JsonObject);
   const previous = managers.get(self);
   const entry: ManagerEntry = { ...identity, fields: applied };
   if (previous?.time) entry.time = previous.time;
@@ -266,8 +267,8 @@ function setLastApplied(object: JsonObject, config: JsonObject): void {
   if (isJsonObject(recorded.metadata) && isJsonObject(recorded.metadata.annotations)) {
     delete recorded.metadata.annotations[LAST_APPLIED_ANNOTATION];
   }
-  if (!isJsonObject(object.metadata)) object.metadata = {};
-  const metadata = object.metadata as JsonObject;
-  if (!isJsonObject(metadata.annotations)) metadata.annotations = {};
-  (metadata.annotations as JsonObject)[LAST_APPLIED_ANNOTATION] = goJsonEncode(recorded);
+  const metadata: JsonObject = isJsonObject(object.metadata) ? { ...object.metadata } : {};
+  const annotations = isJsonObject(metadata.annotations) ? metadata.annotations : {};
+  metadata.annotations = { ...annotations, [LAST_APPLIED_ANNOTATION]: goJsonEncode(recorded) };
+  object.metadata = metadata;
 }

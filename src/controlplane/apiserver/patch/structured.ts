@@ -204,6 +204,8 @@ export function compareValues(
     alwaysPresent: boolean,
   ): void => {
     if (l === undefined && r === undefined) return;
+    // Unchanged subtrees (most of an object on update) need no walk.
+    if (l !== undefined && r !== undefined && deepEqual(l, r)) return;
     if (isLeaf(schema, l, r, n)) {
       if (l === undefined) result.added.insert(path);
       else if (r === undefined) result.removed.insert(path);
@@ -225,7 +227,10 @@ export function compareValues(
     } else {
       const lo = (l as JsonObject | undefined) ?? {};
       const ro = (r as JsonObject | undefined) ?? {};
-      const keys = new Set([...Object.keys(lo), ...Object.keys(ro)]);
+      const keys = Object.keys(lo);
+      for (const key of Object.keys(ro)) {
+        if (!Object.hasOwn(lo, key)) keys.push(key);
+      }
       for (const key of keys) {
         visit(
           lo[key],
