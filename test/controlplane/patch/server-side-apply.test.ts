@@ -393,6 +393,50 @@ describe("objects without managedFields", () => {
   });
 });
 
+describe("the status subresource", () => {
+  it("a status applier owns its conditions (merged by type) and nothing in spec", () => {
+    const live = recordUpdate(undefined, livePod(), {
+      schema: schemaFor("Pod"),
+      manager: "creator",
+      apiVersion: "v1",
+      now: NOW,
+      resetFields: [["status"]],
+    });
+    const next = serverSideApply(
+      live,
+      {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "web" },
+        spec: { nodeName: "ignored" },
+        status: { conditions: [{ type: "Ready", status: "False", reason: "ContainersNotReady" }] },
+      },
+      {
+        schema: schemaFor("Pod"),
+        gvk: GVKS.Pod,
+        manager: "deckhand-agent",
+        force: false,
+        now: LATER,
+        subresource: "status",
+        resetFields: [["spec"], ["metadata"]],
+      },
+    );
+    expect((next.status as JsonObject).conditions).toEqual([
+      { type: "Initialized", status: "True" },
+      { type: "Ready", status: "False", reason: "ContainersNotReady" },
+    ]);
+    const agent = managed(next).find((m) => m.manager === "deckhand-agent");
+    expect(agent).toMatchObject({ operation: "Apply", subresource: "status", time: "2025-06-01T12:05:00Z" });
+    expect(agent?.fieldsV1).toEqual({
+      "f:status": {
+        "f:conditions": {
+          'k:{"type":"Ready"}': { ".": {}, "f:reason": {}, "f:status": {}, "f:type": {} },
+        },
+      },
+    });
+  });
+});
+
 describe("lists keyed by several fields and sets", () => {
   it("service ports are keyed by port+protocol, the protocol defaulted from the schema", () => {
     const options = {

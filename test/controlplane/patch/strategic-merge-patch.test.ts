@@ -145,6 +145,24 @@ describe("what kubectl apply sends (three-way patches)", () => {
     ]);
   });
 
+  it("adds an init container (initContainers merge by name too)", () => {
+    const live = livePod();
+    podSpec(live).initContainers = [{ name: "migrate", image: "app:1" }];
+    const out = smp("Pod", live, {
+      spec: {
+        "$setElementOrder/initContainers": [{ name: "migrate" }, { name: "warm" }],
+        initContainers: [
+          { image: "app:2", name: "migrate" },
+          { image: "cache:1", name: "warm" },
+        ],
+      },
+    });
+    expect(podSpec(out).initContainers).toEqual([
+      { name: "migrate", image: "app:2" },
+      { name: "warm", image: "cache:1" },
+    ]);
+  });
+
   it("removes a label via null and adds another", () => {
     const out = smp("Pod", livePod(), { metadata: { labels: { tier: null, track: "stable" } } });
     expect((out.metadata as JsonObject).labels).toEqual({ app: "web", track: "stable" });
