@@ -10,19 +10,44 @@ import { decodeProtobufBody, PROTOBUF_MEDIA_TYPE } from "./protobuf/decode.ts";
 /** Upstream's limit on request bodies (apiserver maxRequestBodyBytes). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
-/** Reads the whole body, or throws 413 as soon as it exceeds `limit` bytes. */
+/** How much of an oversized body is read and discarded so the client gets its 413 on a clean connection. */
+const MAX_DRAIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads the whole body, or throws 413 when it exceeds `limit` bytes. An oversized body is drained (up to
+ * 16 MiB, not kept) before the answer, so the client reads a 413 Status rather than a reset connection.
+ */
 export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (Number.isFinite(declared) && declared > MAX_DRAIN_BYTES) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     const buf = chunk as Buffer;
     size += buf.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(buf);
+    if (size > MAX_DRAIN_BYTES) throw tooLarge(limit);
+    if (size <= limit) chunks.push(buf);
   }
+  if (size > limit) throw tooLarge(limit);
   return Buffer.concat(chunks);
+}
+
+/**
+ * Discards what is left of a request body (at most 16 MiB) so an error answered before the body was read
+ * reaches the client on a connection it can keep using. Resolves false when the body was too large to drain.
+ */
+export async function drainBody(req: IncomingMessage): Promise<boolean> {
+  if (req.readableEnded || req.complete) return true;
+  let size = 0;
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_DRAIN_BYTES) return false;
+    }
+  } catch {
+    return false;
+  }
+  return true;
 }
 
 const JSON_TYPES = new Set([

@@ -15,6 +15,7 @@ import { KUBERNETES_VERSION } from "../../version.ts";
 import type { Storage } from "../storage/types.ts";
 import { IpAllocator } from "./allocators/ip.ts";
 import { PortAllocator } from "./allocators/ports.ts";
+import { drainBody } from "./body.ts";
 import { bootstrapCluster } from "./bootstrap.ts";
 import { Compactor } from "./compactor.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from "./discovery.ts";
@@ -274,12 +275,12 @@ export class ApiServer {
       if (info.isResourceRequest) await this.handleResource(req, res, info, url.searchParams, user);
       else this.handleNonResource(req, res, info, url);
     } catch (error) {
+      // An unread request body would otherwise be parsed as the next request on this connection.
+      if (!(await drainBody(req))) res.setHeader("Connection", "close");
       const apiError = writeError(res, error);
       if (apiError.code >= 500) {
         this.log.error({ err: error, method: req.method, path: url.pathname }, "request failed");
       }
-      // An unread request body would otherwise be parsed as the next request on this connection.
-      if (!req.complete) res.setHeader?.("Connection", "close");
     } finally {
       if (this.log.isLevelEnabled("debug")) {
         this.log.debug(

@@ -1,0 +1,173 @@
+// A throwaway control plane per test file: `deckhand control-plane` as a child process on a free loopback
+// port with a temporary data directory (and, for store "etcd", a private etcd), its admin kubeconfig, and
+// a kubectl runner with a fresh --cache-dir. restart() keeps the data directory, port and kubeconfig, so
+// clients can resume; kill() is a SIGKILL for durability tests.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requirePrerequisite } from "./env.ts";
+import { type EtcdServer, freePort, startEtcd } from "./etcd.ts";
+import { type RunOptions, type RunResult, run } from "./run.ts";
+import { waitFor } from "./wait.ts";
+
+export const KUBECTL = "/usr/bin/kubectl";
+export const KUBECTL_VERSIONS_DIR = "/usr/lib/google-cloud-sdk/bin";
+
+const REPO_ROOT = join(import.meta.dirname, "..", "..");
+const CLI = join(REPO_ROOT, "src", "cli", "main.ts");
+
+export interface StartOptions {
+  store?: "sqlite" | "etcd";
+  /** Extra `deckhand control-plane` flags (e.g. ["--service-cidr", "10.100.0.0/24"]). */
+  args?: string[];
+  /** Environment for the control plane process (e.g. to lower watch bookmark intervals). */
+  env?: Record<string, string>;
+}
+
+export interface KubectlOptions extends RunOptions {
+  /** Another kubectl binary, e.g. "kubectl.1.27" from /usr/lib/google-cloud-sdk/bin. */
+  binary?: string;
+}
+
+export interface TestControlPlane {
+  readonly url: string;
+  readonly kubeconfigPath: string;
+  readonly dataDir: string;
+  readonly store: "sqlite" | "etcd";
+  /** Runs kubectl with this control plane's kubeconfig and a cache directory of its own. */
+  kubectl(args: readonly string[], options?: KubectlOptions): Promise<RunResult>;
+  /** fetch() against the API server, `path` relative to its URL. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** The control plane's log so far (JSON lines). */
+  logs(): string;
+  /** SIGTERM the control plane and start it again on the same data directory and port. */
+  restart(): Promise<void>;
+  /** SIGKILL the control plane (no clean shutdown). */
+  kill(): Promise<void>;
+  /** Start again after kill(). */
+  start(): Promise<void>;
+  /** Stop everything and remove the temporary directories. */
+  stop(): Promise<void>;
+}
+
+export function requireKubectl(binary = KUBECTL): string {
+  const path = binary.startsWith("/")
+    ? binary
+    : binary === "kubectl"
+      ? KUBECTL
+      : join(KUBECTL_VERSIONS_DIR, binary);
+  requirePrerequisite(
+    existsSync(path),
+    `kubectl binary ${path} is missing`,
+    "install the Google Cloud SDK kubectl component (it provides /usr/bin/kubectl and the versioned kubectl.1.27 … kubectl.1.33)",
+  );
+  return path;
+}
+
+export async function startControlPlane(options: StartOptions = {}): Promise<TestControlPlane> {
+  const kubectlPath = requireKubectl();
+  const store = options.store ?? "sqlite";
+  const root = mkdtempSync(join(tmpdir(), "deckhand-cp-"));
+  const dataDir = join(root, "data");
+  const cacheDir = join(root, "kubectl-cache");
+  const logPath = join(root, "control-plane.log");
+  let etcd: EtcdServer | undefined;
+  if (store === "etcd") etcd = await startEtcd();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const kubeconfigPath = join(dataDir, "admin.kubeconfig");
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const logs = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
+
+  const launch = async () => {
+    const fd = openSync(logPath, "a");
+    const args = [
+      CLI,
+      "control-plane",
+      "--data-dir",
+      dataDir,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--store",
+      etcd ? etcd.storeSpec : "sqlite",
+      "--log-level",
+      "debug",
+      ...(options.args ?? []),
+    ];
+    const proc = spawn(process.execPath, args, {
+      stdio: ["ignore", fd, fd],
+      env: { ...process.env, ...options.env },
+    });
+    closeSync(fd);
+    child = proc;
+    exited = new Promise((resolve) => proc.once("exit", () => resolve()));
+    let failed: string | undefined;
+    proc.once("exit", (code, signal) => {
+      failed = `exited with ${signal ?? code}`;
+    });
+    await waitFor(
+      async () => {
+        if (failed) throw new Error(`deckhand control-plane ${failed}; log:\n${logs().slice(-3000)}`);
+        const res = await fetch(`${url}/readyz`).catch(() => undefined);
+        return res?.status === 200 && existsSync(kubeconfigPath);
+      },
+      {
+        what: `the control plane on ${url} to be ready (log: ${logPath})`,
+        timeoutMs: 60_000,
+        intervalMs: 50,
+      },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\nlast log lines:\n${logs().slice(-3000)}`);
+    });
+  };
+
+  const signal = async (sig: NodeJS.Signals) => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(sig);
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await launch().catch(async (error) => {
+    await signal("SIGKILL");
+    await etcd?.stop();
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  });
+
+  return {
+    url,
+    kubeconfigPath,
+    dataDir,
+    store,
+    kubectl(args, kubectlOptions = {}) {
+      const binary = kubectlOptions.binary ? requireKubectl(kubectlOptions.binary) : kubectlPath;
+      return run(binary, ["--kubeconfig", kubeconfigPath, "--cache-dir", cacheDir, ...args], kubectlOptions);
+    },
+    fetch(path, init) {
+      return fetch(`${url}${path}`, init);
+    },
+    logs,
+    async restart() {
+      await signal("SIGTERM");
+      await launch();
+    },
+    async kill() {
+      await signal("SIGKILL");
+    },
+    async start() {
+      await launch();
+    },
+    async stop() {
+      await signal("SIGTERM");
+      await etcd?.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
