@@ -350,7 +350,7 @@ export function defineKubectlSuite(store: "sqlite" | "etcd"): void {
         }),
       });
       expect(stale.status).toBe(409);
-      expect((await stale.json()).message).toBe(
+      expect(((await stale.json()) as { message: string }).message).toBe(
         `Operation cannot be fulfilled on deployments.apps "${name}": the object has been modified; please apply your changes to the latest version and try again`,
       );
     });
