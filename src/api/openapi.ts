@@ -10,6 +10,7 @@ import type { ResourceDefinition } from "./resource.ts";
 import { Scale } from "./schema/autoscaling/scale-types.ts";
 import { namedSchema, schemaName } from "./schema/dsl.ts";
 import { DeleteOptions, Patch, Status, WatchEvent } from "./schema/meta.ts";
+import { encodeSwaggerProtobuf, swaggerFromV3 } from "./schema/openapi-v2.ts";
 
 type Json = Record<string, unknown>;
 
@@ -540,4 +541,25 @@ export function openAPIDocuments(defs: readonly ResourceDefinition[]): OpenAPIDo
     rootPaths[gv] = { serverRelativeURL: `/openapi/v3/${gv}?hash=${hash}` };
   }
   return { root: { paths: rootPaths }, documents };
+}
+
+export interface OpenAPIV2 {
+  /** Swagger 2.0 JSON (served for Accept: application/json). */
+  json: string;
+  /** gnostic openapi_v2.Document protobuf (Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf). */
+  protobuf: Buffer;
+  /** SHA-512 of the JSON, upper-case hex; usable as an ETag. */
+  hash: string;
+}
+
+/** The /openapi/v2 document kubectl 1.27 and 1.28 need for `explain` and `apply`. */
+export function openAPIV2(defs: readonly ResourceDefinition[]): OpenAPIV2 {
+  const v3 = openAPIDocuments(defs);
+  const swagger = swaggerFromV3([...v3.documents.values()].map((d) => JSON.parse(d.json) as Json));
+  const json = JSON.stringify(swagger);
+  return {
+    json,
+    protobuf: encodeSwaggerProtobuf(swagger),
+    hash: createHash("sha512").update(json).digest("hex").toUpperCase(),
+  };
 }

@@ -4,7 +4,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { openAPIDocuments } from "../../src/api/openapi.ts";
+import { openAPIDocuments, openAPIV2 } from "../../src/api/openapi.ts";
 import type { ResourceDefinition } from "../../src/api/resource.ts";
 
 export interface RecordedRequest {
@@ -91,6 +91,7 @@ export async function startFakeApiServer(
   handler: Handler,
 ): Promise<FakeApiServer> {
   const docs = openAPIDocuments(defs);
+  const v2 = openAPIV2(defs);
   const static_ = discovery(defs);
   static_.set("/version", { major: "1", minor: "32", gitVersion: "v1.32.0", platform: "linux/amd64" });
   static_.set("/openapi/v3", docs.root);
@@ -106,6 +107,16 @@ export async function startFakeApiServer(
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(body));
       };
+      if (req.method === "GET" && path === "/openapi/v2") {
+        const protobuf = (req.headers.accept ?? "").includes("protobuf");
+        res.writeHead(200, {
+          "content-type": protobuf
+            ? "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+            : "application/json",
+        });
+        res.end(protobuf ? v2.protobuf : v2.json);
+        return;
+      }
       const fixed = req.method === "GET" ? static_.get(path) : undefined;
       if (fixed !== undefined) return send(200, fixed);
       const recorded: RecordedRequest = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { groupVersionPath, openAPIDocument, openAPIDocuments } from "../../src/api/openapi.ts";
+import { groupVersionPath, openAPIDocument, openAPIDocuments, openAPIV2 } from "../../src/api/openapi.ts";
 import { resourceDefinitions } from "../../src/api/schema/index.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: walking arbitrary JSON documents
@@ -189,5 +189,45 @@ describe("schema details kubectl relies on", () => {
       version: "v1",
     });
     expect(apps.components.schemas["io.k8s.api.autoscaling.v1.Scale"]).toBeDefined();
+  });
+});
+
+describe("OpenAPI v2 (for kubectl 1.27 and 1.28)", () => {
+  const v2 = openAPIV2(resourceDefinitions);
+  const swagger = JSON.parse(v2.json) as Json;
+
+  it("resolves every $ref against definitions", () => {
+    const missing = refs(swagger).filter((r) => !swagger.definitions[r.replace("#/definitions/", "")]);
+    expect(missing).toEqual([]);
+    expect(refs(swagger).every((r) => r.startsWith("#/definitions/"))).toBe(true);
+  });
+
+  it("keeps kinds, extensions and the PATCH fieldValidation parameter", () => {
+    expect(swagger.definitions["io.k8s.api.core.v1.Pod"]["x-kubernetes-group-version-kind"]).toEqual([
+      { group: "", kind: "Pod", version: "v1" },
+    ]);
+    const containers = swagger.definitions["io.k8s.api.core.v1.PodSpec"].properties.containers;
+    expect(containers).toMatchObject({
+      type: "array",
+      items: { $ref: "#/definitions/io.k8s.api.core.v1.Container" },
+      "x-kubernetes-patch-merge-key": "name",
+    });
+    expect(swagger.definitions["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]).toMatchObject({
+      type: "string",
+      format: "int-or-string",
+    });
+    const patch = swagger.paths["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"].patch;
+    expect(patch.parameters.map((p: Json) => p.name)).toContain("fieldValidation");
+    expect(patch["x-kubernetes-group-version-kind"]).toEqual({
+      group: "apps",
+      kind: "Deployment",
+      version: "v1",
+    });
+  });
+
+  it("encodes a protobuf document", () => {
+    expect(v2.protobuf.length).toBeGreaterThan(100_000);
+    expect(v2.protobuf.subarray(0, 5).toString("latin1")).toBe("\n\u00032.0");
+    expect(v2.hash).toMatch(/^[0-9A-F]{128}$/);
   });
 });
