@@ -19,7 +19,7 @@ export async function call<T = Record<string, unknown>>(
   const init: RequestInit = { method, headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     init.body =
-      typeof body === "string" || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body);
+      typeof body === "string" || body instanceof Uint8Array ? (body as string) : JSON.stringify(body);
     (init.headers as Record<string, string>)["Content-Type"] ??= "application/json";
   }
   const res = await cp.fetch(path, init);
