@@ -9,7 +9,7 @@ import { Reflector } from "../api/client/reflector.ts";
 import type { ConfigMap, Secret } from "../api/schema/core/config-types.ts";
 import type { Pod } from "../api/schema/core/pod-types.ts";
 import type { Service } from "../api/schema/core/service-types.ts";
-import type { Runtime } from "../runtime/types.ts";
+import { type Runtime, RuntimeLabels } from "../runtime/types.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { buildInfo, KUBERNETES_VERSION } from "../version.ts";
 import { admitPod } from "./admission.ts";
@@ -17,6 +17,7 @@ import type { AgentConfig } from "./config.ts";
 import { NodeLease } from "./node/lease.ts";
 import { readMachineInfo } from "./node/machine.ts";
 import { NodeManager } from "./node/node-manager.ts";
+import { capacityAndAllocatable } from "./node/node-status.ts";
 import { Pleg } from "./pleg.ts";
 import type { PodConfigContext } from "./pod-config/index.ts";
 import { PodSources } from "./pod-sources.ts";
@@ -82,8 +83,10 @@ export class Agent {
       onError: (error) => log.debug({ err: error }, "event not recorded"),
     });
 
+    const scopeLabels = { [RuntimeLabels.nodeName]: config.nodeName };
     const pleg = new Pleg({
       runtime,
+      scope: scopeLabels,
       clock: this.clock,
       onEvents: (found) => {
         for (const uid of new Set(found.map((e) => e.podUid)))
@@ -118,6 +121,21 @@ export class Agent {
       clusterDomain: config.clusterDomain,
       runtimeName: runtime.name,
       allowNegativeOomScoreAdj: config.allowNegativeOomScoreAdj,
+      nodeCapacity: capacityAndAllocatable(config, machine).capacity,
+      nodeAllocatable: capacityAndAllocatable(config, machine).allocatable,
+      warn: (pod, reason, message) =>
+        events.record(
+          {
+            apiVersion: "v1",
+            kind: "Pod",
+            namespace: pod.metadata?.namespace,
+            name: pod.metadata?.name ?? "",
+            uid: pod.metadata?.uid,
+          },
+          "Warning",
+          reason,
+          message,
+        ),
       api: {
         getConfigMap: (namespace, name) => this.getOptional<ConfigMap>("configmaps", namespace, name),
         getSecret: (namespace, name) => this.getOptional<Secret>("secrets", namespace, name),
@@ -134,6 +152,7 @@ export class Agent {
 
     const syncer = new PodSyncer({
       runtime,
+      scopeLabels,
       runtimeName,
       readRuntimeStatus: (uid) => pleg.refresh(uid),
       setPodStatus: (pod, status) =>
@@ -151,8 +170,9 @@ export class Agent {
     });
 
     const workers: PodWorkers<Pod> = new PodWorkers<Pod>({
-      sync: async (uid, _desired, _reasons, workerSignal) => {
+      sync: async (uid, _desired, reasons, workerSignal) => {
         const current = this.sources.get(uid);
+        log.debug({ uid, pod: current?.metadata?.name, reasons }, "sync pod");
         if (!current) {
           // Gone from every source: stop and remove everything it had, then forget it.
           await syncer.cleanup(uid);
@@ -168,6 +188,7 @@ export class Agent {
 
     this.sources.onUpdate((update) => {
       const uid = update.pod.metadata?.uid ?? "";
+      log.debug({ uid, pod: update.pod.metadata?.name, op: update.op, source: update.source }, "pod update");
       if (update.op === "add" && !this.admit(update.pod, statusManager, nodeManager, runtimeName, events))
         return;
       if (!this.admitted.has(uid) && update.op !== "remove") return;

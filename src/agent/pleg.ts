@@ -67,6 +67,8 @@ export function generateEvents(
 
 export interface PlegOptions {
   runtime: Runtime;
+  /** Only objects carrying these labels are this agent's (e.g. its node name). */
+  scope?: Record<string, string>;
   relistPeriodMs?: number;
   /** A relist older than this makes the PLEG unhealthy (node NotReady), like kubelet's 3 min. */
   relistThresholdMs?: number;
@@ -89,7 +91,13 @@ export class Pleg {
   private readonly relistWaiters: Array<() => void> = [];
 
   constructor(options: PlegOptions) {
-    this.options = { relistPeriodMs: 1000, relistThresholdMs: 3 * 60_000, clock: systemClock, ...options };
+    this.options = {
+      relistPeriodMs: 1000,
+      relistThresholdMs: 3 * 60_000,
+      clock: systemClock,
+      scope: {},
+      ...options,
+    };
   }
 
   /** The runtime status of a pod as of the last relist; undefined if the runtime has nothing of it. */
@@ -103,11 +111,12 @@ export class Pleg {
   }
 
   healthy(): { ok: boolean; message: string } {
+    if (!this.relisted) return { ok: false, message: "PLEG is not healthy: pleg has yet to be successful" };
     const age = this.options.clock.now() - this.lastRelistAt;
     if (age <= this.options.relistThresholdMs) return { ok: true, message: "" };
     return {
       ok: false,
-      message: `PLEG is not healthy: pleg was last seen active ${Number.isFinite(age) ? `${Math.round(age / 1000)}s ago` : "never"}; threshold is ${this.options.relistThresholdMs / 1000}s`,
+      message: `PLEG is not healthy: pleg was last seen active ${Math.round(age / 1000)}s ago; threshold is ${this.options.relistThresholdMs / 1000}s`,
     };
   }
 
@@ -134,7 +143,7 @@ export class Pleg {
   /** One relist: list, diff, refresh changed pods' status, emit events. Exposed for tests and forced syncs. */
   async relist(): Promise<void> {
     const { runtime, clock } = this.options;
-    const selector = { [RuntimeLabels.managedBy]: "true" };
+    const selector = { ...this.options.scope };
     const [sandboxes, containers] = await Promise.all([
       runtime.listPodSandboxes({ labelSelector: selector }),
       runtime.listContainers({ labelSelector: selector }),
@@ -177,7 +186,7 @@ export class Pleg {
   /** Re-reads one pod from the runtime now (after a sync changed it) and updates the cache. */
   async refresh(uid: string): Promise<PodRuntimeStatus | undefined> {
     const { runtime, clock } = this.options;
-    const selector = { [RuntimeLabels.podUid]: uid };
+    const selector = { ...this.options.scope, [RuntimeLabels.podUid]: uid };
     const [sandboxes, containers] = await Promise.all([
       runtime.listPodSandboxes({ labelSelector: selector }),
       runtime.listContainers({ labelSelector: selector }),

@@ -15,6 +15,7 @@ import type { PodRuntimeStatus } from "./pleg.ts";
 import {
   buildContainerConfig,
   buildSandboxConfig,
+  checkImageReference,
   cleanupPodDirs,
   type PodConfigContext,
   PodConfigError,
@@ -30,6 +31,8 @@ export interface SyncLogger {
 
 export interface SyncDeps {
   runtime: Runtime;
+  /** Labels added to every sandbox and container this agent creates (its node name), see RuntimeLabels.nodeName. */
+  scopeLabels: Record<string, string>;
   /** containerID scheme: "containerd" or "docker". */
   runtimeName: string;
   readRuntimeStatus(uid: string): Promise<PodRuntimeStatus | undefined>;
@@ -103,7 +106,8 @@ export class PodSyncer {
     if (signal.aborted) return;
 
     let sandboxId = plan.sandboxId;
-    let podIP = runtime?.sandboxes.find((s) => s.id === sandboxId)?.ip ?? "";
+    const existing = runtime?.sandboxes.find((s) => s.id === sandboxId);
+    let podIPs = existing ? [existing.ip, ...existing.additionalIps].filter(Boolean) : [];
     let volumes: PodVolumes | undefined;
     try {
       volumes = await prepareVolumes(pod, this.deps.podConfigContext);
@@ -119,7 +123,7 @@ export class PodSyncer {
     if (plan.createSandbox) {
       if (plan.attempt > 0)
         this.event(pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.");
-      sandboxConfig = buildSandboxConfig(pod, this.deps.podConfigContext, plan.attempt);
+      sandboxConfig = this.scoped(buildSandboxConfig(pod, this.deps.podConfigContext, plan.attempt));
       try {
         sandboxId = await this.deps.runtime.runPodSandbox(sandboxConfig);
       } catch (error) {
@@ -133,9 +137,10 @@ export class PodSyncer {
         this.deps.resyncAfter(uid, 10_000);
         return;
       }
-      podIP = (await this.deps.runtime.podSandboxStatus(sandboxId)).ip;
+      const created = await this.deps.runtime.podSandboxStatus(sandboxId);
+      podIPs = [created.ip, ...created.additionalIps].filter(Boolean);
     } else if (plan.nextInitContainer !== undefined || plan.containersToStart.length > 0) {
-      sandboxConfig = buildSandboxConfig(pod, this.deps.podConfigContext, plan.attempt);
+      sandboxConfig = this.scoped(buildSandboxConfig(pod, this.deps.podConfigContext, plan.attempt));
     }
 
     const start = async (container: Container, isInit: boolean) => {
@@ -143,7 +148,8 @@ export class PodSyncer {
       const why = await this.startContainer(pod, container, isInit, {
         sandboxId,
         sandboxConfig,
-        podIP,
+        podIP: podIPs[0] ?? "",
+        podIPs,
         volumes: volumes as PodVolumes,
         runtime,
       });
@@ -295,13 +301,23 @@ export class PodSyncer {
       }
     }
 
+    try {
+      checkImageReference(container.image);
+    } catch (error) {
+      if (!(error instanceof PodConfigError)) throw error;
+      this.event(pod, "Warning", "InspectFailed", error.message, fieldPath);
+      return { reason: error.reason, message: error.message };
+    }
     const pulled = await this.ensureImage(pod, container, fieldPath, ctx.sandboxConfig);
     if (pulled) return pulled;
+    const image = await this.deps.runtime.imageStatus(container.image ?? "");
 
     let config: Awaited<ReturnType<typeof buildContainerConfig>>;
     try {
       config = await buildContainerConfig(pod, container, {
         podIP: ctx.podIP,
+        podIPs: ctx.podIPs,
+        imageUser: image ? { uid: image.uid, username: image.username } : undefined,
         restartCount,
         volumes: ctx.volumes,
         ctx: this.deps.podConfigContext,
@@ -316,7 +332,7 @@ export class PodSyncer {
 
     let id: string;
     try {
-      id = await this.deps.runtime.createContainer(ctx.sandboxId, config, ctx.sandboxConfig);
+      id = await this.deps.runtime.createContainer(ctx.sandboxId, this.scoped(config), ctx.sandboxConfig);
     } catch (error) {
       const message = (error as Error).message;
       this.event(pod, "Warning", "Failed", `Error: ${message}`, fieldPath);
@@ -420,6 +436,10 @@ export class PodSyncer {
     this.imageBackoff.tryRestart(key, now, now);
     this.deps.resyncAfter(uid, this.imageBackoff.currentDelay(key));
     return { reason: "ErrImagePull", message };
+  }
+
+  private scoped<T extends { labels?: Record<string, string> }>(config: T): T {
+    return { ...config, labels: { ...config.labels, ...this.deps.scopeLabels } };
   }
 
   private report(

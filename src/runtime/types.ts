@@ -14,6 +14,8 @@ export const RuntimeLabels = {
   specHash: "io.kubernetes.container.hash",
   /** Marks objects created by Deckhand, so that list/cleanup never touches anybody else's. */
   managedBy: "io.deckhand.managed",
+  /** The node (agent) that owns the object: agents sharing one runtime never adopt or clean up each other's. */
+  nodeName: "io.deckhand.node",
 } as const;
 
 export interface RuntimeVersion {
