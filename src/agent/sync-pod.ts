@@ -271,6 +271,7 @@ export class PodSyncer {
       sandboxId: string;
       sandboxConfig: PodSandboxConfig;
       podIP: string;
+      podIPs: string[];
       volumes: PodVolumes;
       runtime: PodRuntimeStatus | undefined;
     },
