@@ -62,7 +62,17 @@ function jsonType(v: unknown): string {
   return "string";
 }
 
+const shortNames = new Map<string, string>();
+
 function shortName(name: string): string {
+  const cached = shortNames.get(name);
+  if (cached !== undefined) return cached;
+  const short = computeShortName(name);
+  shortNames.set(name, short);
+  return short;
+}
+
+function computeShortName(name: string): string {
   const parts = name.split(".");
   const type = parts[parts.length - 1] as string;
   const pkg = parts[parts.length - 2] as string;

@@ -45,10 +45,31 @@ function decodeFor<T extends KubeObject>(
   return { obj, warnings: fieldValidation === "Warn" ? unknown : [] };
 }
 
+const enumBearing = new WeakMap<object, boolean>();
+
+/** Whether any node below `schema` declares an enum (cached per schema object; schemas are immutable). */
+function hasEnum(schema: object, seen = new Set<object>()): boolean {
+  const cached = enumBearing.get(schema);
+  if (cached !== undefined) return cached;
+  if (seen.has(schema)) return false;
+  seen.add(schema);
+  const node = schema as Record<string, unknown>;
+  let found = Array.isArray(node.enum);
+  const children: unknown[] = [
+    ...Object.values((node.properties as Record<string, object> | undefined) ?? {}),
+    node.items,
+    node.additionalProperties,
+  ];
+  for (const c of children) if (!found && c && typeof c === "object") found = hasEnum(c, seen);
+  enumBearing.set(schema, found);
+  return found;
+}
+
 /** Values outside a field's `enum`, reported like upstream's "Unsupported value" (after defaults). */
 export function validateEnums(schema: object, value: unknown, path = ""): FieldError[] {
   const node = schema as Record<string, unknown>;
   const errs: FieldError[] = [];
+  if (!hasEnum(schema)) return errs;
   if (Array.isArray(node.enum) && typeof value === "string" && !node.enum.includes(value)) {
     errs.push(notSupported(path, value, node.enum as string[]));
     return errs;

@@ -13,6 +13,7 @@ import {
   str,
   stringMap,
   struct,
+  Type,
 } from "../dsl.ts";
 import { LabelSelector, ObjectMeta, Quantity } from "../meta.ts";
 import {
@@ -371,8 +372,64 @@ export const ImageVolumeSource = named(
   }),
 );
 
+/** In-tree volume plugins upstream still accepts; kept as opaque objects (Deckhand stores but never mounts them). */
+export const LEGACY_VOLUME_SOURCES = [
+  "gcePersistentDisk",
+  "awsElasticBlockStore",
+  "gitRepo",
+  "iscsi",
+  "glusterfs",
+  "rbd",
+  "flexVolume",
+  "cinder",
+  "cephfs",
+  "flocker",
+  "fc",
+  "azureFile",
+  "vsphereVolume",
+  "quobyte",
+  "azureDisk",
+  "photonPersistentDisk",
+  "portworxVolume",
+  "scaleIO",
+  "storageos",
+] as const;
+
+const legacySource = () =>
+  Type.Unsafe<Record<string, unknown>>({ type: "object", "x-kubernetes-preserve-unknown-fields": true });
+
+function legacySourceFields() {
+  const field = (name: string) =>
+    opt(
+      legacySource(),
+      `${name} is a legacy in-tree volume plugin. Deckhand accepts and stores it but cannot mount it.`,
+    );
+  return {
+    gcePersistentDisk: field("gcePersistentDisk"),
+    awsElasticBlockStore: field("awsElasticBlockStore"),
+    gitRepo: field("gitRepo"),
+    iscsi: field("iscsi"),
+    glusterfs: field("glusterfs"),
+    rbd: field("rbd"),
+    flexVolume: field("flexVolume"),
+    cinder: field("cinder"),
+    cephfs: field("cephfs"),
+    flocker: field("flocker"),
+    fc: field("fc"),
+    azureFile: field("azureFile"),
+    vsphereVolume: field("vsphereVolume"),
+    quobyte: field("quobyte"),
+    azureDisk: field("azureDisk"),
+    photonPersistentDisk: field("photonPersistentDisk"),
+    portworxVolume: field("portworxVolume"),
+    scaleIO: field("scaleIO"),
+    storageos: field("storageos"),
+  };
+}
+
 /** The volume source fields (Go embeds VolumeSource into Volume). */
 export const VOLUME_SOURCES = [
+  ...LEGACY_VOLUME_SOURCES,
   "hostPath",
   "emptyDir",
   "secret",
@@ -428,6 +485,7 @@ export const Volume = named(
       ImageVolumeSource,
       "image represents an OCI object (a container image or artifact) pulled and mounted on the kubelet's host machine.",
     ),
+    ...legacySourceFields(),
   }),
 );
 export type Volume = Static<typeof Volume>;
