@@ -461,9 +461,15 @@ describe("validation on create", () => {
   it("accepts legacy in-tree volume sources as opaque objects", () => {
     const pod = created("", "pods", {
       metadata: meta("legacy"),
-      spec: { ...podSpec(), volumes: [{ name: "v", awsElasticBlockStore: { volumeID: "vol-1", fsType: "ext4" } }] },
+      spec: {
+        ...podSpec(),
+        volumes: [{ name: "v", awsElasticBlockStore: { volumeID: "vol-1", fsType: "ext4" } }],
+      },
     });
-    expect(pod.spec.volumes[0]).toEqual({ name: "v", awsElasticBlockStore: { volumeID: "vol-1", fsType: "ext4" } });
+    expect(pod.spec.volumes[0]).toEqual({
+      name: "v",
+      awsElasticBlockStore: { volumeID: "vol-1", fsType: "ext4" },
+    });
   });
 
   it("validates the generateName prefix when no name is given", () => {
