@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Brings up Deckhand on this machine: Node 24, dependencies, build, then the `deckhand` command.
-# The all-in-one cluster (`deckhand up`) arrives with the control plane and the agent; until then this
-# builds Deckhand and shows what it can do.
+# The all-in-one quick start on a fresh Debian 12 machine, as root: Node 24, dependencies, build, a
+# container engine (Docker, via scripts/setup-host.sh, which also builds the local pause image since no
+# container registry is reachable here), then `deckhand up`: control plane on embedded SQLite and the node
+# agent in one process, in the foreground. Stop it with Ctrl-C; pods keep running and are adopted next time.
+# Extra arguments go to `deckhand up` (e.g. --runtime cri --runtime-endpoint unix:///run/deckhand-test/containerd.sock).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+require_root
 cd "$DECKHAND_ROOT"
 
 PATH="$(scripts/bootstrap-node.sh):$PATH"
@@ -15,5 +18,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   timed "npm install" npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 timed "build" npm run --silent build
-node dist/cli/main.js version
-node dist/cli/main.js --help
+timed "container engine" scripts/setup-host.sh
+exec node dist/cli/main.js up --runtime docker --pod-infra-container-image deckhand.local/pause:3.9 "$@"

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { buildInfo } from "../version.ts";
 import { registerAgentCommand } from "./agent.ts";
 import { registerControlPlaneCommand } from "./control-plane.ts";
+import { registerUpCommand } from "./up.ts";
 
 export function buildProgram(): Command {
   const program = new Command("deckhand")
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
 
   registerAgentCommand(program);
   registerControlPlaneCommand(program);
+  registerUpCommand(program);
   return program;
 }
 
