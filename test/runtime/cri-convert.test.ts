@@ -215,6 +215,24 @@ describe("CRI answer mapping", () => {
     });
   });
 
+  it("never reports a container finishing before it started (containerd stamps the two differently)", () => {
+    const s = {
+      id: "c1",
+      metadata: { name: "app", attempt: 0 },
+      state: "CONTAINER_EXITED",
+      created_at: "1000000000",
+      started_at: "3000000000",
+      finished_at: "2998000000",
+      exit_code: 0,
+      labels: {},
+      annotations: {},
+    } as unknown as ContainerStatus__Output;
+    const status = fromCriContainerStatus(s, "sb");
+    expect([status.startedAt, status.finishedAt]).toEqual([3000, 3000]);
+    const running = fromCriContainerStatus({ ...s, state: "CONTAINER_RUNNING", finished_at: "0" }, "sb");
+    expect(running.finishedAt).toBe(0);
+  });
+
   it("maps a sandbox status with its IPs and host-network mode", () => {
     const s = {
       id: "s1",

@@ -281,8 +281,16 @@ export function fromCriContainer(c: CriContainer): Container {
   };
 }
 
-/** ContainerStatus does not carry the sandbox ID; the caller supplies it (from ListContainers). */
+/**
+ * ContainerStatus does not carry the sandbox ID; the caller supplies it (from ListContainers).
+ *
+ * containerd stamps started_at once the task's start call has returned, but finished_at with the shim's
+ * exit event; a process that exits at once can so appear to finish a few milliseconds before it started.
+ * A container cannot finish before it starts: finishedAt is reported as at least startedAt.
+ */
 export function fromCriContainerStatus(s: CriContainerStatus, podSandboxId: string): ContainerStatus {
+  const startedAt = nanosToMillis(s.started_at);
+  const finishedAt = nanosToMillis(s.finished_at);
   return {
     id: s.id,
     podSandboxId,
@@ -291,8 +299,8 @@ export function fromCriContainerStatus(s: CriContainerStatus, podSandboxId: stri
     imageRef: s.image_ref,
     state: CONTAINER_STATE[s.state] ?? "unknown",
     createdAt: nanosToMillis(s.created_at),
-    startedAt: nanosToMillis(s.started_at),
-    finishedAt: nanosToMillis(s.finished_at),
+    startedAt,
+    finishedAt: finishedAt === 0 ? 0 : Math.max(finishedAt, startedAt),
     exitCode: s.exit_code,
     reason: s.reason,
     message: s.message,

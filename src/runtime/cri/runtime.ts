@@ -490,8 +490,12 @@ export class CriRuntime implements Runtime {
       : this.#closing.signal;
     const isRunning = async () => {
       try {
-        const s = await this.containerStatus(containerId);
-        return s.state === "running" || s.state === "created";
+        const res = await this.#runtimeCall(`get the status of container ${containerId}`, "ContainerStatus", {
+          container_id: containerId,
+          verbose: false,
+        });
+        const state = res.status?.state;
+        return state === "CONTAINER_RUNNING" || state === "CONTAINER_CREATED";
       } catch (error) {
         if (error instanceof RuntimeError && error.code === "RUNTIME_NOT_FOUND") return false;
         throw error;

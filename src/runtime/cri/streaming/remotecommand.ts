@@ -173,7 +173,11 @@ function sendResizes(sizes: AsyncIterable<TerminalSize>, remote: SpdyStream): ()
   void (async () => {
     for await (const size of sizes) {
       if (stopped || remote.writableEnded || remote.destroyed) break;
-      remote.write(JSON.stringify({ Width: size.width, Height: size.height }));
+      // Handed to the connection before the next size is asked for, so that sizes apply in order and a
+      // caller can tell when one was sent.
+      await new Promise<void>((resolve) => {
+        remote.write(JSON.stringify({ Width: size.width, Height: size.height }), () => resolve());
+      });
     }
   })().catch(() => undefined);
   return () => {
