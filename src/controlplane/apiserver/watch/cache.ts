@@ -240,62 +240,111 @@ export class WatchCache {
     }
   }
 
-  private async loadInitial(): Promise<number> {
+  /**
+   * Loads the state as of `from` (up to `historyWindow` revisions in the past) and records the state at
+   * the head, so that replaying the storage watch from `from` rebuilds both the history and the present.
+   */
+  private async loadInitial(): Promise<void> {
     const { storage } = this.options;
     const head = await storage.currentRevision();
-    let from = Math.max(0, head - (this.options.historyWindow ?? DEFAULT_HISTORY_WINDOW));
+    // Revision 1 is every store's empty beginning (etcd reads "revision 0" as "latest", so never ask for it).
+    let from = Math.max(1, head - (this.options.historyWindow ?? DEFAULT_HISTORY_WINDOW));
     let items: KeyValue[];
+    let target: KeyValue[] | undefined;
     try {
       items = await this.listAll(from);
+      if (from < head) target = await this.listAll(head);
     } catch (error) {
       if (!isGone(error)) throw error;
-      const result = await this.listAll(undefined);
-      items = result;
-      from = this.lastListRevision;
+      // History before `from` is compacted away: start at the head, without history.
+      items = await this.listAll(head);
+      from = head;
+      target = undefined;
     }
     this.state.clear();
     for (const kv of items) this.state.set(kv.key, this.options.decode(kv));
     this.history = [];
     this.oldest = from;
     this.revisionSeen = from;
-    return from;
+    this.catchUp = undefined;
+    if (target) {
+      // Ready once the replay has reached the head: every key has the modRevision it had there.
+      const expected = new Map(target.map((kv) => [kv.key, kv.modRevision]));
+      let mismatched = 0;
+      for (const key of new Set([...expected.keys(), ...this.state.keys()])) {
+        if (expected.get(key) !== this.modRevisionOf(key)) mismatched++;
+      }
+      if (mismatched > 0) this.catchUp = { head, expected, mismatched };
+    }
   }
 
-  private lastListRevision = 0;
+  /** While replaying history at startup: the head to reach and how many keys still differ from it. */
+  private catchUp: { head: number; expected: Map<string, number>; mismatched: number } | undefined;
 
-  private async listAll(revision: number | undefined): Promise<KeyValue[]> {
+  private modRevisionOf(key: string): number | undefined {
+    const rv = this.state.get(key)?.metadata?.resourceVersion;
+    return rv === undefined ? undefined : Number(rv);
+  }
+
+  /** Updates the catch-up bookkeeping for `key` around one applied event; true once caught up. */
+  private trackCatchUp(key: string, before: number | undefined, revision: number): boolean {
+    const c = this.catchUp;
+    if (!c) return true;
+    if (revision > c.head) return true;
+    const wanted = c.expected.get(key);
+    const after = this.modRevisionOf(key);
+    const wasOff = wanted !== before;
+    const isOff = wanted !== after;
+    if (wasOff && !isOff) c.mismatched--;
+    if (!wasOff && isOff) c.mismatched++;
+    return c.mismatched === 0;
+  }
+
+  private markReady(): void {
+    if (this.isReady) return;
+    this.catchUp = undefined;
+    this.isReady = true;
+    this.resolveReady();
+  }
+
+  private async listAll(revision: number): Promise<KeyValue[]> {
     const items: KeyValue[] = [];
     let startAfter: string | undefined;
-    let at = revision;
     for (;;) {
-      const options: { limit: number; startAfter?: string; revision?: number } = { limit: 1000 };
+      const options: { limit: number; startAfter?: string; revision: number } = { limit: 1000, revision };
       if (startAfter !== undefined) options.startAfter = startAfter;
-      if (at !== undefined) options.revision = at;
       const page = await this.options.storage.list(this.prefix, options);
-      at ??= page.revision;
       items.push(...page.items);
       if (!page.more || page.items.length === 0) break;
       startAfter = page.items[page.items.length - 1]?.key;
     }
-    this.lastListRevision = at as number;
     return items;
   }
 
   private async run(): Promise<void> {
     const { log, clock } = this.options;
     const signal = this.abort.signal;
-    let from: number | undefined;
+    let loaded = false;
     while (!signal.aborted) {
       try {
-        if (from === undefined) from = await this.loadInitial();
-        if (!this.isReady) {
-          this.isReady = true;
-          this.resolveReady();
+        if (!loaded) {
+          await this.loadInitial();
+          loaded = true;
+          if (!this.catchUp) this.markReady();
         }
         const iterator = this.options.storage.watch(this.prefix, this.revisionSeen, signal);
         for await (const ev of iterator) {
           if (signal.aborted) break;
+          const key = ev.type === "progress" ? undefined : ev.kv.key;
+          const before = key === undefined ? undefined : this.modRevisionOf(key);
           this.apply(ev);
+          if (!this.isReady) {
+            const caughtUp =
+              ev.type === "progress"
+                ? ev.revision >= (this.catchUp?.head ?? 0)
+                : this.trackCatchUp(key as string, before, ev.kv.modRevision);
+            if (caughtUp) this.markReady();
+          }
         }
         if (signal.aborted) break;
         log.warn(
@@ -313,9 +362,11 @@ export class WatchCache {
           );
           for (const w of this.watchers) w.terminate("the watch cache was reset");
           this.watchers.clear();
-          from = undefined;
-          this.isReady = false;
-          this.isReadyAfterReset();
+          loaded = false;
+          if (this.isReady) {
+            this.isReady = false;
+            this.isReadyAfterReset();
+          }
         } else {
           log.warn({ err: error, resource: this.options.resource }, "storage watch failed; retrying");
         }
