@@ -18,11 +18,13 @@ import { NodeLease } from "./node/lease.ts";
 import { readMachineInfo } from "./node/machine.ts";
 import { NodeManager } from "./node/node-manager.ts";
 import { capacityAndAllocatable } from "./node/node-status.ts";
+import type { PodRuntimeStatus } from "./pleg.ts";
 import { Pleg } from "./pleg.ts";
 import type { PodConfigContext } from "./pod-config/index.ts";
 import { PodSources } from "./pod-sources.ts";
 import { generatePodStatus } from "./pod-status.ts";
 import { PodWorkers } from "./pod-workers.ts";
+import { type ProbedContainer, ProberManager } from "./prober/manager.ts";
 import { pullCredentialsFor } from "./pull-secrets.ts";
 import { StatusManager } from "./status-manager.ts";
 import { PodSyncer } from "./sync-pod.ts";
@@ -36,12 +38,6 @@ export interface AgentOptions {
   /** Periodic resync of every pod (kubelet's syncFrequency, 1 min). */
   resyncPeriodMs?: number;
 }
-
-const NO_PROBES = {
-  unhealthy: new Map<string, string>(),
-  readiness: new Map<string, boolean>(),
-  startup: new Map<string, boolean>(),
-};
 
 export class Agent {
   private readonly options: AgentOptions;
@@ -164,9 +160,30 @@ export class Agent {
         pullCredentialsFor(pod, image, (ns, name) => this.getOptional<Secret>("secrets", ns, name)),
       hostIPs: () => machine.internalIPs,
       resyncAfter: (uid, afterMs) => this.scheduleResync(uid, afterMs, workers),
-      probes: () => NO_PROBES,
+      observed: (pod, status) => prober.syncPod(pod, runningContainers(status)),
+      probes: (uid) => prober.results(uid),
       clock: this.clock,
       log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m) },
+    });
+
+    const prober = new ProberManager({
+      runtime,
+      clock: this.clock,
+      onChange: (uid, type) => workers.update({ uid, desired: undefined, reason: `${type} probe` }),
+      onFailure: (event, pod) =>
+        events.record(
+          {
+            apiVersion: "v1",
+            kind: "Pod",
+            namespace: pod.metadata?.namespace,
+            name: pod.metadata?.name ?? "",
+            uid: pod.metadata?.uid,
+            fieldPath: `spec.containers{${event.container}}`,
+          },
+          "Warning",
+          "Unhealthy",
+          `${event.type[0]?.toUpperCase()}${event.type.slice(1)} probe failed: ${event.result.message}`,
+        ),
     });
 
     const workers: PodWorkers<Pod> = new PodWorkers<Pod>({
@@ -175,6 +192,7 @@ export class Agent {
         log.debug({ uid, pod: current?.metadata?.name, reasons }, "sync pod");
         if (!current) {
           // Gone from every source: stop and remove everything it had, then forget it.
+          prober.removePod(uid);
           await syncer.cleanup(uid);
           statusManager.forget(uid);
           this.admitted.delete(uid);
@@ -249,6 +267,7 @@ export class Agent {
       this.readyResolve();
     });
     await Promise.all(loops);
+    prober.stop();
     for (const cancel of this.resyncTimers.values()) cancel();
     await events.flush();
     this.api.close();
@@ -359,4 +378,17 @@ export class Agent {
 
 async function waitFor(condition: () => boolean, clock: Clock, signal: AbortSignal): Promise<void> {
   while (!condition() && !signal.aborted) await clock.sleep(100, signal).catch(() => undefined);
+}
+
+/** The running app containers of a pod, as the prober needs them. */
+function runningContainers(status: PodRuntimeStatus | undefined): ProbedContainer[] {
+  const sandbox = status?.sandboxes.find((s) => s.state === "ready");
+  return (status?.containers ?? [])
+    .filter((c) => c.state === "running")
+    .map((c) => ({
+      name: c.metadata.name,
+      containerId: c.id,
+      podIP: sandbox?.ip ?? "",
+      startedAt: c.startedAt || c.createdAt,
+    }));
 }

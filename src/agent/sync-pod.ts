@@ -10,7 +10,7 @@ import { isNotFound } from "../runtime/errors.ts";
 import type { AuthConfig, ContainerStatus, PodSandboxConfig, Runtime } from "../runtime/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { CrashBackoff } from "./crash-backoff.ts";
-import { computePodActions, latestByName, type PodActions } from "./planner.ts";
+import { computePodActions, latestByName } from "./planner.ts";
 import type { PodRuntimeStatus } from "./pleg.ts";
 import {
   buildContainerConfig,
@@ -45,7 +45,9 @@ export interface SyncDeps {
   hostIPs(): string[];
   /** Ask for another sync of the pod after `afterMs` (back-off expiry). */
   resyncAfter(uid: string, afterMs: number): void;
-  /** Liveness/startup failures and readiness, per container name (probes; empty until they exist). */
+  /** The runtime state of a pod after a sync (the prober follows running containers from it). */
+  observed?(pod: Pod, runtime: PodRuntimeStatus | undefined): void;
+  /** Liveness/startup failures and readiness, per container name. */
   probes(uid: string): {
     unhealthy: ReadonlyMap<string, string>;
     readiness: ReadonlyMap<string, boolean>;
@@ -449,6 +451,7 @@ export class PodSyncer {
     waiting?: ReadonlyMap<string, WaitingReason>,
   ): void {
     const uid = pod.metadata?.uid ?? "";
+    this.deps.observed?.(pod, runtime);
     const probes = this.deps.probes(uid);
     const status = generatePodStatus({
       pod,

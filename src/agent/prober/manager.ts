@@ -1,0 +1,224 @@
+// Probe workers, one per (pod, container, probe type), like kubelet's prober manager: each waits
+// initialDelaySeconds, then probes every periodSeconds (first tick jittered), counts consecutive results
+// against successThreshold/failureThreshold, and reports only changes. A startup probe gates liveness and
+// readiness until it succeeds. A new container instance starts from the initial results again.
+import type { Container, Probe } from "../../api/schema/core/container.ts";
+import type { Pod } from "../../api/schema/core/pod-types.ts";
+import type { Runtime } from "../../runtime/types.ts";
+import { type Clock, systemClock } from "../../util/clock.ts";
+import { type ProbeOutcome, type ProbeResult, runProbe } from "./probes.ts";
+
+export type ProbeType = "liveness" | "readiness" | "startup";
+
+export interface ProbeEvent {
+  podUid: string;
+  container: string;
+  type: ProbeType;
+  result: ProbeResult;
+}
+
+export interface ProberOptions {
+  runtime: Pick<Runtime, "execSync">;
+  clock?: Clock;
+  random?: () => number;
+  /** A result changed: the pod should be synced (liveness/startup) or its status updated (readiness). */
+  onChange(podUid: string, type: ProbeType): void;
+  /** Every failed probe (upstream records an Unhealthy event for each). */
+  onFailure?(event: ProbeEvent, pod: Pod): void;
+  onResult?(event: ProbeEvent): void;
+}
+
+/** What a running container looks like to the prober. */
+export interface ProbedContainer {
+  name: string;
+  containerId: string;
+  podIP: string;
+  /** Milliseconds since the epoch the container started (for initialDelaySeconds). */
+  startedAt: number;
+}
+
+interface WorkerState {
+  key: string;
+  pod: Pod;
+  podUid: string;
+  container: Container;
+  target: ProbedContainer;
+  type: ProbeType;
+  probe: Probe;
+  /** The current reported result. */
+  ok: boolean;
+  /** The last probe's outcome and how many times in a row it came out so. */
+  lastOutcome: ProbeOutcome | undefined;
+  streak: number;
+  /** For liveness/startup: a failure was reported and the container must be restarted. */
+  message: string;
+  abort: AbortController;
+}
+
+const PROBE_TYPES: ProbeType[] = ["startup", "liveness", "readiness"];
+
+function probeOf(container: Container, type: ProbeType): Probe | undefined {
+  if (type === "startup") return container.startupProbe;
+  if (type === "liveness") return container.livenessProbe;
+  return container.readinessProbe;
+}
+
+/** Upstream's initial result: readiness starts false, liveness starts true, startup starts false. */
+function initialOk(type: ProbeType): boolean {
+  return type === "liveness";
+}
+
+export class ProberManager {
+  private readonly options: ProberOptions;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly workers = new Map<string, WorkerState>();
+
+  constructor(options: ProberOptions) {
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+  }
+
+  /**
+   * Aligns the workers of a pod with its running containers: starts workers for new container instances,
+   * stops those of containers that are gone or were replaced.
+   */
+  syncPod(pod: Pod, running: readonly ProbedContainer[]): void {
+    const uid = pod.metadata?.uid ?? "";
+    const wanted = new Set<string>();
+    for (const target of running) {
+      const container = (pod.spec?.containers ?? []).find((c) => c.name === target.name);
+      if (!container) continue;
+      for (const type of PROBE_TYPES) {
+        const probe = probeOf(container, type);
+        if (!probe) continue;
+        const key = `${uid}/${target.name}/${type}`;
+        wanted.add(key);
+        const existing = this.workers.get(key);
+        if (existing?.target.containerId === target.containerId) {
+          existing.pod = pod;
+          continue;
+        }
+        existing?.abort.abort();
+        const state: WorkerState = {
+          key,
+          pod,
+          podUid: uid,
+          container,
+          target,
+          type,
+          probe,
+          ok: initialOk(type),
+          lastOutcome: undefined,
+          streak: 0,
+          message: "",
+          abort: new AbortController(),
+        };
+        this.workers.set(key, state);
+        void this.runWorker(state);
+      }
+    }
+    for (const [key, state] of this.workers) {
+      if (state.podUid === uid && !wanted.has(key)) {
+        state.abort.abort();
+        this.workers.delete(key);
+      }
+    }
+  }
+
+  removePod(uid: string): void {
+    for (const [key, state] of this.workers) {
+      if (state.podUid === uid) {
+        state.abort.abort();
+        this.workers.delete(key);
+      }
+    }
+  }
+
+  stop(): void {
+    for (const state of this.workers.values()) state.abort.abort();
+    this.workers.clear();
+  }
+
+  /** Per container: why it must be restarted (liveness or startup failed), readiness, and whether it started. */
+  results(uid: string): {
+    unhealthy: Map<string, string>;
+    readiness: Map<string, boolean>;
+    startup: Map<string, boolean>;
+  } {
+    const unhealthy = new Map<string, string>();
+    const readiness = new Map<string, boolean>();
+    const startup = new Map<string, boolean>();
+    for (const state of this.workers.values()) {
+      if (state.podUid !== uid) continue;
+      const name = state.container.name;
+      if (state.type === "readiness") readiness.set(name, state.ok);
+      if (state.type === "startup") startup.set(name, state.ok);
+      if ((state.type === "liveness" || state.type === "startup") && !state.ok && state.message) {
+        unhealthy.set(name, state.message);
+      }
+    }
+    return { unhealthy, readiness, startup };
+  }
+
+  private startupDone(state: WorkerState): boolean {
+    const startup = this.workers.get(`${state.podUid}/${state.container.name}/startup`);
+    return !startup || startup.target.containerId !== state.target.containerId || startup.ok;
+  }
+
+  private async runWorker(state: WorkerState): Promise<void> {
+    const { probe, abort } = state;
+    const periodMs = (probe.periodSeconds ?? 10) * 1000;
+    const initialDelayMs = (probe.initialDelaySeconds ?? 0) * 1000;
+    const sinceStart = this.clock.now() - state.target.startedAt;
+    // Jitter the first tick so that many workers started together do not probe in lockstep.
+    const firstWait =
+      Math.max(0, initialDelayMs - sinceStart) + Math.floor(this.random() * Math.min(periodMs, 1000));
+    try {
+      await this.clock.sleep(firstWait, abort.signal);
+      while (!abort.signal.aborted) {
+        if (state.type === "startup" ? !state.ok : this.startupDone(state)) await this.probeOnce(state);
+        await this.clock.sleep(periodMs, abort.signal);
+      }
+    } catch {
+      // Aborted: the container or pod is gone.
+    }
+  }
+
+  private async probeOnce(state: WorkerState): Promise<void> {
+    const result = await runProbe(state.probe, {
+      podIP: state.target.podIP,
+      containerId: state.target.containerId,
+      container: state.container,
+      runtime: this.options.runtime,
+    });
+    if (state.abort.signal.aborted) return;
+    const event: ProbeEvent = {
+      podUid: state.podUid,
+      container: state.container.name,
+      type: state.type,
+      result,
+    };
+    this.options.onResult?.(event);
+    // "unknown" (the probe could not run) keeps the current result, as upstream does.
+    if (result.outcome === "unknown") return;
+    if (result.outcome === "failure") this.options.onFailure?.(event, state.pod);
+    state.streak = state.lastOutcome === result.outcome ? state.streak + 1 : 1;
+    state.lastOutcome = result.outcome;
+    const threshold =
+      result.outcome === "success"
+        ? (state.probe.successThreshold ?? 1)
+        : (state.probe.failureThreshold ?? 3);
+    if (state.streak < threshold) return;
+    const ok = result.outcome === "success";
+    if (ok === state.ok) return;
+    state.ok = ok;
+    state.message = ok
+      ? ""
+      : state.type === "liveness"
+        ? `Container ${state.container.name} failed liveness probe, will be restarted`
+        : `Container ${state.container.name} failed startup probe, will be restarted`;
+    this.options.onChange(state.podUid, state.type);
+  }
+}
