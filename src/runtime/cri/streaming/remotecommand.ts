@@ -10,6 +10,11 @@
 //   resize — client to server, a sequence of JSON {"Width":w,"Height":h} objects (tty only).
 // The server waits until exactly the streams the request asked for exist, runs the command, writes the
 // status and then resets the streams and closes the connection.
+//
+// Why SPDY and not WebSocket: containerd 1.6's stream server accepts both (a WebSocket upgrade with
+// subprotocol v4.channel.k8s.io works there too), but v4 over WebSocket has no way to close stdin on its
+// own — the half-close that `echo data | exec cat` needs arrived only with v5.channel.k8s.io, which
+// containerd 1.6 does not serve. SPDY streams half-close with FIN.
 import type { Readable, Writable } from "node:stream";
 import type { SpdySession, SpdyStream } from "../spdy/session.ts";
 import { upgradeToSpdy } from "./upgrade.ts";
