@@ -7,8 +7,6 @@ import type { Command } from "commander";
 import { pino } from "pino";
 import { parseIpv4Cidr } from "../controlplane/apiserver/allocators/ip.ts";
 import { parsePortRange } from "../controlplane/apiserver/allocators/ports.ts";
-import { startControlPlane } from "../controlplane/server.ts";
-import { parseStorageSpec } from "../controlplane/storage/index.ts";
 
 interface ControlPlaneFlags {
   dataDir?: string;
@@ -36,16 +34,12 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: (match[1] ?? match[2]) as string, port };
 }
 
-export function validateFlags(flags: ControlPlaneFlags) {
+/** Checks every flag; the control plane itself (storage, schemas) is only loaded once they are valid. */
+export async function validateFlags(flags: ControlPlaneFlags) {
   if (!flags.dataDir) {
     throw new FlagError("--data-dir is required: the directory for the SQLite database and admin.kubeconfig");
   }
   const listen = parseListen(flags.listen);
-  try {
-    parseStorageSpec(flags.store);
-  } catch (error) {
-    throw new FlagError((error as Error).message);
-  }
   const cidr = (flag: string, value: string) => {
     try {
       return parseIpv4Cidr(value).text;
@@ -63,6 +57,13 @@ export function validateFlags(flags: ControlPlaneFlags) {
   }
   if (!LOG_LEVELS.includes(flags.logLevel)) {
     throw new FlagError(`--log-level ${JSON.stringify(flags.logLevel)}: use one of ${LOG_LEVELS.join(", ")}`);
+  }
+  // Last: this loads the storage backends.
+  const { parseStorageSpec } = await import("../controlplane/storage/index.ts");
+  try {
+    parseStorageSpec(flags.store);
+  } catch (error) {
+    throw new FlagError((error as Error).message);
   }
   return {
     dataDir: resolve(flags.dataDir),
@@ -94,14 +95,15 @@ export function registerControlPlaneCommand(program: Command): void {
     .option("--node-port-range <low-high>", "NodePort range", "30000-32767")
     .option("--log-level <level>", "trace, debug, info, warn or error", "info")
     .action(async (flags: ControlPlaneFlags) => {
-      let config: ReturnType<typeof validateFlags>;
+      let config: Awaited<ReturnType<typeof validateFlags>>;
       try {
-        config = validateFlags(flags);
+        config = await validateFlags(flags);
       } catch (error) {
         if (error instanceof FlagError) program.error(`error: ${error.message}`, { exitCode: 2 });
         throw error;
       }
       const log = pino({ level: flags.logLevel, base: { component: "control-plane" } });
+      const { startControlPlane } = await import("../controlplane/server.ts");
       const running = await startControlPlane({ ...config, log });
       let stopping = false;
       const stop = (signal: string) => {
