@@ -180,6 +180,26 @@ describe("CRI driver against the test containerd", () => {
     });
   });
 
+  it("close() ends the forwarded connections of that driver instance", async () => {
+    await withPod("cri-fwdclose", async (pod) => {
+      const { sandbox, containerId } = await pod.runPod("exec nc -ll -p 9001 -e cat");
+      await execUntil(
+        rt,
+        containerId,
+        ["sh", "-c", "netstat -ltn | grep -q ':9001 '"],
+        "the echo server to listen",
+      );
+      const other = createCriRuntime({ endpoint: testEnv.criEndpoint, podLogRoot });
+      const stream = await other.portForward(sandbox.id, 9001);
+      const ended = new Promise<string>((resolve) => {
+        stream.on("error", (e: Error) => resolve(e.message));
+        stream.on("close", () => resolve("closed"));
+      });
+      await other.close();
+      expect(await ended).toMatch(/was closed/);
+    });
+  });
+
   it("exec and attach on a container that does not exist are RUNTIME_NOT_FOUND", async () => {
     const id = "f".repeat(64);
     const exec = await rt.exec(id, { command: ["true"], stdout: new PassThrough() }).catch((e: unknown) => e);

@@ -88,6 +88,8 @@ export class CriRuntime implements Runtime {
   readonly #cri: CriClients;
   /** Aborted by close(): ends followed logs and streaming sessions. */
   readonly #closing = new AbortController();
+  /** Open port-forward connections, destroyed by close(). */
+  readonly #forwards = new Set<Duplex>();
 
   constructor(options: CriRuntimeOptions = {}) {
     this.#options = resolveCriOptions(options);
@@ -454,11 +456,14 @@ export class CriRuntime implements Runtime {
       port: [port],
     });
     try {
-      return await openPortForward(url, port, {
+      const stream = await openPortForward(url, port, {
         connectTimeoutMs: this.#options.streamConnectTimeoutMs,
         signal: this.#closing.signal,
         description: `port ${port} of pod sandbox ${podSandboxId}`,
       });
+      this.#forwards.add(stream);
+      stream.once("close", () => this.#forwards.delete(stream));
+      return stream;
     } catch (error) {
       throw toRuntimeError(error, what, this.endpoint);
     }
@@ -616,10 +621,14 @@ export class CriRuntime implements Runtime {
     return stats.map((s) => fromCriStats(s, filter.podSandboxId));
   }
 
+  /** Ends followed logs, streaming sessions and forwarded connections, and closes the gRPC connection. */
   async close(): Promise<void> {
-    this.#closing.abort(
-      new RuntimeError("RUNTIME_ERROR", `the CRI runtime client for ${this.endpoint} was closed`),
+    const closed = new RuntimeError(
+      "RUNTIME_ERROR",
+      `the CRI runtime client for ${this.endpoint} was closed`,
     );
+    this.#closing.abort(closed);
+    for (const stream of this.#forwards) stream.destroy(closed);
     this.#cri.close();
   }
 }
