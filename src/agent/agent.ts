@@ -14,6 +14,7 @@ import { type Clock, systemClock } from "../util/clock.ts";
 import { buildInfo, KUBERNETES_VERSION } from "../version.ts";
 import { admitPod } from "./admission.ts";
 import type { AgentConfig } from "./config.ts";
+import { MirrorPods } from "./mirror-pods.ts";
 import { NodeLease } from "./node/lease.ts";
 import { readMachineInfo } from "./node/machine.ts";
 import { NodeManager } from "./node/node-manager.ts";
@@ -26,6 +27,7 @@ import { generatePodStatus } from "./pod-status.ts";
 import { PodWorkers } from "./pod-workers.ts";
 import { type ProbedContainer, ProberManager } from "./prober/manager.ts";
 import { pullCredentialsFor } from "./pull-secrets.ts";
+import { isMirrorPod, isStaticPod, StaticPodSource } from "./static-pods.ts";
 import { StatusManager } from "./status-manager.ts";
 import { PodSyncer } from "./sync-pod.ts";
 
@@ -44,7 +46,7 @@ export class Agent {
   private readonly clock: Clock;
   readonly api: ApiClient;
   private readonly log: Logger;
-  private readonly sources = new PodSources(["api"]);
+  private readonly sources = new PodSources(["api", "file"]);
   /** UIDs admitted to run here; anything else bound to the node was rejected at admission. */
   private readonly admitted = new Set<string>();
   private readonly resyncTimers = new Map<string, () => void>();
@@ -140,19 +142,33 @@ export class Agent {
       },
     };
 
+    const mirrorPods = new MirrorPods({
+      client: this.api,
+      nodeName: config.nodeName,
+      nodeUid: () => nodeManager.uid,
+    });
+    // A static pod's status goes to its mirror pod (which has its own UID in the API).
     const keyOf = (pod: Pod) => ({
       namespace: pod.metadata?.namespace ?? "",
       name: pod.metadata?.name ?? "",
       uid: pod.metadata?.uid ?? "",
+      ...(isStaticPod(pod) ? { apiUid: mirrorPods.mirrorUid(pod) ?? "" } : {}),
     });
+    const syncMirrors = () =>
+      mirrorPods
+        .reconcile(this.sources.pods().filter(isStaticPod))
+        .catch((error) => log.warn({ err: error }, "mirror pods not reconciled; retrying later"));
 
     const syncer = new PodSyncer({
       runtime,
       scopeLabels,
       runtimeName,
       readRuntimeStatus: (uid) => pleg.refresh(uid),
-      setPodStatus: (pod, status) =>
-        statusManager.setPodStatus(keyOf(pod), status as Record<string, unknown>),
+      setPodStatus: (pod, status) => {
+        const key = keyOf(pod);
+        // A static pod without a mirror yet has nowhere to report to; the next sync after the mirror exists will.
+        if (key.apiUid !== "") statusManager.setPodStatus(key, status as Record<string, unknown>);
+      },
       finishDeletion: (pod) => statusManager.finishDeletion(keyOf(pod)),
       recordEvent: (ref, type, reason, message) => events.record(ref, type, reason, message),
       podConfigContext,
@@ -220,12 +236,21 @@ export class Agent {
       clock: this.clock,
       handler: {
         replace: (pods) => {
-          this.sources.replace("api", pods);
+          mirrorPods.replaceObserved(pods.filter(isMirrorPod));
+          this.sources.replace(
+            "api",
+            pods.filter((pod) => !isMirrorPod(pod)),
+          );
           for (const pod of pods)
-            statusManager.observeApiStatus(keyOf(pod), pod.status as Record<string, unknown>);
+            if (!isMirrorPod(pod))
+              statusManager.observeApiStatus(keyOf(pod), pod.status as Record<string, unknown>);
+          void syncMirrors();
         },
         event: (event) => {
-          if (event.type === "DELETED") this.sources.apply("api", "remove", event.object);
+          if (isMirrorPod(event.object)) {
+            mirrorPods.observe(event.object, event.type === "DELETED");
+            if (event.type === "DELETED" || event.object.metadata?.deletionTimestamp) void syncMirrors();
+          } else if (event.type === "DELETED") this.sources.apply("api", "remove", event.object);
           else {
             this.sources.apply("api", "upsert", event.object);
             statusManager.observeApiStatus(
@@ -247,6 +272,26 @@ export class Agent {
       onError: (error) => log.warn({ err: error }, "node lease renewal failed"),
     });
 
+    const staticPods = new StaticPodSource({
+      dir: config.staticPodPath,
+      nodeName: config.nodeName,
+      rescanMs: config.fileCheckFrequencyMs,
+      clock: this.clock,
+      onPods: (pods) => {
+        this.sources.replace("file", pods);
+        void syncMirrors();
+      },
+      onProblem: ({ file, message }) => {
+        log.warn({ file, err: message }, "static pod manifest rejected");
+        events.record(
+          { apiVersion: "v1", kind: "Node", name: config.nodeName, uid: nodeManager.uid ?? config.nodeName },
+          "Warning",
+          "FailedStaticPod",
+          `static pod manifest ${file} rejected: ${message}`,
+        );
+      },
+    });
+
     log.info({ node: config.nodeName, runtime: runtime.endpoint, api: this.api.server }, "agent starting");
     const loops = [
       nodeManager.run(signal),
@@ -257,7 +302,11 @@ export class Agent {
         await pleg.waitForRelist();
         await podReflector.run(signal);
       })(),
-      this.housekeeping(signal, pleg, workers),
+      this.housekeeping(signal, pleg, workers, syncMirrors),
+      (async () => {
+        await pleg.waitForRelist();
+        await staticPods.run(signal);
+      })(),
     ];
     void Promise.all([
       podReflector.waitForSync(),
@@ -274,7 +323,12 @@ export class Agent {
   }
 
   /** Periodic resync of every pod, and removal of runtime pods no source claims (once all sources synced). */
-  private async housekeeping(signal: AbortSignal, pleg: Pleg, workers: PodWorkers<Pod>): Promise<void> {
+  private async housekeeping(
+    signal: AbortSignal,
+    pleg: Pleg,
+    workers: PodWorkers<Pod>,
+    syncMirrors: () => Promise<void>,
+  ): Promise<void> {
     const period = Math.min(this.options.resyncPeriodMs ?? 60_000, 10_000);
     let sinceResync = 0;
     while (!signal.aborted) {
@@ -285,6 +339,7 @@ export class Agent {
         sinceResync = 0;
         for (const uid of this.admitted) workers.update({ uid, desired: undefined, reason: "resync" });
       }
+      await syncMirrors();
       if (!this.sources.allSourcesReady() || !pleg.hasRelisted) continue;
       for (const uid of pleg.podUids()) {
         if (!this.sources.get(uid) && !workers.isSyncing(uid)) {

@@ -13,6 +13,8 @@ export interface PodKey {
   namespace: string;
   name: string;
   uid: string;
+  /** The UID of the API object the status goes to when it differs (a static pod's mirror pod). */
+  apiUid?: string;
 }
 
 /** What the status manager needs from an API client. */
@@ -58,6 +60,7 @@ export class StatusManager {
   /** Hands over the newest status of a pod; written when it differs from what the API has. */
   setPodStatus(key: PodKey, status: Record<string, unknown>): void {
     const entry = this.entry(key);
+    entry.key = key;
     entry.desired = status;
     if (!isDeepStrictEqual(entry.acknowledged, status)) this.markDirty(key.uid);
   }
@@ -132,7 +135,7 @@ export class StatusManager {
       try {
         // The uid in the patch makes the API server refuse it for a different pod of the same name.
         await this.options.client.patch({ ...ref, subresource: "status" }, "merge", {
-          metadata: { uid: key.uid },
+          metadata: { uid: key.apiUid ?? key.uid },
           status: entry.desired,
         });
         entry.acknowledged = entry.desired;
@@ -152,7 +155,10 @@ export class StatusManager {
     }
     if (entry.deleteWhenWritten && !entry.deleted) {
       try {
-        await this.options.client.delete(ref, { gracePeriodSeconds: 0, preconditions: { uid: key.uid } });
+        await this.options.client.delete(ref, {
+          gracePeriodSeconds: 0,
+          preconditions: { uid: key.apiUid ?? key.uid },
+        });
       } catch (error) {
         if (!isNotFound(error) && !isConflict(error)) throw error;
       }
