@@ -83,15 +83,17 @@ export class IpAllocator {
     return "ok";
   }
 
-  /** A free address, chosen at random (upstream does the same), or undefined when the range is full. */
+  /**
+   * A free address chosen at random (as upstream), never the first one, which only the kubernetes Service
+   * gets (by asking for it); undefined when the range is full.
+   */
   allocateNext(): string | undefined {
     const count = this.last - this.first + 1;
     if (this.used.size >= count) return undefined;
     const start = randomInt(Math.min(count, 2 ** 47));
     for (let i = 0; i < count; i++) {
       const value = this.first + ((start + i) % count);
-      // Leave the first address to the kubernetes Service.
-      if (value === this.first && !this.used.has(value) && count > 1) continue;
+      if (value === this.first) continue;
       if (!this.used.has(value)) {
         this.used.add(value);
         return formatIpv4(value);
