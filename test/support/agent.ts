@@ -1,0 +1,268 @@
+// A `deckhand agent` child process for one test file: its own node name, its own temporary root dir, its log
+// captured to a file, and the lifecycle a test needs (kill -9, SIGTERM, start again). Agents of parallel
+// test files share the Docker engine and the test containerd; each one labels what it creates with
+// io.deckhand.node=<its node name> and only ever adopts or cleans up its own objects, so the helpers here
+// look at the runtime through that label too (`nodeObjects`, `removeNodeObjects`).
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createCriRuntime } from "../../src/runtime/cri/index.ts";
+import { createDockerRuntime } from "../../src/runtime/docker/index.ts";
+import { isNotFound } from "../../src/runtime/errors.ts";
+import { type Container, type PodSandbox, type Runtime, RuntimeLabels } from "../../src/runtime/types.ts";
+import { requireRoot, requireSocket, testEnv } from "./env.ts";
+import { uniqueName } from "./names.ts";
+import { run } from "./run.ts";
+import { waitFor } from "./wait.ts";
+
+export type AgentRuntimeKind = "docker" | "cri";
+
+const REPO_ROOT = join(import.meta.dirname, "..", "..");
+const CLI = join(REPO_ROOT, "src", "cli", "main.ts");
+
+/** The shared test runtime's endpoint for each kind (scripts/setup-host.sh). */
+export function defaultEndpoint(kind: AgentRuntimeKind): string {
+  return kind === "docker" ? `unix://${testEnv.dockerSocket}` : testEnv.criEndpoint;
+}
+
+/** Fails loudly when the shared runtime of this kind is not there. */
+export function requireRuntime(kind: AgentRuntimeKind): void {
+  requireRoot();
+  if (kind === "docker") requireSocket(testEnv.dockerSocket, "Docker engine");
+  else requireSocket(testEnv.criSocket, "test containerd (CRI)");
+}
+
+/** A runtime driver for the test itself (exec into containers, inspect what the agent left). */
+export function connectRuntime(kind: AgentRuntimeKind, endpoint = defaultEndpoint(kind)): Runtime {
+  return kind === "docker"
+    ? createDockerRuntime({ socketPath: endpoint, pauseImage: testEnv.pauseImage })
+    : createCriRuntime({ endpoint, requestTimeoutMs: 60_000 });
+}
+
+export interface NodeObjects {
+  sandboxes: PodSandbox[];
+  containers: Container[];
+}
+
+/** Every sandbox and container in the runtime labelled as belonging to `nodeName`. */
+export async function nodeObjects(runtime: Runtime, nodeName: string): Promise<NodeObjects> {
+  const labelSelector = { [RuntimeLabels.nodeName]: nodeName };
+  const [sandboxes, containers] = await Promise.all([
+    runtime.listPodSandboxes({ labelSelector }),
+    runtime.listContainers({ labelSelector }),
+  ]);
+  return { sandboxes, containers };
+}
+
+export function describeObjects(objects: NodeObjects): string {
+  const sandboxes = objects.sandboxes.map(
+    (s) => `sandbox ${s.id.slice(0, 12)} ${s.metadata.name} ${s.state}`,
+  );
+  const containers = objects.containers.map(
+    (c) => `container ${c.id.slice(0, 12)} ${c.labels[RuntimeLabels.podName]}/${c.metadata.name} ${c.state}`,
+  );
+  return [...sandboxes, ...containers].join("; ") || "nothing";
+}
+
+/** Force-removes whatever is labelled with `nodeName` (the safety net after a failed test). */
+export async function removeNodeObjects(runtime: Runtime, nodeName: string): Promise<void> {
+  const { sandboxes, containers } = await nodeObjects(runtime, nodeName);
+  const ignoreMissing = (error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  };
+  for (const container of containers) {
+    await runtime.stopContainer(container.id, 0).catch(ignoreMissing);
+    await runtime.removeContainer(container.id).catch(ignoreMissing);
+  }
+  for (const sandbox of sandboxes) {
+    await runtime.stopPodSandbox(sandbox.id).catch(ignoreMissing);
+    await runtime.removePodSandbox(sandbox.id).catch(ignoreMissing);
+  }
+}
+
+export interface StartAgentOptions {
+  runtime: AgentRuntimeKind;
+  kubeconfigPath: string;
+  /** Another runtime socket than the shared one (a socket proxy, a private containerd). */
+  runtimeEndpoint?: string;
+  /** KubeletConfiguration-style fields, written to the agent's --config file. */
+  config?: Record<string, unknown>;
+  nodeName?: string;
+  logLevel?: string;
+}
+
+export interface TestAgent {
+  readonly nodeName: string;
+  readonly rootDir: string;
+  readonly runtimeKind: AgentRuntimeKind;
+  readonly runtimeEndpoint: string;
+  readonly logPath: string;
+  /** The process is alive. */
+  readonly running: boolean;
+  /** The agent's log so far (pino JSON lines). */
+  logs(): string;
+  /** The last `lines` lines of the log, for failure messages. */
+  tail(lines?: number): string;
+  /** Starts the process again (after kill9/stop); containers it left behind are adopted. */
+  start(): Promise<void>;
+  /** SIGTERM and wait for the exit: the agent stops, its containers keep running. */
+  stop(): Promise<void>;
+  /** SIGKILL: no clean shutdown at all. */
+  kill9(): Promise<void>;
+  restart(): Promise<void>;
+  /** Stops the agent and removes its root dir (unmounting what is left below it). */
+  dispose(): Promise<void>;
+}
+
+/** Spawns `deckhand agent` for a new node; it is running (not necessarily registered) when this resolves. */
+export async function startAgent(options: StartAgentOptions): Promise<TestAgent> {
+  requireRuntime(options.runtime);
+  const nodeName = options.nodeName ?? uniqueName(`dh-node-${options.runtime}`);
+  const dir = mkdtempSync(join(tmpdir(), "deckhand-agent-"));
+  const rootDir = join(dir, "root");
+  const logPath = join(dir, "agent.log");
+  const configPath = join(dir, "config.yaml");
+  const runtimeEndpoint = options.runtimeEndpoint ?? defaultEndpoint(options.runtime);
+  writeFileSync(configPath, JSON.stringify(options.config ?? {}, null, 2));
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const logs = () => (existsSync(logPath) ? readFileSync(logPath, "utf8") : "");
+  const tail = (lines = 40) => logs().trimEnd().split("\n").slice(-lines).join("\n");
+
+  const start = async () => {
+    if (child && child.exitCode === null && child.signalCode === null)
+      throw new Error(`agent for ${nodeName} is already running (pid ${child.pid})`);
+    const fd = openSync(logPath, "a");
+    const args = [
+      CLI,
+      "agent",
+      "--kubeconfig",
+      options.kubeconfigPath,
+      "--node-name",
+      nodeName,
+      "--runtime",
+      options.runtime,
+      "--runtime-endpoint",
+      runtimeEndpoint,
+      "--root-dir",
+      rootDir,
+      "--pod-infra-container-image",
+      testEnv.pauseImage,
+      "--config",
+      configPath,
+      "--log-level",
+      options.logLevel ?? "debug",
+    ];
+    const proc = spawn(process.execPath, args, { stdio: ["ignore", fd, fd] });
+    closeSync(fd);
+    child = proc;
+    exited = new Promise((resolve) => proc.once("exit", () => resolve()));
+    // Fail fast on a start-up error (bad flags, bad config) instead of waiting for a Ready node.
+    await new Promise<void>((resolve, reject) => {
+      const early = (code: number | null, signal: string | null) =>
+        reject(new Error(`deckhand agent exited with ${signal ?? code} at start-up; log:\n${tail()}`));
+      proc.once("exit", early);
+      setTimeout(() => {
+        proc.off("exit", early);
+        resolve();
+      }, 300);
+    });
+  };
+
+  const signal = async (sig: NodeJS.Signals) => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(sig);
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await start();
+  return {
+    nodeName,
+    rootDir,
+    runtimeKind: options.runtime,
+    runtimeEndpoint,
+    logPath,
+    get running() {
+      return child !== undefined && child.exitCode === null && child.signalCode === null;
+    },
+    logs,
+    tail,
+    start,
+    stop: () => signal("SIGTERM"),
+    kill9: () => signal("SIGKILL"),
+    async restart() {
+      await signal("SIGTERM");
+      await start();
+    },
+    async dispose() {
+      await signal("SIGTERM");
+      // Volumes (tmpfs emptyDirs, secrets) may still be mounted below the root dir if a test failed early.
+      await run("sh", ["-c", `grep -o ' ${dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], {
+        allowFailure: true,
+      });
+      // DECKHAND_TEST_KEEP_LOGS=DIR keeps every agent's log there (for debugging a failed run).
+      const keep = process.env.DECKHAND_TEST_KEEP_LOGS;
+      if (keep && existsSync(logPath)) {
+        mkdirSync(keep, { recursive: true });
+        copyFileSync(logPath, join(keep, `${nodeName}.log`));
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface NodeLike {
+  metadata?: { name?: string; uid?: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  status?: {
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+    capacity?: Record<string, string>;
+    allocatable?: Record<string, string>;
+    nodeInfo?: Record<string, string>;
+    addresses?: Array<{ type: string; address: string }>;
+  };
+}
+
+/** GETs the Node from the API (undefined while it does not exist). */
+export async function getNode(apiUrl: string, nodeName: string): Promise<NodeLike | undefined> {
+  const res = await fetch(`${apiUrl}/api/v1/nodes/${nodeName}`);
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new Error(`GET node ${nodeName}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as NodeLike;
+}
+
+export function nodeCondition(node: NodeLike | undefined, type: string) {
+  return node?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Waits until the agent's Node exists with Ready=True; returns it. */
+export async function waitForNodeReady(
+  apiUrl: string,
+  agent: Pick<TestAgent, "nodeName" | "tail">,
+  timeoutMs = 90_000,
+): Promise<NodeLike> {
+  return waitFor(
+    async () => {
+      const node = await getNode(apiUrl, agent.nodeName);
+      return nodeCondition(node, "Ready")?.status === "True" ? node : undefined;
+    },
+    { what: `node ${agent.nodeName} to be Ready`, timeoutMs, intervalMs: 250 },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\nagent log tail:\n${agent.tail()}`);
+  });
+}
