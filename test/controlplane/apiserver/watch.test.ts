@@ -81,7 +81,7 @@ describe("watch cache and streams", () => {
         (e) => e.length >= 1,
       ),
     );
-    await waitFor(() => server.caches.values().some((c) => c.watcherCount >= 300), {
+    await waitFor(() => [...server.caches.values()].some((c) => c.watcherCount >= 300), {
       what: "300 registered watchers",
     });
     await call(cp, "POST", cms(), { metadata: { name } });
@@ -159,7 +159,7 @@ describe("watch cache and streams", () => {
       type: "ERROR",
       object: { kind: "Status", status: "Failure", reason: "Expired", code: 410 },
     });
-    expect((events[0]?.object as { message: string }).message).toMatch(
+    expect((events[0]?.object as unknown as { message: string }).message).toMatch(
       /^too old resource version: \d+ \(\d+\)$/,
     );
     const next = await call<{ code: number; reason: string }>(
