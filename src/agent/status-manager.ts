@@ -60,6 +60,8 @@ export class StatusManager {
   /** Hands over the newest status of a pod; written when it differs from what the API has. */
   setPodStatus(key: PodKey, status: Record<string, unknown>): void {
     const entry = this.entry(key);
+    // A different API object now stands for the pod (a recreated mirror pod): it has none of our status yet.
+    if (entry.key.apiUid !== key.apiUid) entry.acknowledged = undefined;
     entry.key = key;
     entry.desired = status;
     if (!isDeepStrictEqual(entry.acknowledged, status)) this.markDirty(key.uid);
