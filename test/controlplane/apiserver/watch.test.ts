@@ -159,9 +159,8 @@ describe("watch cache and streams", () => {
       type: "ERROR",
       object: { kind: "Status", status: "Failure", reason: "Expired", code: 410 },
     });
-    expect((events[0]?.object as unknown as { message: string }).message).toMatch(
-      /^too old resource version: \d+ \(\d+\)$/,
-    );
+    const status = events[0]?.object as unknown as { message: string } | undefined;
+    expect(status?.message).toMatch(/^too old resource version: \d+ \(\d+\)$/);
     const next = await call<{ code: number; reason: string }>(
       cp,
       "GET",
