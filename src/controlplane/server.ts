@@ -10,6 +10,7 @@ import { resourceDefinitions } from "../api/schema/index.ts";
 import { schemaPatchEngine } from "./apiserver/patching.ts";
 import { ApiServer } from "./apiserver/server.ts";
 import type { StreamingBackend } from "./apiserver/streaming.ts";
+import { type ControllersConfig, startControllerManager } from "./controllers/embed.ts";
 import { writeAdminKubeconfig } from "./kubeconfig.ts";
 import { openStorage } from "./storage/index.ts";
 
@@ -27,6 +28,8 @@ export interface ControlPlaneConfig {
   streaming?: StreamingBackend;
   /** Watch bookmark interval (ms); upstream sends one a minute. */
   bookmarkIntervalMs?: number;
+  /** Scheduler and controllers (src/controlplane/controllers); false runs the API server alone. */
+  controllers?: ControllersConfig | false;
 }
 
 export interface RunningControlPlane {
@@ -66,6 +69,11 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
     const url = `http://${clientHost(address.address)}:${address.port}`;
     const kubeconfigPath = join(config.dataDir, "admin.kubeconfig");
     await writeAdminKubeconfig(kubeconfigPath, { server: url });
+    // Scheduler and controllers: ordinary API clients of this server, started once it listens.
+    const controllers =
+      config.controllers === false
+        ? undefined
+        : startControllerManager({ url, clusterCidr: config.clusterCidr, log, config: config.controllers });
     log.info(
       {
         url,
@@ -81,6 +89,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
       kubeconfigPath,
       apiServer,
       async stop() {
+        await controllers?.stop();
         await apiServer.close();
         await storage.close();
         log.info("control plane stopped");

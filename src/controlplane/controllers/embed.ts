@@ -1,0 +1,41 @@
+// How `deckhand control-plane` runs the controller manager in its own process: an API client of the
+// server's own URL (the admin user) and the controllers on top; stop() stops them and closes the client.
+import type { Logger } from "pino";
+import { ApiClient } from "../../api/client/client.ts";
+import { type ControllerManager, type ControllerManagerOptions, startControllers } from "./index.ts";
+
+/** The controller manager's settings in the control plane's configuration (everything but the wiring). */
+export type ControllersConfig = Omit<ControllerManagerOptions, "client" | "log" | "clusterCidr">;
+
+export function startControllerManager(options: {
+  url: string;
+  clusterCidr: string;
+  log: Logger;
+  config?: ControllersConfig;
+}): ControllerManager {
+  const client = new ApiClient(
+    {
+      server: options.url,
+      insecureSkipTlsVerify: false,
+      namespace: "default",
+      source: "the control plane itself",
+    },
+    { userAgent: "deckhand-controller-manager" },
+  );
+  const manager = startControllers({
+    ...options.config,
+    client,
+    log: options.log,
+    clusterCidr: options.clusterCidr,
+  });
+  return {
+    get leading() {
+      return manager.leading;
+    },
+    stats: () => manager.stats(),
+    async stop() {
+      await manager.stop();
+      client.close();
+    },
+  };
+}
