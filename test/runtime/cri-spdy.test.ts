@@ -5,22 +5,22 @@ import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { SPDY_HEADER_DICTIONARY } from "../../src/runtime/cri/spdy/dictionary.ts";
+import { SPDY_HEADER_DICTIONARY } from "../../src/util/spdy/dictionary.ts";
 import {
   encodeFrame,
   FrameParser,
   RstStatus,
   type SpdyFrame,
   SpdyProtocolError,
-} from "../../src/runtime/cri/spdy/frames.ts";
+} from "../../src/util/spdy/frames.ts";
 import {
   decodeHeaderBlock,
   encodeHeaderBlock,
   HeaderCompressor,
   HeaderDecompressor,
   headerValue,
-} from "../../src/runtime/cri/spdy/headers.ts";
-import { SpdySession, type SpdyStream, SpdyStreamError } from "../../src/runtime/cri/spdy/session.ts";
+} from "../../src/util/spdy/headers.ts";
+import { SpdySession, type SpdyStream, SpdyStreamError } from "../../src/util/spdy/session.ts";
 
 function adler32(data: Buffer): number {
   let a = 1;

@@ -6,7 +6,7 @@
 // cannot reach the port) and a `data` stream carrying the TCP bytes both ways. The server half-closes the
 // data stream when the connection inside the pod ends.
 import { Duplex } from "node:stream";
-import type { SpdySession, SpdyStream } from "../spdy/session.ts";
+import type { SpdySession, SpdyStream } from "../../../util/spdy/session.ts";
 import { upgradeToSpdy } from "./upgrade.ts";
 
 export const PORT_FORWARD_PROTOCOL = "portforward.k8s.io";

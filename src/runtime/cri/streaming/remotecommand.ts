@@ -16,7 +16,7 @@
 // own — the half-close that `echo data | exec cat` needs arrived only with v5.channel.k8s.io, which
 // containerd 1.6 does not serve. SPDY streams half-close with FIN.
 import type { Readable, Writable } from "node:stream";
-import type { SpdySession, SpdyStream } from "../spdy/session.ts";
+import type { SpdySession, SpdyStream } from "../../../util/spdy/session.ts";
 import { upgradeToSpdy } from "./upgrade.ts";
 
 export const REMOTE_COMMAND_PROTOCOL_V4 = "v4.channel.k8s.io";

@@ -4,7 +4,7 @@
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
-import { SpdySession } from "../spdy/session.ts";
+import { SpdySession } from "../../../util/spdy/session.ts";
 
 export const STREAM_PROTOCOL_HEADER = "X-Stream-Protocol-Version";
 
