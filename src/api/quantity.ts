@@ -1,37 +1,12 @@
-// Kubernetes resource quantities ("500m", "128Mi", "1.5G", "2e3"), as exact as the agent and the scheduler
-// need: CPU in millicores, everything else in whole units (bytes, counts).
-
-const BINARY: Record<string, number> = {
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-const DECIMAL: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  "": 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-};
-const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/;
+// Kubernetes resource quantities ("500m", "128Mi", "1.5G", "2e3") as numbers, for the agent's and the
+// scheduler's arithmetic: CPU in millicores, everything else in whole units (bytes, counts). Parsing is the
+// schema's exact, upstream-faithful parser (./schema/quantity.ts).
+import { quantityValue } from "./schema/quantity.ts";
 
 /** The quantity's value as a number (e.g. "500m" → 0.5, "1Ki" → 1024); undefined if malformed. */
 export function parseQuantity(text: string | number): number | undefined {
   if (typeof text === "number") return Number.isFinite(text) ? text : undefined;
-  const match = QUANTITY.exec(text.trim());
-  if (!match) return undefined;
-  const base = Number(match[1]);
-  if (match[3] !== undefined) return base * 10 ** Number(match[3]);
-  const suffix = match[2] ?? "";
-  return base * (BINARY[suffix] ?? DECIMAL[suffix] ?? Number.NaN);
+  return quantityValue(text.trim());
 }
 
 /** CPU quantity in millicores, rounded up like upstream ("0.1" → 100, "1m" → 1). */
