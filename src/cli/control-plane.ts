@@ -15,6 +15,7 @@ interface ControlPlaneFlags {
   serviceCidr: string;
   clusterCidr: string;
   nodePortRange: string;
+  controllers: string;
   logLevel: string;
 }
 
@@ -32,6 +33,32 @@ export function parseListen(value: string): { host: string; port: number } {
     );
   }
   return { host: (match[1] ?? match[2]) as string, port };
+}
+
+/**
+ * `--controllers` like kube-controller-manager's: "*" for all, names to add, "-name" to leave one out;
+ * "" or "none" runs the API server alone. Resolves to the names to run, or false.
+ */
+export async function parseControllers(value: string): Promise<string[] | false> {
+  const tokens = value
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if (tokens.length === 0 || (tokens.length === 1 && tokens[0] === "none")) return false;
+  const { CONTROLLER_NAMES } = await import("../controlplane/controllers/index.ts");
+  const enabled = new Set<string>();
+  for (const token of tokens) {
+    const name = token.startsWith("-") ? token.slice(1) : token;
+    if (name !== "*" && !CONTROLLER_NAMES.includes(name)) {
+      throw new FlagError(
+        `--controllers ${JSON.stringify(value)}: unknown controller ${JSON.stringify(name)}; known: ${CONTROLLER_NAMES.join(", ")} ("*" for all, "-name" to leave one out, "none" for the API server alone)`,
+      );
+    }
+    if (name === "*") for (const n of CONTROLLER_NAMES) enabled.add(n);
+    else if (token.startsWith("-")) enabled.delete(name);
+    else enabled.add(name);
+  }
+  return enabled.size === 0 ? false : [...enabled];
 }
 
 /** Checks every flag; the control plane itself (storage, schemas) is only loaded once they are valid. */
@@ -58,6 +85,7 @@ export async function validateFlags(flags: ControlPlaneFlags) {
   if (!LOG_LEVELS.includes(flags.logLevel)) {
     throw new FlagError(`--log-level ${JSON.stringify(flags.logLevel)}: use one of ${LOG_LEVELS.join(", ")}`);
   }
+  const controllers = await parseControllers(flags.controllers);
   // Last: this loads the storage backends.
   const { parseStorageSpec } = await import("../controlplane/storage/index.ts");
   try {
@@ -72,6 +100,7 @@ export async function validateFlags(flags: ControlPlaneFlags) {
     serviceCidr,
     clusterCidr,
     nodePortRange,
+    controllers,
   };
 }
 
@@ -93,6 +122,11 @@ export function registerControlPlaneCommand(program: Command): void {
     )
     .option("--cluster-cidr <cidr>", "pod network of the cluster", "10.244.0.0/16")
     .option("--node-port-range <low-high>", "NodePort range", "30000-32767")
+    .option(
+      "--controllers <list>",
+      'controllers to run next to the API server: "*" for all, names, "-name" to leave one out, "none"',
+      "*",
+    )
     .option("--log-level <level>", "trace, debug, info, warn or error", "info")
     .action(async (flags: ControlPlaneFlags) => {
       let config: Awaited<ReturnType<typeof validateFlags>>;
@@ -104,7 +138,12 @@ export function registerControlPlaneCommand(program: Command): void {
       }
       const log = pino({ level: flags.logLevel, base: { component: "control-plane" } });
       const { startControlPlane } = await import("../controlplane/server.ts");
-      const running = await startControlPlane({ ...config, log });
+      const { controllers, ...rest } = config;
+      const running = await startControlPlane({
+        ...rest,
+        log,
+        controllers: controllers === false ? false : { controllers },
+      });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

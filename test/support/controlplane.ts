@@ -20,6 +20,11 @@ const CLI = join(REPO_ROOT, "src", "cli", "main.ts");
 
 export interface StartOptions {
   store?: "sqlite" | "etcd";
+  /**
+   * Which controllers run next to the API server (`--controllers`): default all (scheduler, replica
+   * controllers …); false for the API server alone, when a test wants objects left exactly as it wrote them.
+   */
+  controllers?: boolean | string[];
   /** Extra `deckhand control-plane` flags (e.g. ["--service-cidr", "10.100.0.0/24"]). */
   args?: string[];
   /** Environment for the control plane process (e.g. to lower watch bookmark intervals). */
@@ -96,6 +101,12 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Tes
       etcd ? etcd.storeSpec : "sqlite",
       "--log-level",
       "debug",
+      "--controllers",
+      options.controllers === false
+        ? "none"
+        : Array.isArray(options.controllers)
+          ? options.controllers.join(",")
+          : "*",
       ...(options.args ?? []),
     ];
     const proc = spawn(process.execPath, args, {

@@ -36,7 +36,7 @@ describe("service allocation", () => {
   });
 
   beforeAll(async () => {
-    cp = await startControlPlane();
+    cp = await startControlPlane({ controllers: false });
     ns = uniqueName("alloc");
     await call(cp, "POST", "/api/v1/namespaces", { metadata: { name: ns } });
   });
@@ -162,6 +162,7 @@ describe("service allocation", () => {
 
   it("allocates from the configured service CIDR and node-port range", async () => {
     const small = await startControlPlane({
+      controllers: false,
       args: ["--service-cidr", "10.100.0.0/29", "--node-port-range", "31000-31001"],
     });
     try {

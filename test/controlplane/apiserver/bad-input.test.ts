@@ -50,7 +50,7 @@ describe("bad input", () => {
   });
 
   beforeAll(async () => {
-    cp = await startControlPlane();
+    cp = await startControlPlane({ controllers: false });
     ns = uniqueName("bad");
     const created = await call(cp, "POST", "/api/v1/namespaces", { metadata: { name: ns } });
     expect(created.status).toBe(201);

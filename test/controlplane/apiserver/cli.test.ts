@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseListen, validateFlags } from "../../../src/cli/control-plane.ts";
+import { parseControllers, parseListen, validateFlags } from "../../../src/cli/control-plane.ts";
 import { run } from "../../support/run.ts";
 
 const CLI = join(import.meta.dirname, "..", "..", "..", "src", "cli", "main.ts");
@@ -17,6 +17,7 @@ const defaults = {
   serviceCidr: "10.96.0.0/12",
   clusterCidr: "10.244.0.0/16",
   nodePortRange: "30000-32767",
+  controllers: "*",
   logLevel: "info",
 };
 
@@ -33,6 +34,10 @@ describe("deckhand control-plane flags", () => {
     [{ clusterCidr: "10.244.0.0/33" }, /--cluster-cidr "10.244.0.0\/33" is not an IPv4 CIDR/],
     [{ nodePortRange: "32767-30000" }, /--node-port-range "32767-30000" is not a port range/],
     [{ logLevel: "loud" }, /--log-level "loud"/],
+    [
+      { controllers: "*,-nosuch" },
+      /--controllers "\*,-nosuch": unknown controller "nosuch"; known: scheduler/,
+    ],
   ])("rejects %o", async (override, message) => {
     await expect(validateFlags({ ...defaults, ...override } as typeof defaults)).rejects.toThrow(message);
   });
@@ -46,6 +51,10 @@ describe("deckhand control-plane flags", () => {
       nodePortRange: "30000-32767",
     });
     expect(parseListen("0.0.0.0:6443")).toEqual({ host: "0.0.0.0", port: 6443 });
+    expect(await parseControllers("none")).toBe(false);
+    expect(await parseControllers("")).toBe(false);
+    expect(await parseControllers("*,-scheduler")).not.toContain("scheduler");
+    expect(await parseControllers("scheduler")).toEqual(["scheduler"]);
   });
 
   it("exits with status 2 and the message before opening any store", async () => {

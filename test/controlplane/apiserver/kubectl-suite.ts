@@ -39,7 +39,7 @@ export function defineKubectlSuite(store: "sqlite" | "etcd"): void {
       ].join("\n");
 
     beforeAll(async () => {
-      cp = await startControlPlane({ store });
+      cp = await startControlPlane({ store, controllers: false });
       dir = mkdtempSync(join(tmpdir(), "deckhand-kubectl-"));
       ns = uniqueName("kc");
       await kubectl("create", "namespace", ns);

@@ -21,7 +21,7 @@ describe("kubectl releases 1.27 to 1.33", () => {
   let ns: string;
 
   beforeAll(async () => {
-    cp = await startControlPlane();
+    cp = await startControlPlane({ controllers: false });
     dir = mkdtempSync(join(tmpdir(), "deckhand-kubectl-versions-"));
     ns = uniqueName("ver");
     await cp.kubectl(["create", "namespace", ns]);

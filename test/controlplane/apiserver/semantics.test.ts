@@ -40,7 +40,7 @@ describe("API semantics", () => {
   const get = async (path: string) => call<Obj>(cp, "GET", path);
 
   beforeAll(async () => {
-    cp = await startControlPlane();
+    cp = await startControlPlane({ controllers: false });
     ns = uniqueName("sem");
     expect((await call(cp, "POST", "/api/v1/namespaces", { metadata: { name: ns } })).status).toBe(201);
   });

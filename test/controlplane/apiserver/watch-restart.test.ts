@@ -59,7 +59,7 @@ describe.each(["sqlite", "etcd"] as const)("watch across a restart on %s", (stor
   let ns: string;
 
   beforeAll(async () => {
-    cp = await startControlPlane({ store });
+    cp = await startControlPlane({ store, controllers: false });
     ns = uniqueName("wr");
     expect((await call(cp, "POST", "/api/v1/namespaces", { metadata: { name: ns } })).status).toBe(201);
   });

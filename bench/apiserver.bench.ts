@@ -1,0 +1,351 @@
+// The API server against the stores it sits on, in the same run and at the same concurrency:
+// - pod creates per second through HTTP (sequential, and 64 in flight), on SQLite and on etcd, next to the
+//   raw store's own 2 KB write rate (node:sqlite WAL synchronous=FULL with one writer; etcd3 puts) and the
+//   storage backend's create rate;
+// - watch fan-out: one writer, 100 and 1,000 watchers of the same pods, delivery latency p50/p99 measured
+//   from the moment the create request is sent to the moment each watcher has the event.
+// `deckhand control-plane` runs as its own process, as in production. Writes bench/results/apiserver.json.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { Etcd3 } from "etcd3";
+import { EtcdStorage } from "../src/controlplane/storage/etcd.ts";
+import { SqliteStorage } from "../src/controlplane/storage/sqlite.ts";
+import { startControlPlane, type TestControlPlane } from "../test/support/controlplane.ts";
+import { startEtcd } from "../test/support/etcd.ts";
+
+const loadBefore = loadavg()[0] ?? 0;
+const VALUE = JSON.stringify({ pad: "v".repeat(2030) });
+
+interface Measurement {
+  ops: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function round(n: number, digits: number): number {
+  return Number(n.toFixed(digits));
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+}
+
+async function measure(
+  ops: number,
+  inFlight: number,
+  op: (i: number) => Promise<unknown> | unknown,
+): Promise<Measurement> {
+  const latencies: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < ops) {
+        const i = next++;
+        const t0 = performance.now();
+        await op(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    ops,
+    seconds: round(seconds, 3),
+    perSecond: Math.round(ops / seconds),
+    p50Ms: round(percentile(latencies, 50), 3),
+    p99Ms: round(percentile(latencies, 99), 3),
+  };
+}
+
+// --- HTTP client ------------------------------------------------------------------------------------------------
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function post(url: string, path: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}${path}`,
+      {
+        method: "POST",
+        agent,
+        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () =>
+          res.statusCode === 201 ? resolve(201) : reject(new Error(`POST ${path}: ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** A pod of about 2 KB once stored with its defaults, like the raw writes it is compared with. */
+function podBody(name: string): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, labels: { app: "bench", tier: "load" }, annotations: { note: "x".repeat(400) } },
+    spec: {
+      containers: [
+        {
+          name: "main",
+          image: "deckhand.local/busybox:1.35",
+          command: ["sh", "-c", "sleep 3600"],
+          env: [{ name: "MODE", value: "bench" }],
+          ports: [{ containerPort: 8080, name: "http" }],
+          resources: { requests: { cpu: "10m", memory: "16Mi" } },
+        },
+      ],
+    },
+  });
+}
+
+async function createNamespace(cp: TestControlPlane, name: string): Promise<void> {
+  await post(cp.url, "/api/v1/namespaces", JSON.stringify({ metadata: { name } }));
+}
+
+async function apiCreates(
+  cp: TestControlPlane,
+  ns: string,
+  ops: number,
+  inFlight: number,
+): Promise<Measurement> {
+  return measure(ops, inFlight, (i) =>
+    post(cp.url, `/api/v1/namespaces/${ns}/pods`, podBody(`p-${inFlight}-${i}`)),
+  );
+}
+
+// --- Watch fan-out ----------------------------------------------------------------------------------------------
+
+/** Opens `watchers` watches on the namespace's pods; resolves when every watcher got every event. */
+async function fanOut(
+  cp: TestControlPlane,
+  ns: string,
+  watchers: number,
+  writes: number,
+  intervalMs: number,
+) {
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let received = 0;
+  const expected = watchers * writes;
+  let done: () => void = () => {};
+  const allReceived = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const list = JSON.parse(
+    await new Promise<string>((resolve, reject) => {
+      request(`${cp.url}/api/v1/namespaces/${ns}/pods?limit=1`, { agent }, (res) => {
+        let text = "";
+        res.on("data", (d) => {
+          text += d;
+        });
+        res.on("end", () => resolve(text));
+      })
+        .on("error", reject)
+        .end();
+    }),
+  ) as { metadata: { resourceVersion: string } };
+  const sockets: Array<{ destroy(): void }> = [];
+  let connected = 0;
+  await new Promise<void>((resolve, reject) => {
+    for (let w = 0; w < watchers; w++) {
+      const req = request(
+        `${cp.url}/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${list.metadata.resourceVersion}`,
+        { agent: false },
+        (res) => {
+          connected++;
+          if (connected === watchers) resolve();
+          let buffer = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            buffer += chunk;
+            let nl = buffer.indexOf("\n");
+            while (nl >= 0) {
+              const line = buffer.slice(0, nl);
+              buffer = buffer.slice(nl + 1);
+              const at = line.indexOf('"name":"fan-');
+              if (at >= 0) {
+                const name = line.slice(at + 8, line.indexOf('"', at + 8));
+                const sent = sentAt.get(name);
+                if (sent !== undefined) latencies.push(performance.now() - sent);
+                received++;
+                if (received === expected) done();
+              }
+              nl = buffer.indexOf("\n");
+            }
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end();
+      sockets.push(req);
+    }
+  });
+  // Let the server register every watcher before the first write.
+  await new Promise((r) => setTimeout(r, 500));
+  const start = performance.now();
+  for (let i = 0; i < writes; i++) {
+    const name = `fan-${watchers}-${i}`;
+    sentAt.set(name, performance.now());
+    await post(cp.url, `/api/v1/namespaces/${ns}/pods`, podBody(name));
+    const wait = start + (i + 1) * intervalMs - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  const timeout = setTimeout(done, 60_000);
+  await allReceived;
+  clearTimeout(timeout);
+  for (const s of sockets) s.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    watchers,
+    writes,
+    writesPerSecond: Math.round(1000 / intervalMs),
+    delivered: latencies.length,
+    expected,
+    p50Ms: round(percentile(latencies, 50), 1),
+    p99Ms: round(percentile(latencies, 99), 1),
+    maxMs: round(latencies[latencies.length - 1] ?? 0, 1),
+  };
+}
+
+// --- Runs -----------------------------------------------------------------------------------------------------
+
+function tempDir(name: string): string {
+  return mkdtempSync(join(tmpdir(), `deckhand-bench-${name}-`));
+}
+
+async function rawSqlite(): Promise<Measurement> {
+  const dir = tempDir("raw-sqlite");
+  const db = new DatabaseSync(join(dir, "raw.sqlite"));
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = FULL");
+  db.exec("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  const insert = db.prepare("INSERT INTO kv (key, value) VALUES (?, ?)");
+  const m = await measure(2000, 1, (i) => insert.run(`/bench/k${i}`, VALUE));
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return m;
+}
+
+async function sqliteBackend(ops: number, inFlight: number): Promise<Measurement> {
+  const dir = tempDir("sqlite");
+  const storage = SqliteStorage.open(dir);
+  const m = await measure(ops, inFlight, (i) => storage.create(`/bench/k${i}`, VALUE));
+  await storage.close();
+  rmSync(dir, { recursive: true, force: true });
+  return m;
+}
+
+async function apiRuns(cp: TestControlPlane, tag: string) {
+  await createNamespace(cp, `${tag}-seq`);
+  await createNamespace(cp, `${tag}-64`);
+  // Warm up: JIT, connection pool, caches.
+  await createNamespace(cp, `${tag}-warm`);
+  await apiCreates(cp, `${tag}-warm`, 200, 8);
+  const sequential = await apiCreates(cp, `${tag}-seq`, 1000, 1);
+  const inFlight64 = await apiCreates(cp, `${tag}-64`, 4000, 64);
+  console.log(
+    `${tag} API pod creates: ${sequential.perSecond}/s sequential, ${inFlight64.perSecond}/s with 64 in flight`,
+  );
+  const fan: Array<Awaited<ReturnType<typeof fanOut>>> = [];
+  for (const watchers of [100, 1000]) {
+    const ns = `${tag}-fan-${watchers}`;
+    await createNamespace(cp, ns);
+    const f = await fanOut(cp, ns, watchers, 50, 100);
+    console.log(
+      `${tag} fan-out to ${watchers}: p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms (${f.delivered}/${f.expected})`,
+    );
+    fan.push(f);
+  }
+  return { sequential, inFlight64, fanOut: fan };
+}
+
+console.log("SQLite …");
+const sqliteRaw = await rawSqlite();
+const sqliteSeq = await sqliteBackend(2000, 1);
+const sqlite64 = await sqliteBackend(10_000, 64);
+console.log(
+  `raw node:sqlite ${sqliteRaw.perSecond}/s; backend ${sqliteSeq.perSecond}/s seq, ${sqlite64.perSecond}/s 64 in flight`,
+);
+const sqliteCp = await startControlPlane({
+  store: "sqlite",
+  controllers: false,
+  args: ["--log-level", "warn"],
+});
+let sqliteApi: Awaited<ReturnType<typeof apiRuns>>;
+try {
+  sqliteApi = await apiRuns(sqliteCp, "sqlite");
+} finally {
+  await sqliteCp.stop();
+}
+
+console.log("etcd …");
+const etcd = await startEtcd();
+let etcdRawSeq: Measurement;
+let etcdRaw64: Measurement;
+let etcdSeq: Measurement;
+let etcd64: Measurement;
+let etcdApi: Awaited<ReturnType<typeof apiRuns>>;
+try {
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  const storage = await EtcdStorage.open([etcd.endpoint]);
+  etcdRawSeq = await measure(1000, 1, (i) => client.put(`/raw-seq/k${i}`).value(VALUE));
+  etcdRaw64 = await measure(4000, 64, (i) => client.put(`/raw-64/k${i}`).value(VALUE));
+  etcdSeq = await measure(1000, 1, (i) => storage.create(`/be-seq/k${i}`, VALUE));
+  etcd64 = await measure(4000, 64, (i) => storage.create(`/be-64/k${i}`, VALUE));
+  client.close();
+  await storage.close();
+  console.log(
+    `raw etcd3 put ${etcdRawSeq.perSecond}/s seq, ${etcdRaw64.perSecond}/s 64; backend ${etcdSeq.perSecond}/s, ${etcd64.perSecond}/s`,
+  );
+  const etcdCp = await startControlPlane({
+    controllers: false,
+    args: ["--store", etcd.storeSpec, "--log-level", "warn"],
+  });
+  try {
+    etcdApi = await apiRuns(etcdCp, "etcd");
+  } finally {
+    await etcdCp.stop();
+  }
+} finally {
+  await etcd.stop();
+}
+agent.destroy();
+
+const ratio = (a: Measurement, b: Measurement) => round(a.perSecond / b.perSecond, 2);
+const fanLine = (store: string, f: Awaited<ReturnType<typeof fanOut>>) =>
+  `${store} watch fan-out, 1 writer (${f.writesPerSecond} creates/s) → ${f.watchers} watchers: p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms (${f.delivered}/${f.expected} deliveries)`;
+const result = {
+  name: "apiserver",
+  summary: [
+    `SQLite: API pod creates ${sqliteApi.sequential.perSecond}/s sequential (${ratio(sqliteApi.sequential, sqliteRaw)}× raw node:sqlite ${sqliteRaw.perSecond} commits/s, ${ratio(sqliteApi.sequential, sqliteSeq)}× the backend's ${sqliteSeq.perSecond}/s)`,
+    `SQLite: API pod creates ${sqliteApi.inFlight64.perSecond}/s with 64 in flight (${ratio(sqliteApi.inFlight64, sqlite64)}× the backend's ${sqlite64.perSecond}/s at 64 in flight, ${ratio(sqliteApi.inFlight64, sqliteRaw)}× raw single-writer)`,
+    `etcd: API pod creates ${etcdApi.sequential.perSecond}/s sequential (${ratio(etcdApi.sequential, etcdRawSeq)}× raw etcd3 put ${etcdRawSeq.perSecond}/s), ${etcdApi.inFlight64.perSecond}/s with 64 in flight (${ratio(etcdApi.inFlight64, etcdRaw64)}× raw ${etcdRaw64.perSecond}/s)`,
+    ...sqliteApi.fanOut.map((f) => fanLine("SQLite", f)),
+    ...etcdApi.fanOut.map((f) => fanLine("etcd", f)),
+  ],
+  loadAverage: { before: round(loadBefore, 2), after: round(loadavg()[0] ?? 0, 2) },
+  sqlite: { raw: sqliteRaw, backendSequential: sqliteSeq, backendInFlight64: sqlite64, api: sqliteApi },
+  etcd: {
+    rawSequential: etcdRawSeq,
+    rawInFlight64: etcdRaw64,
+    backendSequential: etcdSeq,
+    backendInFlight64: etcd64,
+    api: etcdApi,
+  },
+};
+writeFileSync(join(import.meta.dirname, "results", "apiserver.json"), `${JSON.stringify(result, null, 2)}\n`);
+console.log(result.summary.join("\n"));
