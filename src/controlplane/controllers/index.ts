@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { ApiClient } from "../../api/client/client.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { Scheduler } from "../scheduler/index.ts";
+import { DeploymentController } from "./deployment/controller.ts";
 import { type ControllerContext, createContext } from "./machinery/context.ts";
 import type { ControllerStats } from "./machinery/controller.ts";
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from "./machinery/leader-election.ts";
@@ -55,6 +56,7 @@ const FACTORIES: Record<string, Factory> = {
   scheduler: (ctx) => new Scheduler({ ctx }),
   replicaset: (ctx) => new ReplicaController(ctx, REPLICA_SET_KIND),
   replicationcontroller: (ctx) => new ReplicaController(ctx, REPLICATION_CONTROLLER_KIND),
+  deployment: (ctx) => new DeploymentController(ctx),
 };
 
 export const CONTROLLER_NAMES = Object.keys(FACTORIES);

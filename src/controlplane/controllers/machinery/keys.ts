@@ -17,3 +17,8 @@ export function splitKey(key: string): { namespace: string; name: string } {
     ? { namespace: "", name: key }
     : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
+
+/** The object with apiVersion/kind set (list items may lack them; event references need them). */
+export function typed<T extends KubeObject>(obj: T, apiVersion: string, kind: string): T {
+  return obj.kind && obj.apiVersion ? obj : { ...obj, apiVersion, kind };
+}

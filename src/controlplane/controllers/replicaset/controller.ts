@@ -16,7 +16,7 @@ import { type ControllerContext, RESOURCES } from "../machinery/context.ts";
 import { ControllerLoop, type SyncResult } from "../machinery/controller.ts";
 import { Expectations } from "../machinery/expectations.ts";
 import { CONTROLLER_INDEX, type Informer, NAMESPACE_INDEX } from "../machinery/informer.ts";
-import { keyFor, keyOf, splitKey } from "../machinery/keys.ts";
+import { keyFor, keyOf, splitKey, typed } from "../machinery/keys.ts";
 import { messageOf, PodControl, podFromTemplate, podNamePrefix } from "../machinery/pod-control.ts";
 import { controllerRef, isPodActive, isPodReady, newControllerRef } from "../machinery/pods.ts";
 import { slowStartBatch } from "../machinery/util.ts";
@@ -231,9 +231,10 @@ export class ReplicaController {
   /** Creates or deletes pods towards spec.replicas; returns the first error, if any. */
   private async manageReplicas(
     key: string,
-    owner: Replicated,
+    cached: Replicated,
     pods: Pod[],
   ): Promise<{ kind: "create" | "delete"; message: string; error: unknown } | undefined> {
+    const owner = typed(cached, this.kind.apiVersion, this.kind.kind);
     const spec = owner.spec as { replicas?: number; template?: PodTemplateSpec };
     const diff = pods.length - (spec.replicas ?? 1);
     const namespace = owner.metadata?.namespace ?? "";
