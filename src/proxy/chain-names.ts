@@ -1,0 +1,89 @@
+// Chain names, exactly as upstream kube-proxy (iptables mode) names them, so operators can read Deckhand's
+// rules the way they read kube-proxy's: fixed top-level chains, and per service port / endpoint chains named
+// by the first 16 characters of the base32 (RFC 4648, padded alphabet) encoding of a SHA-256 hash.
+import { createHash } from "node:crypto";
+
+export const KUBE_SERVICES = "KUBE-SERVICES";
+export const KUBE_EXTERNAL_SERVICES = "KUBE-EXTERNAL-SERVICES";
+export const KUBE_NODEPORTS = "KUBE-NODEPORTS";
+export const KUBE_POSTROUTING = "KUBE-POSTROUTING";
+export const KUBE_MARK_MASQ = "KUBE-MARK-MASQ";
+export const KUBE_FORWARD = "KUBE-FORWARD";
+export const KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL";
+export const KUBE_PROXY_CANARY = "KUBE-PROXY-CANARY";
+/** kubelet's anti-martian chain; Deckhand is the kubelet too, so it owns this copy. */
+export const KUBE_FIREWALL = "KUBE-FIREWALL";
+
+export const SVC_PREFIX = "KUBE-SVC-";
+export const SVL_PREFIX = "KUBE-SVL-";
+export const FW_PREFIX = "KUBE-FW-";
+export const EXT_PREFIX = "KUBE-EXT-";
+export const SEP_PREFIX = "KUBE-SEP-";
+
+const SERVICE_CHAIN_PREFIXES = [SVC_PREFIX, SVL_PREFIX, FW_PREFIX, EXT_PREFIX, SEP_PREFIX];
+
+/** Top-level chains per table, the ones Deckhand fills (all owned by Deckhand). */
+export const FILTER_CHAINS = [
+  KUBE_SERVICES,
+  KUBE_EXTERNAL_SERVICES,
+  KUBE_FORWARD,
+  KUBE_NODEPORTS,
+  KUBE_PROXY_FIREWALL,
+  KUBE_FIREWALL,
+] as const;
+export const NAT_CHAINS = [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ] as const;
+
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/** First 16 characters of base32(sha256(text)): 80 bits, the first 10 bytes. */
+export function hash16(text: string): string {
+  const digest = createHash("sha256").update(text).digest();
+  let out = "";
+  let bits = 0;
+  let value = 0;
+  for (let i = 0; i < 10; i++) {
+    value = ((value << 8) | (digest[i] as number)) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out;
+}
+
+/** Hash of a service port: its name string plus the lower-case protocol (upstream's portProtoHash). */
+export function portProtoHash(servicePortName: string, protocol: string): string {
+  return hash16(servicePortName + protocol.toLowerCase());
+}
+
+export interface ServicePortChains {
+  /** KUBE-SVC-…: endpoints for "Cluster" traffic policy. */
+  cluster: string;
+  /** KUBE-SVL-…: node-local endpoints for "Local" traffic policy. */
+  local: string;
+  /** KUBE-EXT-…: traffic to external destinations (node ports, external IPs, load-balancer IPs). */
+  external: string;
+  /** KUBE-FW-…: loadBalancerSourceRanges filtering. */
+  firewall: string;
+}
+
+export function servicePortChains(servicePortName: string, protocol: string): ServicePortChains {
+  const hash = portProtoHash(servicePortName, protocol);
+  return {
+    cluster: SVC_PREFIX + hash,
+    local: SVL_PREFIX + hash,
+    external: EXT_PREFIX + hash,
+    firewall: FW_PREFIX + hash,
+  };
+}
+
+/** KUBE-SEP-…: one endpoint ("ip:port") of one service port. */
+export function endpointChainName(servicePortName: string, protocol: string, endpoint: string): string {
+  return SEP_PREFIX + hash16(servicePortName + protocol.toLowerCase() + endpoint);
+}
+
+/** A per-service or per-endpoint chain (the prefixes upstream cleans up). */
+export function isServiceChainName(chain: string): boolean {
+  return SERVICE_CHAIN_PREFIXES.some((prefix) => chain.startsWith(prefix));
+}

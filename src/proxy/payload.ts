@@ -1,0 +1,125 @@
+// Building iptables-restore payloads (for --noflush): per table, chain lines first (declaring a chain creates
+// it, or flushes it when it exists), then the chains' rules, then deletions and insertions in top-level chains,
+// then chain deletions. A Batcher cuts a long list of units into payloads with a bounded number of chains:
+// iptables-nft 1.8.9 handles chain names of one --noflush payload in a sorted list, so a payload's cost
+// grows much faster than linearly with its chain count.
+import { createHash } from "node:crypto";
+import { deleteForm, insertFirstForm, jumpTarget, type Table } from "./rule-text.ts";
+
+const TABLE_ORDER: Table[] = ["filter", "nat", "mangle"];
+const BUILTIN_TARGETS = new Set(["ACCEPT", "DROP", "REJECT", "RETURN", "MARK", "DNAT", "SNAT", "MASQUERADE"]);
+
+interface TableOps {
+  declares: string[];
+  rules: string[];
+  deletes: string[];
+  inserts: string[];
+  removeChains: string[];
+}
+
+export class PayloadBuilder {
+  private readonly tables = new Map<Table, TableOps>();
+  private readonly chainNames = new Set<string>();
+
+  private ops(table: Table): TableOps {
+    let ops = this.tables.get(table);
+    if (!ops) {
+      ops = { declares: [], rules: [], deletes: [], inserts: [], removeChains: [] };
+      this.tables.set(table, ops);
+    }
+    return ops;
+  }
+
+  private noteTarget(rule: string): void {
+    const target = jumpTarget(rule);
+    if (target && !BUILTIN_TARGETS.has(target)) this.chainNames.add(target);
+  }
+
+  /** Distinct chain names the payload mentions (declared, removed or jumped to). */
+  get chainCount(): number {
+    return this.chainNames.size;
+  }
+
+  get isEmpty(): boolean {
+    return this.tables.size === 0;
+  }
+
+  /** Declares (creates or flushes) a chain and fills it. */
+  writeChain(table: Table, chain: string, rules: readonly string[]): void {
+    const ops = this.ops(table);
+    ops.declares.push(`:${chain} - [0:0]`);
+    this.chainNames.add(chain);
+    for (const rule of rules) {
+      ops.rules.push(rule);
+      this.noteTarget(rule);
+    }
+  }
+
+  /** Flushes and deletes a chain (after every other change of the table). */
+  removeChain(table: Table, chain: string): void {
+    const ops = this.ops(table);
+    ops.declares.push(`:${chain} - [0:0]`);
+    ops.removeChains.push(`-X ${chain}`);
+    this.chainNames.add(chain);
+  }
+
+  /** Deletes one "-A CHAIN …" rule by its specification. */
+  deleteRule(table: Table, appendRule: string): void {
+    this.ops(table).deletes.push(deleteForm(appendRule));
+    this.noteTarget(appendRule);
+  }
+
+  /** Adds a rule to an existing chain: at the top when `first`, else at the end. */
+  addRule(table: Table, appendRule: string, first: boolean): void {
+    this.ops(table).inserts.push(first ? insertFirstForm(appendRule) : appendRule);
+    this.noteTarget(appendRule);
+  }
+
+  text(): string {
+    const out: string[] = [];
+    for (const table of TABLE_ORDER) {
+      const ops = this.tables.get(table);
+      if (!ops) continue;
+      out.push(
+        `*${table}`,
+        ...ops.declares,
+        ...ops.rules,
+        ...ops.deletes,
+        ...ops.inserts,
+        ...ops.removeChains,
+        "COMMIT",
+      );
+    }
+    out.push("");
+    return out.join("\n");
+  }
+}
+
+/** Fills payloads unit by unit, starting a new one when the chain budget is used up. */
+export class Batcher {
+  readonly payloads: PayloadBuilder[] = [];
+  private readonly maxChains: number;
+  private current: PayloadBuilder | undefined;
+
+  constructor(maxChains: number) {
+    this.maxChains = maxChains;
+  }
+
+  /** The payload the next unit goes into (a unit is never split). */
+  next(): PayloadBuilder {
+    if (!this.current || this.current.chainCount >= this.maxChains) {
+      this.current = new PayloadBuilder();
+      this.payloads.push(this.current);
+    }
+    return this.current;
+  }
+
+  texts(): string[] {
+    return this.payloads.filter((p) => !p.isEmpty).map((p) => p.text());
+  }
+}
+
+/** A short digest of a chain's rules, to tell whether what is programmed differs from what is wanted. */
+export function chainDigest(rules: readonly string[]): string {
+  return createHash("sha1").update(rules.join("\n")).digest("base64").slice(0, 16);
+}

@@ -1,0 +1,325 @@
+// The service proxy component (kube-proxy's iptables mode inside the agent): watches Services and
+// EndpointSlices with supervised list+watch, keeps net changes in change trackers, and lets a
+// bounded-frequency runner sync the rules (at most once per minSyncPeriod, at least once per syncPeriod).
+import type { ListWatcher } from "../api/client/reflector.ts";
+import { Reflector } from "../api/client/reflector.ts";
+import type { Service } from "../api/schema/core/service-types.ts";
+import type { EndpointSlice } from "../api/schema/discovery/endpointslice.ts";
+import { type Clock, systemClock } from "../util/clock.ts";
+import { EndpointsChangeTracker, ServiceChangeTracker } from "./change-tracker.ts";
+import { isIPv4, parseCidr } from "./ip.ts";
+import { type Iptables, isRestoreError } from "./iptables.ts";
+import type { ProxyRulesConfig } from "./render.ts";
+import { BoundedFrequencyRunner } from "./runner.ts";
+import { type ProxyLogger, RuleSyncer, type SyncReport } from "./syncer.ts";
+import { procSysctl, type Sysctl } from "./sysctl.ts";
+
+/** Services and EndpointSlices with these labels are not for this proxy (upstream's informer selector). */
+export const PROXY_LABEL_SELECTOR =
+  "!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless";
+
+export interface ServiceProxyOptions {
+  /** The API client (ApiClient, or anything that lists and watches). */
+  client: ListWatcher;
+  nodeName: string;
+  /** The node's IPv4 addresses (node ports, load-balancer source ranges). */
+  nodeIPs: string[];
+  /** Pod network CIDR: traffic from outside it to a ClusterIP is masqueraded. */
+  clusterCIDR?: string;
+  iptables: Iptables;
+  log: ProxyLogger;
+  clock?: Clock;
+  /** Default 1 s. */
+  minSyncPeriodMs?: number;
+  /** Default 30 s. */
+  syncPeriodMs?: number;
+  /** A full sync (read back and repair everything) at least this often; default 1 h, as upstream. */
+  fullSyncPeriodMs?: number;
+  /** Masquerade all traffic to ClusterIPs (upstream --masquerade-all); default false. */
+  masqueradeAll?: boolean;
+  /** Default 14 (mark 0x4000). */
+  masqueradeBit?: number;
+  /** Node ports also on 127.0.0.1 (sets route_localnet=1); default true. */
+  localhostNodePorts?: boolean;
+  /** CIDRs of node addresses that accept node ports; default every local address. */
+  nodePortAddresses?: string[];
+  /** Where route_localnet is set; default this process's /proc/sys. */
+  sysctl?: Sysctl;
+  /** Told about a Service whose ports cannot all be proxied (for an event on the Service). */
+  onServiceProblem?(service: Service, message: string): void;
+  maxChainsPerCreateRestore?: number;
+  maxChainsPerUpdateRestore?: number;
+}
+
+export interface ServiceProxyStats {
+  syncs: number;
+  fullSyncs: number;
+  partialSyncs: number;
+  /** Partial syncs that failed and were replaced by a full sync. */
+  partialFallbacks: number;
+  /** Syncs that failed altogether (retried later). */
+  syncErrors: number;
+  /** iptables-restore calls that failed (kubeproxy_sync_proxy_rules_iptables_restore_failures_total). */
+  restoreFailures: number;
+  restores: number;
+  lastSyncDurationMs: number;
+  lastFullSyncDurationMs: number;
+  /** Clock time of the last successful sync (…_last_timestamp_seconds). */
+  lastSyncAt: number;
+  lastFullSyncAt: number;
+  /** From the oldest change included in the last sync to its end (network programming latency). */
+  lastProgrammingLatencyMs: number;
+  servicePorts: number;
+  endpoints: number;
+  lastReport: SyncReport | undefined;
+}
+
+const SYSCTL_ROUTE_LOCALNET = "net/ipv4/conf/all/route_localnet";
+const SYSCTL_TCP_BE_LIBERAL = "net/netfilter/nf_conntrack_tcp_be_liberal";
+
+export class ServiceProxy {
+  readonly stats: ServiceProxyStats = {
+    syncs: 0,
+    fullSyncs: 0,
+    partialSyncs: 0,
+    partialFallbacks: 0,
+    syncErrors: 0,
+    restoreFailures: 0,
+    restores: 0,
+    lastSyncDurationMs: 0,
+    lastFullSyncDurationMs: 0,
+    lastSyncAt: 0,
+    lastFullSyncAt: 0,
+    lastProgrammingLatencyMs: 0,
+    servicePorts: 0,
+    endpoints: 0,
+    lastReport: undefined,
+  };
+  /** Resolves after the first successful sync. */
+  readonly ready: Promise<void>;
+  private readyResolve!: () => void;
+  private readonly options: ServiceProxyOptions;
+  private readonly clock: Clock;
+  private readonly log: ProxyLogger;
+  private readonly services: ServiceChangeTracker;
+  private readonly endpointsTracker: EndpointsChangeTracker;
+  private readonly problems = new Map<string, string>();
+  private runner: BoundedFrequencyRunner | undefined;
+  private syncer: RuleSyncer | undefined;
+  private oldestChangeAt: number | undefined;
+  private retryDelayMs = 0;
+
+  constructor(options: ServiceProxyOptions) {
+    for (const ip of options.nodeIPs) {
+      if (!isIPv4(ip))
+        throw new Error(`service proxy: nodeIPs: ${JSON.stringify(ip)} is not an IPv4 address`);
+    }
+    if (options.clusterCIDR !== undefined && !parseCidr(options.clusterCIDR)) {
+      throw new Error(
+        `service proxy: clusterCIDR ${JSON.stringify(options.clusterCIDR)} is not an IPv4 CIDR (e.g. 10.244.0.0/16)`,
+      );
+    }
+    for (const cidr of options.nodePortAddresses ?? []) {
+      if (!parseCidr(cidr))
+        throw new Error(`service proxy: nodePortAddresses: ${JSON.stringify(cidr)} is not an IPv4 CIDR`);
+    }
+    const bit = options.masqueradeBit ?? 14;
+    if (!Number.isInteger(bit) || bit < 0 || bit > 31) {
+      throw new Error(`service proxy: masqueradeBit ${bit} must be an integer within 0..31`);
+    }
+    const min = options.minSyncPeriodMs ?? 1_000;
+    const max = options.syncPeriodMs ?? 30_000;
+    if (!(min >= 0 && max >= min)) {
+      throw new Error(`service proxy: minSyncPeriodMs (${min}) must be ≥ 0 and ≤ syncPeriodMs (${max})`);
+    }
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log;
+    this.services = new ServiceChangeTracker({
+      onProblems: (svc, problems) => this.reportProblems(svc, problems),
+    });
+    this.endpointsTracker = new EndpointsChangeTracker(options.nodeName);
+    this.ready = new Promise((resolve) => {
+      this.readyResolve = resolve;
+    });
+  }
+
+  /** Asks for a sync as soon as minSyncPeriod allows. */
+  requestSync(): void {
+    this.runner?.request();
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { options, log } = this;
+    const config = await this.rulesConfig();
+    this.syncer = new RuleSyncer({
+      iptables: options.iptables,
+      config,
+      log,
+      maxChainsPerCreateRestore: options.maxChainsPerCreateRestore,
+      maxChainsPerUpdateRestore: options.maxChainsPerUpdateRestore,
+    });
+    const minSyncPeriodMs = options.minSyncPeriodMs ?? 1_000;
+    const syncPeriodMs = options.syncPeriodMs ?? 30_000;
+    const runner = new BoundedFrequencyRunner({
+      minIntervalMs: minSyncPeriodMs,
+      maxIntervalMs: syncPeriodMs,
+      clock: this.clock,
+      run: () => this.syncOnce(),
+    });
+    let initialized = false;
+    const changed = (pending: boolean) => {
+      if (!pending) return;
+      this.oldestChangeAt ??= this.clock.now();
+      if (initialized) runner.request();
+    };
+    const onError = (what: string) => (error: unknown, retryInMs: number) =>
+      log.warn({ err: error, retryInMs }, `${what} list/watch failed`);
+    const serviceReflector = new Reflector<Service>({
+      client: options.client,
+      ref: { version: "v1", resource: "services" },
+      labelSelector: PROXY_LABEL_SELECTOR,
+      clock: this.clock,
+      handler: {
+        replace: (items) => changed(this.services.replace(items)),
+        event: (event) =>
+          changed(
+            event.type === "DELETED"
+              ? this.services.delete(event.object)
+              : this.services.update(event.object),
+          ),
+      },
+      onError: onError("Service"),
+    });
+    const sliceReflector = new Reflector<EndpointSlice>({
+      client: options.client,
+      ref: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
+      labelSelector: PROXY_LABEL_SELECTOR,
+      clock: this.clock,
+      handler: {
+        replace: (items) => changed(this.endpointsTracker.replace(items)),
+        event: (event) =>
+          changed(
+            event.type === "DELETED"
+              ? this.endpointsTracker.delete(event.object)
+              : this.endpointsTracker.update(event.object),
+          ),
+      },
+      onError: onError("EndpointSlice"),
+    });
+    const reflectors = Promise.all([serviceReflector.run(signal), sliceReflector.run(signal)]);
+    // Never program a partial view: wait until both collections have been listed once.
+    await Promise.race([
+      Promise.all([serviceReflector.waitForSync(), sliceReflector.waitForSync()]),
+      new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true })),
+    ]);
+    if (!signal.aborted) {
+      initialized = true;
+      this.runner = runner;
+      log.info(
+        { backend: options.iptables.backend, minSyncPeriodMs, syncPeriodMs, randomFully: config.randomFully },
+        "service proxy: Services and EndpointSlices synced; programming iptables",
+      );
+      await runner.loop(signal);
+    }
+    await reflectors;
+  }
+
+  private async rulesConfig(): Promise<ProxyRulesConfig> {
+    const { options, log } = this;
+    const sysctl = options.sysctl ?? procSysctl();
+    const localhostNodePorts = options.localhostNodePorts ?? true;
+    if (localhostNodePorts) {
+      log.info(
+        {},
+        "setting route_localnet=1 to allow node ports on localhost (localhostNodePorts: false turns this off)",
+      );
+      await sysctl.set(SYSCTL_ROUTE_LOCALNET, "1");
+    }
+    const liberal = await sysctl.get(SYSCTL_TCP_BE_LIBERAL);
+    const bit = options.masqueradeBit ?? 14;
+    return {
+      nodeIPs: options.nodeIPs,
+      clusterCIDR: options.clusterCIDR,
+      masqueradeAll: options.masqueradeAll ?? false,
+      masqueradeMark: `0x${((1 << bit) >>> 0).toString(16)}`,
+      localhostNodePorts,
+      nodePortAddresses: options.nodePortAddresses,
+      randomFully: await options.iptables.hasRandomFully(),
+      conntrackTCPBeLiberal: liberal !== undefined && liberal !== "0",
+    };
+  }
+
+  private reportProblems(svc: Service, problems: string[]): void {
+    const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
+    const message = problems.join("; ");
+    if (this.problems.get(key) === message) return;
+    this.problems.set(key, message);
+    this.log.warn({ service: key, problems }, "service proxy: some ports of this Service cannot be proxied");
+    this.options.onServiceProblem?.(svc, message);
+  }
+
+  private async syncOnce(): Promise<void> {
+    const syncer = this.syncer;
+    if (!syncer) return;
+    const start = this.clock.now();
+    const fullSyncPeriodMs = this.options.fullSyncPeriodMs ?? 3_600_000;
+    if (this.stats.lastFullSyncAt && start - this.stats.lastFullSyncAt >= fullSyncPeriodMs)
+      syncer.needFullSync = true;
+    const changedAt = this.oldestChangeAt;
+    this.oldestChangeAt = undefined;
+    const changed = new Set([
+      ...this.services.checkout().changed,
+      ...this.endpointsTracker.checkout().changed,
+    ]);
+    const state = { ports: this.services.ports, endpoints: this.endpointsTracker.endpoints };
+    const failuresBefore = syncer.restoreFailures;
+    try {
+      const report = await syncer.sync(state, changed);
+      const end = this.clock.now();
+      const s = this.stats;
+      s.syncs++;
+      if (report.kind === "full") {
+        s.fullSyncs++;
+        s.lastFullSyncAt = end;
+        s.lastFullSyncDurationMs = end - start;
+      } else s.partialSyncs++;
+      if (report.fellBack) s.partialFallbacks++;
+      s.restores += report.restores;
+      s.lastSyncDurationMs = end - start;
+      s.lastSyncAt = end;
+      if (changedAt !== undefined) s.lastProgrammingLatencyMs = end - changedAt;
+      s.servicePorts = state.ports.size;
+      s.endpoints = [...state.endpoints.values()].reduce((n, eps) => n + eps.length, 0);
+      s.lastReport = report;
+      this.retryDelayMs = 0;
+      const level = report.kind === "full" || report.fellBack ? "info" : "debug";
+      this.log[level](
+        { ...report, durationMs: end - start, changedServices: changed.size },
+        "service proxy: rules synced",
+      );
+      this.readyResolve();
+    } catch (error) {
+      this.stats.syncErrors++;
+      syncer.needFullSync = true;
+      // Changes checked out for this sync are in the trackers' applied state; the full sync covers them.
+      this.oldestChangeAt ??= changedAt;
+      const syncPeriodMs = this.options.syncPeriodMs ?? 30_000;
+      this.retryDelayMs = Math.min(
+        syncPeriodMs,
+        Math.max(this.options.minSyncPeriodMs ?? 1_000, this.retryDelayMs * 2),
+      );
+      this.log.error(
+        {
+          err: error,
+          line: isRestoreError(error) ? error.lineText : undefined,
+          retryInMs: this.retryDelayMs,
+        },
+        "service proxy: sync failed; retrying with a full sync",
+      );
+      this.runner?.retryAfter(this.retryDelayMs);
+    } finally {
+      this.stats.restoreFailures += syncer.restoreFailures - failuresBefore;
+    }
+  }
+}

@@ -1,0 +1,450 @@
+// The rule syncer: programs the rendered rules into the kernel, incrementally.
+//
+// - A full sync reads the tables back (iptables-save, streamed), compares them with the wanted rules chain
+//   by chain, and changes only what differs: after a restart with unchanged Services it changes nothing, so
+//   there is never a window without rules. It also repairs the jumps from the built-in chains and deletes
+//   Deckhand's stale chains. It runs first, every fullSyncPeriod, and after any failure.
+// - A partial sync uses the syncer's own record of what it programmed (no iptables-save on the hot path):
+//   it rewrites only the chains of changed services and adds or deletes only their rules in the shared
+//   top-level chains, so the 10,000-rule KUBE-SERVICES chain is never re-declared for one change.
+// - Every restore is `iptables-restore --noflush` with a bounded number of chains. Chains of services that
+//   nothing jumps to yet are created first (the kernel does not revalidate unreachable chains), and the
+//   jumps to them are added last, so a service appears all at once.
+// Chains Deckhand does not own are never declared, flushed or deleted.
+import {
+  EXT_PREFIX,
+  FILTER_CHAINS,
+  FW_PREFIX,
+  isServiceChainName,
+  KUBE_NODEPORTS,
+  KUBE_PROXY_CANARY,
+  KUBE_SERVICES,
+  NAT_CHAINS,
+  SEP_PREFIX,
+  SVC_PREFIX,
+  SVL_PREFIX,
+} from "./chain-names.ts";
+import { type Iptables, isRestoreError } from "./iptables.ts";
+import { JUMPS, planJumps } from "./jumps.ts";
+import { Batcher, chainDigest, PayloadBuilder } from "./payload.ts";
+import {
+  type ProxyRulesConfig,
+  type ProxyState,
+  type RenderContext,
+  renderAll,
+  renderBase,
+  renderContext,
+  renderServicePort,
+  type ServicePortRules,
+  type TopRule,
+} from "./render.ts";
+import type { Table } from "./rule-text.ts";
+import { type KernelTable, SaveParser } from "./save-parser.ts";
+
+export interface ProxyLogger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface SyncerOptions {
+  iptables: Iptables;
+  config: ProxyRulesConfig;
+  log: ProxyLogger;
+  /** Chains per restore that only creates chains nothing jumps to yet. Default: 1,000 (nft), unlimited (legacy). */
+  maxChainsPerCreateRestore?: number;
+  /**
+   * Chains per restore that changes chains already in use (the kernel revalidates the whole table for each
+   * such restore, ~0.4 s at 10,000 services). Default: 4,000 (nft), unlimited (legacy).
+   */
+  maxChainsPerUpdateRestore?: number;
+}
+
+export interface SyncReport {
+  kind: "full" | "partial";
+  /** A partial sync failed and a full sync ran instead. */
+  fellBack: boolean;
+  restores: number;
+  chainsWritten: number;
+  chainsDeleted: number;
+  topRulesChanged: number;
+  jumpsFixed: number;
+}
+
+/** What the syncer programmed for one service port. */
+interface Programmed {
+  service: string;
+  chains: string[];
+  digests: string[];
+  top: TopRule[];
+}
+
+const BUILTIN_CHAINS = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]);
+const TOP_CHAINS: Record<"filter" | "nat", readonly string[]> = {
+  filter: ["KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-NODEPORTS", "KUBE-PROXY-FIREWALL"],
+  nat: [KUBE_SERVICES, KUBE_NODEPORTS],
+};
+const STATIC_NAMES = new Set<string>([...FILTER_CHAINS, ...NAT_CHAINS, KUBE_PROXY_CANARY]);
+/** Stale chains are deleted referrers first: FW and EXT jump to SVC/SVL, which jump to SEP. */
+const DELETE_ORDER = [FW_PREFIX, EXT_PREFIX, SVC_PREFIX, SVL_PREFIX, SEP_PREFIX];
+
+const JUMP_RULES = new Set(JUMPS.map((jump) => jump.rule));
+
+export function isOwnedChain(chain: string): boolean {
+  return STATIC_NAMES.has(chain) || isServiceChainName(chain);
+}
+
+function topKey(top: TopRule): string {
+  return `${top.table} ${top.rule}`;
+}
+
+export class RuleSyncer {
+  /** The next sync must be a full one (start, failure, canary gone, large-cluster mode switched). */
+  needFullSync = true;
+  private readonly iptables: Iptables;
+  private readonly config: ProxyRulesConfig;
+  private readonly log: ProxyLogger;
+  private readonly createBudget: number;
+  private readonly updateBudget: number;
+  private record = new Map<string, Programmed>();
+  private largeClusterMode: boolean | undefined;
+  private restores = 0;
+  /** iptables-restore calls that failed. */
+  restoreFailures = 0;
+
+  constructor(options: SyncerOptions) {
+    this.iptables = options.iptables;
+    this.config = options.config;
+    this.log = options.log;
+    const legacy = options.iptables.backend === "legacy";
+    this.createBudget = options.maxChainsPerCreateRestore ?? (legacy ? Number.POSITIVE_INFINITY : 1_000);
+    this.updateBudget = options.maxChainsPerUpdateRestore ?? (legacy ? Number.POSITIVE_INFINITY : 4_000);
+  }
+
+  /** Service ports currently programmed. */
+  get programmedPorts(): number {
+    return this.record.size;
+  }
+
+  /**
+   * Brings the kernel in line with `state`. `changed` names the Services ("namespace/name") whose ports or
+   * endpoints changed since the last sync; a full sync ignores it. Throws when the rules could not be
+   * programmed (the next sync is then a full one).
+   */
+  async sync(state: ProxyState, changed: ReadonlySet<string>): Promise<SyncReport> {
+    const ctx = renderContext(this.config, state);
+    if (this.largeClusterMode !== undefined && this.largeClusterMode !== ctx.largeClusterMode) {
+      this.log.info(
+        { largeClusterMode: ctx.largeClusterMode },
+        "large cluster mode switched; rewriting every chain",
+      );
+      this.needFullSync = true;
+    }
+    this.largeClusterMode = ctx.largeClusterMode;
+    if (this.needFullSync) return this.runFull(state, ctx, false);
+    try {
+      return await this.partial(state, ctx, changed);
+    } catch (error) {
+      this.log.warn({ err: error }, "partial sync failed; falling back to a full sync");
+      this.needFullSync = true;
+      return this.runFull(state, ctx, true);
+    }
+  }
+
+  /** True when the canary chains are all present (someone flushing the tables removes them). */
+  async canariesPresent(): Promise<boolean> {
+    for (const table of ["mangle", "nat", "filter"] as const) {
+      const result = await this.iptables.run(["-t", table, "-S", KUBE_PROXY_CANARY]);
+      if (result.code !== 0) return false;
+    }
+    return true;
+  }
+
+  private async runFull(state: ProxyState, ctx: RenderContext, fellBack: boolean): Promise<SyncReport> {
+    this.needFullSync = true;
+    const report = await this.full(state, ctx);
+    this.needFullSync = false;
+    return { ...report, fellBack };
+  }
+
+  private async restore(payload: PayloadBuilder | string): Promise<void> {
+    const text = typeof payload === "string" ? payload : payload.text();
+    this.restores++;
+    try {
+      await this.iptables.restore(text);
+    } catch (error) {
+      this.restoreFailures++;
+      this.log.warn(
+        { err: error, line: isRestoreError(error) ? error.lineText : undefined },
+        "iptables-restore failed; nothing of the failing table was applied",
+      );
+      throw error;
+    }
+  }
+
+  private async readTable(table: Table): Promise<KernelTable> {
+    const parser = new SaveParser({
+      keepRules: (chain) => BUILTIN_CHAINS.has(chain) || STATIC_NAMES.has(chain),
+      owned: isOwnedChain,
+      ownRule: (rule) => JUMP_RULES.has(rule),
+    });
+    await this.iptables.save(table, (line) => parser.line(line));
+    return parser.done();
+  }
+
+  private async full(state: ProxyState, ctx: RenderContext): Promise<SyncReport> {
+    const restoresBefore = this.restores;
+    const kernel = {
+      filter: await this.readTable("filter"),
+      nat: await this.readTable("nat"),
+      mangle: await this.readTable("mangle"),
+    };
+    const report: SyncReport = {
+      kind: "full",
+      fellBack: false,
+      restores: 0,
+      chainsWritten: 0,
+      chainsDeleted: 0,
+      topRulesChanged: 0,
+      jumpsFixed: 0,
+    };
+
+    // 1. Canaries, missing top-level chains (never re-declared when present: that would flush them), and
+    //    the static chains whose content differs.
+    const base = renderBase(this.config);
+    const basePayload = new PayloadBuilder();
+    for (const table of ["mangle", "nat", "filter"] as const) {
+      if (!kernel[table].chains.has(KUBE_PROXY_CANARY)) basePayload.writeChain(table, KUBE_PROXY_CANARY, []);
+    }
+    for (const table of ["filter", "nat"] as const) {
+      for (const chain of TOP_CHAINS[table]) {
+        if (!kernel[table].chains.has(chain)) basePayload.writeChain(table, chain, []);
+      }
+    }
+    for (const chain of base.chains) {
+      const have = kernel[chain.table].chains.has(chain.name)
+        ? (kernel[chain.table].rules.get(chain.name) ?? [])
+        : undefined;
+      if (!have || have.join("\n") !== chain.rules.join("\n")) {
+        basePayload.writeChain(chain.table, chain.name, chain.rules);
+        report.chainsWritten++;
+      }
+    }
+    if (!basePayload.isEmpty) await this.restore(basePayload);
+
+    // 2. Jumps from the built-in chains, exactly one each.
+    const fixes = planJumps((table, chain) => kernel[table].rules.get(chain) ?? []);
+    for (const fix of fixes) {
+      const args =
+        fix.action === "add"
+          ? ["-t", fix.jump.table, "-I", fix.jump.from, "1", ...fix.jump.args]
+          : ["-t", fix.jump.table, "-D", fix.jump.from, ...fix.jump.args];
+      const result = await this.iptables.run(args);
+      if (result.code !== 0) {
+        throw new Error(
+          `iptables ${args.join(" ")} failed: ${result.stderr.trim() || `exit ${result.code}`}`,
+        );
+      }
+      report.jumpsFixed++;
+    }
+    if (fixes.length > 0)
+      this.log.info({ fixes: fixes.map((f) => `${f.action} ${f.jump.rule}`) }, "fixed built-in chain jumps");
+
+    // 3. Per-service chains whose content differs: unreachable ones first, in larger numbers per restore.
+    const rendered = renderAll(state, ctx);
+    const nat = kernel.nat;
+    const create = new Batcher(this.createBudget);
+    const update = new Batcher(this.updateBudget);
+    const wanted = new Set<string>();
+    const record = new Map<string, Programmed>();
+    for (const [key, rules] of rendered) {
+      const programmed: Programmed = {
+        service: state.ports.get(key)?.service ?? "",
+        chains: [],
+        digests: [],
+        top: rules.top,
+      };
+      const fresh = rules.chains.every((chain) => !nat.chains.has(chain.name));
+      let payload: PayloadBuilder | undefined;
+      for (const chain of rules.chains) {
+        const digest = chainDigest(chain.rules);
+        programmed.chains.push(chain.name);
+        programmed.digests.push(digest);
+        wanted.add(chain.name);
+        if (nat.digests.get(chain.name) === digest) continue;
+        payload ??= (fresh ? create : update).next();
+        payload.writeChain("nat", chain.name, chain.rules);
+        report.chainsWritten++;
+      }
+      record.set(key, programmed);
+    }
+    for (const text of create.texts()) await this.restore(text);
+    for (const text of update.texts()) await this.restore(text);
+
+    // 4. The shared top-level chains: edit them rule by rule, or re-declare one when that is cheaper.
+    const topPayload = new PayloadBuilder();
+    for (const table of ["filter", "nat"] as const) {
+      for (const chain of TOP_CHAINS[table]) {
+        const desired: string[] = [];
+        for (const rules of rendered.values()) {
+          for (const top of rules.top)
+            if (top.table === table && top.rule.startsWith(`-A ${chain} `)) desired.push(top.rule);
+        }
+        const trailer = table === "nat" && chain === KUBE_SERVICES ? base.natServicesTrailer : [];
+        report.topRulesChanged += this.planTopChain(
+          topPayload,
+          table,
+          chain,
+          desired,
+          trailer,
+          kernel[table].rules.get(chain) ?? [],
+        );
+      }
+    }
+    if (!topPayload.isEmpty) await this.restore(topPayload);
+
+    // 5. Deckhand's chains nothing wants any more.
+    const stale = [...nat.chains].filter((chain) => isServiceChainName(chain) && !wanted.has(chain));
+    const blocked = stale.filter((chain) => nat.foreignReferences.has(chain));
+    if (blocked.length > 0) {
+      this.log.warn({ chains: blocked }, "not deleting stale chains other programs' rules jump to");
+    }
+    const removal = new Batcher(this.updateBudget);
+    for (const prefix of DELETE_ORDER) {
+      for (const chain of stale) {
+        if (!chain.startsWith(prefix) || nat.foreignReferences.has(chain)) continue;
+        removal.next().removeChain("nat", chain);
+        report.chainsDeleted++;
+      }
+    }
+    for (const text of removal.texts()) await this.restore(text);
+
+    this.record = record;
+    report.restores = this.restores - restoresBefore;
+    return report;
+  }
+
+  /** Adds the edits turning the kernel's `have` into `desired` (+ `trailer` at the end); returns how many. */
+  private planTopChain(
+    payload: PayloadBuilder,
+    table: "filter" | "nat",
+    chain: string,
+    desired: readonly string[],
+    trailer: readonly string[],
+    have: readonly string[],
+  ): number {
+    const trailerOk =
+      have.length >= trailer.length &&
+      trailer.every((rule, i) => have[have.length - trailer.length + i] === rule) &&
+      !have.slice(0, have.length - trailer.length).some((rule) => trailer.includes(rule));
+    const body = trailerOk ? have.slice(0, have.length - trailer.length) : have;
+    const desiredSet = new Set(desired);
+    const seen = new Set<string>();
+    const deletes: string[] = [];
+    for (const rule of body) {
+      if (!desiredSet.has(rule) || seen.has(rule)) deletes.push(rule);
+      seen.add(rule);
+    }
+    const adds = desired.filter((rule) => !seen.has(rule));
+    if (trailerOk && deletes.length === 0 && adds.length === 0) return 0;
+    const redeclare =
+      !trailerOk || (body.length === 0 && adds.length > 0) || deletes.length > Math.max(64, body.length / 4);
+    if (redeclare) {
+      payload.writeChain(table, chain, [...desired, ...trailer]);
+      return desired.length + trailer.length;
+    }
+    for (const rule of deletes) payload.deleteRule(table, rule);
+    for (const rule of adds) payload.addRule(table, rule, trailer.length > 0);
+    return deletes.length + adds.length;
+  }
+
+  private async partial(
+    state: ProxyState,
+    ctx: RenderContext,
+    changed: ReadonlySet<string>,
+  ): Promise<SyncReport> {
+    const restoresBefore = this.restores;
+    const report: SyncReport = {
+      kind: "partial",
+      fellBack: false,
+      restores: 0,
+      chainsWritten: 0,
+      chainsDeleted: 0,
+      topRulesChanged: 0,
+      jumpsFixed: 0,
+    };
+    if (changed.size === 0) {
+      if (!(await this.canariesPresent())) {
+        this.log.info({}, "canary chain missing (tables flushed?); running a full sync");
+        throw new Error("canary chain missing");
+      }
+      return report;
+    }
+    const keys = new Set<string>();
+    for (const [key, programmed] of this.record) if (changed.has(programmed.service)) keys.add(key);
+    for (const [key, svc] of state.ports) if (changed.has(svc.service)) keys.add(key);
+
+    const create = new Batcher(this.createBudget);
+    const update = new Batcher(this.updateBudget);
+    const last = new PayloadBuilder();
+    const updates = new Map<string, Programmed | undefined>();
+    for (const key of [...keys].sort()) {
+      const old = this.record.get(key);
+      const svc = state.ports.get(key);
+      const rules: ServicePortRules | undefined = svc
+        ? renderServicePort(svc, state.endpoints.get(key) ?? [], ctx)
+        : undefined;
+      const next: Programmed | undefined =
+        svc && rules ? { service: svc.service, chains: [], digests: [], top: rules.top } : undefined;
+      const oldDigests = new Map<string, string>();
+      for (const [i, chain] of (old?.chains ?? []).entries())
+        oldDigests.set(chain, old?.digests[i] as string);
+
+      let payload: PayloadBuilder | undefined;
+      const target = () => {
+        payload ??= (old ? update : create).next();
+        return payload;
+      };
+      for (const chain of rules?.chains ?? []) {
+        const digest = chainDigest(chain.rules);
+        next?.chains.push(chain.name);
+        next?.digests.push(digest);
+        if (oldDigests.get(chain.name) === digest) continue;
+        target().writeChain("nat", chain.name, chain.rules);
+        report.chainsWritten++;
+      }
+      const newTop = new Set((rules?.top ?? []).map(topKey));
+      const oldTop = new Set((old?.top ?? []).map(topKey));
+      const topTarget = old ? target : () => last;
+      for (const top of old?.top ?? []) {
+        if (newTop.has(topKey(top))) continue;
+        topTarget().deleteRule(top.table, top.rule);
+        report.topRulesChanged++;
+      }
+      for (const top of rules?.top ?? []) {
+        if (oldTop.has(topKey(top))) continue;
+        const first = top.table === "nat" && top.rule.startsWith(`-A ${KUBE_SERVICES} `);
+        topTarget().addRule(top.table, top.rule, first);
+        report.topRulesChanged++;
+      }
+      const newChains = new Set(next?.chains ?? []);
+      for (const chain of old?.chains ?? []) {
+        if (newChains.has(chain)) continue;
+        target().removeChain("nat", chain);
+        report.chainsDeleted++;
+      }
+      updates.set(key, next);
+    }
+    for (const text of create.texts()) await this.restore(text);
+    for (const text of update.texts()) await this.restore(text);
+    if (!last.isEmpty) await this.restore(last);
+
+    for (const [key, next] of updates) {
+      if (next) this.record.set(key, next);
+      else this.record.delete(key);
+    }
+    report.restores = this.restores - restoresBefore;
+    return report;
+  }
+}
