@@ -3,7 +3,7 @@
 //   awaited one write at a time and with 64 writes in flight (group commit);
 // - etcd 3.4 (one private member on loopback) through the etcd3 client's plain put, sequential and with 64
 //   in flight, vs. the etcd backend's create (a transaction) the same ways.
-// Each figure is the median of three runs, interleaved with the runs it is compared with. Writes bench/results/storage.json.
+// Each figure is the median of five runs, interleaved with the runs it is compared with. Writes bench/results/storage.json.
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -16,7 +16,7 @@ import { startEtcd } from "../test/support/etcd.ts";
 
 const loadBefore = loadavg()[0] ?? 0;
 const VALUE = JSON.stringify({ pad: "v".repeat(2030) });
-const RUNS = 3;
+const RUNS = 5;
 
 interface Measurement {
   ops: number;
