@@ -14,6 +14,7 @@ import { type Clock, systemClock } from "../util/clock.ts";
 import { buildInfo, KUBERNETES_VERSION } from "../version.ts";
 import { admitPod } from "./admission.ts";
 import type { AgentConfig } from "./config.ts";
+import { CrashBackoff } from "./crash-backoff.ts";
 import { MirrorPods } from "./mirror-pods.ts";
 import { NodeLease } from "./node/lease.ts";
 import { readMachineInfo } from "./node/machine.ts";
@@ -180,6 +181,7 @@ export class Agent {
       probes: (uid) => prober.results(uid),
       clock: this.clock,
       log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m) },
+      crashBackoff: new CrashBackoff({ maxMs: config.maxContainerRestartPeriodMs }),
     });
 
     const prober = new ProberManager({

@@ -44,7 +44,8 @@ export class CrashBackoff {
       return { allowed: false, remainingMs: finishedAt + entry.delayMs - now, delayMs: entry.delayMs };
     }
     this.entries.set(key, {
-      delayMs: fresh ? this.initialMs : Math.min(this.maxMs, entry.delayMs * 2),
+      // A cap below the initial delay (maxContainerRestartPeriod: 5s) is the delay from the start.
+      delayMs: fresh ? Math.min(this.initialMs, this.maxMs) : Math.min(this.maxMs, entry.delayMs * 2),
       lastRestartAt: now,
     });
     return { allowed: true };

@@ -66,6 +66,8 @@ export class PodSyncer {
   private readonly deps: SyncDeps;
   private readonly crashBackoff: CrashBackoff;
   private readonly imageBackoff: CrashBackoff;
+  /** The last failed pull per `<uid>/image:<ref>`: when, and the runtime's error (ImagePullBackOff message). */
+  private readonly pullFailures = new Map<string, { at: number; message: string }>();
   /** Why each container of a pod is waiting, as of the last sync (for status). */
   private readonly waiting = new Map<string, Map<string, WaitingReason>>();
 
@@ -189,6 +191,7 @@ export class PodSyncer {
     await cleanupPodDirs(uid, this.deps.podConfigContext);
     this.crashBackoff.forget(`${uid}/`);
     this.imageBackoff.forget(`${uid}/`);
+    for (const key of this.pullFailures.keys()) if (key.startsWith(`${uid}/`)) this.pullFailures.delete(key);
     this.waiting.delete(uid);
   }
 
@@ -312,7 +315,12 @@ export class PodSyncer {
       return { reason: error.reason, message: error.message };
     }
     const pulled = await this.ensureImage(pod, container, fieldPath, ctx.sandboxConfig);
-    if (pulled) return pulled;
+    if (pulled) {
+      // Upstream's startContainer: every image failure also reads "Error: <reason>" (ErrImagePull,
+      // ImagePullBackOff, ErrImageNeverPull).
+      this.event(pod, "Warning", "Failed", `Error: ${pulled.reason}`, fieldPath);
+      return pulled;
+    }
     const image = await this.deps.runtime.imageStatus(container.image ?? "");
 
     let config: Awaited<ReturnType<typeof buildContainerConfig>>;
@@ -402,13 +410,16 @@ export class PodSyncer {
     }
     const key = `${uid}/image:${image}`;
     const now = this.deps.clock.now();
-    if (this.imageBackoff.currentDelay(key) > 0) {
-      const decision = this.imageBackoff.tryRestart(key, now, now);
+    const failed = this.pullFailures.get(key);
+    if (failed) {
+      // In back-off since the last failed pull (10 s, doubling): like upstream's IsInBackOffSince.
+      const decision = this.imageBackoff.tryRestart(key, failed.at, now);
       if (!decision.allowed) {
         const message = `Back-off pulling image "${image}"`;
         this.event(pod, "Normal", "BackOff", message, fieldPath);
         this.deps.resyncAfter(uid, decision.remainingMs);
-        return { reason: "ImagePullBackOff", message };
+        // Upstream (1.32) carries the last pull error into the waiting message.
+        return { reason: "ImagePullBackOff", message: `${message}: ErrImagePull: ${failed.message}` };
       }
     }
     this.event(pod, "Normal", "Pulling", `Pulling image "${image}"`, fieldPath);
@@ -428,16 +439,20 @@ export class PodSyncer {
           fieldPath,
         );
         this.imageBackoff.forget(key);
+        this.pullFailures.delete(key);
         return undefined;
       } catch (error) {
         lastError = error;
       }
     }
-    const message = `Failed to pull image "${image}": ${(lastError as Error).message}`;
-    this.event(pod, "Warning", "Failed", message, fieldPath);
-    this.event(pod, "Warning", "Failed", "Error: ErrImagePull", fieldPath);
-    this.imageBackoff.tryRestart(key, now, now);
+    const message = (lastError as Error).message;
+    this.event(pod, "Warning", "Failed", `Failed to pull image "${image}": ${message}`, fieldPath);
+    // The first failure starts the back-off at its initial delay; a retry allowed above already doubled it.
+    if (!failed) this.imageBackoff.tryRestart(key, now, now);
+    const failedAt = this.deps.clock.now();
+    this.pullFailures.set(key, { at: failedAt, message });
     this.deps.resyncAfter(uid, this.imageBackoff.currentDelay(key));
+    // As upstream: the waiting message is the runtime's error itself.
     return { reason: "ErrImagePull", message };
   }
 
