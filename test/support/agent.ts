@@ -17,6 +17,7 @@ import {
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createCriRuntime } from "../../src/runtime/cri/index.ts";
 import { createDockerRuntime } from "../../src/runtime/docker/index.ts";
 import { isNotFound } from "../../src/runtime/errors.ts";
@@ -24,7 +25,6 @@ import { type Container, type PodSandbox, type Runtime, RuntimeLabels } from "..
 import { requireRoot, requireSocket, testEnv } from "./env.ts";
 import { uniqueName } from "./names.ts";
 import { run } from "./run.ts";
-import { waitFor } from "./wait.ts";
 
 export type AgentRuntimeKind = "docker" | "cri";
 
@@ -250,19 +250,31 @@ export function nodeCondition(node: NodeLike | undefined, type: string) {
   return node?.status?.conditions?.find((c) => c.type === type);
 }
 
-/** Waits until the agent's Node exists with Ready=True; returns it. */
+/** Waits until the agent's Node exists with Ready=True; returns it. Fails at once if the agent exits. */
 export async function waitForNodeReady(
   apiUrl: string,
-  agent: Pick<TestAgent, "nodeName" | "tail">,
+  agent: Pick<TestAgent, "nodeName" | "tail" | "running">,
   timeoutMs = 90_000,
 ): Promise<NodeLike> {
-  return waitFor(
-    async () => {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
+  for (;;) {
+    if (!agent.running)
+      throw new Error(
+        `the agent for ${agent.nodeName} exited before its node was Ready; log:\n${agent.tail()}`,
+      );
+    try {
       const node = await getNode(apiUrl, agent.nodeName);
-      return nodeCondition(node, "Ready")?.status === "True" ? node : undefined;
-    },
-    { what: `node ${agent.nodeName} to be Ready`, timeoutMs, intervalMs: 250 },
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}\nagent log tail:\n${agent.tail()}`);
-  });
+      const ready = nodeCondition(node, "Ready");
+      if (ready?.status === "True") return node as NodeLike;
+      last = node ? `Ready=${ready?.status} ${ready?.reason}: ${ready?.message}` : "node not registered";
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (Date.now() >= deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for node ${agent.nodeName} to be Ready (${last}); agent log:\n${agent.tail()}`,
+      );
+    await sleep(250);
+  }
 }
