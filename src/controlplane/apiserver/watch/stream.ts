@@ -48,8 +48,15 @@ export interface WatchStreamOptions {
 /** A client this far behind (bytes queued in the socket) is disconnected; it will re-watch. */
 const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 
+const CRLF = Buffer.from("\r\n");
+
+/**
+ * One watch event as a complete HTTP/1.1 chunk ("<size>\r\n<json>\n\r\n"). Framed once, the same bytes go
+ * to every watcher's socket in a single write, instead of three writes per watcher through the response.
+ */
 function line(type: string, object: unknown): Buffer {
-  return Buffer.from(`${JSON.stringify({ type, object })}\n`, "utf8");
+  const payload = Buffer.from(`${JSON.stringify({ type, object })}\n`, "utf8");
+  return Buffer.concat([Buffer.from(`${payload.length.toString(16)}\r\n`, "latin1"), payload, CRLF]);
 }
 
 export function serveWatch(options: WatchStreamOptions): void {
@@ -60,7 +67,9 @@ export function serveWatch(options: WatchStreamOptions): void {
     "Cache-Control": "no-cache, private",
   });
   res.flushHeaders();
-  req.socket.setNoDelay(true);
+  // Chunks are framed by line() and written straight to the socket; res.end() adds the last chunk.
+  const socket = res.socket ?? req.socket;
+  socket.setNoDelay(true);
 
   let ended = false;
   let first = true;
@@ -78,9 +87,16 @@ export function serveWatch(options: WatchStreamOptions): void {
   };
 
   const write = (chunk: Buffer) => {
-    if (ended) return;
-    res.write(chunk);
-    if (res.writableLength > MAX_BUFFERED_BYTES) end();
+    if (ended || socket.destroyed) return;
+    socket.write(chunk);
+    if (socket.writableLength > MAX_BUFFERED_BYTES) {
+      // Too far behind to catch up: drop the connection; the client re-watches from its last event.
+      ended = true;
+      unregister?.();
+      for (const cancel of cancels) cancel();
+      socket.destroy();
+      options.onEnd?.();
+    }
   };
 
   const send = (type: EventType, object: KubeObject, event: CachedEvent | undefined) => {
