@@ -1,0 +1,290 @@
+// Pod start-up latency through the whole agent (API create → Running seen by a watch), per runtime, next to
+// the runtime driver doing the same container work (sandbox + container) in the same run; then the agent's
+// own footprint (RSS, CPU) with 100 idle pods. Writes bench/results/agent.json.
+//
+//   node bench/agent.bench.ts            (PODS=30 BURST=20 IDLE=100 to change the sizes)
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ApiClient } from "../src/api/client/client.ts";
+import { loadKubeconfig } from "../src/api/client/kubeconfig.ts";
+import type { KubeObject } from "../src/api/resource.ts";
+import type { Runtime } from "../src/runtime/types.ts";
+import { type AgentRuntimeKind, connectRuntime, startAgent } from "../test/support/agent.ts";
+import { startControlPlane } from "../test/support/controlplane.ts";
+import { testEnv } from "../test/support/env.ts";
+import { uniqueName } from "../test/support/names.ts";
+
+const PODS = Number(process.env.PODS ?? 30);
+const BURST = Number(process.env.BURST ?? 20);
+const IDLE = Number(process.env.IDLE ?? 100);
+const NAMESPACE = "bench";
+
+interface PodLike extends KubeObject {
+  status?: { phase?: string };
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+};
+const round = (n: number) => Math.round(n * 10) / 10;
+
+function podManifest(name: string, nodeName: string): PodLike {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: NAMESPACE },
+    spec: {
+      nodeName,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: "app",
+          image: testEnv.busyboxImage,
+          imagePullPolicy: "IfNotPresent",
+          command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+        },
+      ],
+    },
+  };
+}
+
+/** Resolves per pod name when a watch sees it Running. */
+class RunningWatcher {
+  private readonly waiting = new Map<string, (at: number) => void>();
+  private readonly abort = new AbortController();
+
+  constructor(api: ApiClient) {
+    void (async () => {
+      for (;;) {
+        try {
+          for await (const event of api.watch<PodLike>(
+            { version: "v1", resource: "pods", namespace: NAMESPACE },
+            { signal: this.abort.signal },
+          )) {
+            if (event.object.status?.phase === "Running") {
+              const name = event.object.metadata?.name ?? "";
+              this.waiting.get(name)?.(performance.now());
+              this.waiting.delete(name);
+            }
+          }
+        } catch {
+          // re-watch
+        }
+        if (this.abort.signal.aborted) return;
+      }
+    })();
+  }
+
+  running(name: string): Promise<number> {
+    return new Promise((resolve) => this.waiting.set(name, resolve));
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+}
+
+async function deleteAll(api: ApiClient): Promise<void> {
+  const pods = await api.list<PodLike>({ version: "v1", resource: "pods", namespace: NAMESPACE });
+  await Promise.all(
+    pods.items.map((p) =>
+      api
+        .delete({ version: "v1", resource: "pods", namespace: NAMESPACE, name: p.metadata?.name })
+        .catch(() => undefined),
+    ),
+  );
+  for (;;) {
+    const left = await api.list<PodLike>({ version: "v1", resource: "pods", namespace: NAMESPACE });
+    if (left.items.length === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** The same container work as one pod, through the runtime driver: sandbox, create, start. */
+async function bareSandboxAndContainer(runtime: Runtime, name: string, nodeName: string): Promise<string> {
+  const sandboxConfig = {
+    metadata: { name, uid: uniqueName("uid"), namespace: NAMESPACE, attempt: 0 },
+    hostname: name,
+    labels: { "io.deckhand.node": nodeName },
+    logDirectory: `/tmp/deckhand-bench-logs/${name}`,
+  };
+  const sandboxId = await runtime.runPodSandbox(sandboxConfig);
+  const containerId = await runtime.createContainer(
+    sandboxId,
+    {
+      metadata: { name: "app", attempt: 0 },
+      image: testEnv.busyboxImage,
+      command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+      labels: { "io.deckhand.node": nodeName },
+      logPath: "app/0.log",
+    },
+    sandboxConfig,
+  );
+  await runtime.startContainer(containerId);
+  return sandboxId;
+}
+
+async function cleanupBare(runtime: Runtime, sandboxes: string[]): Promise<void> {
+  for (const id of sandboxes) {
+    await runtime.stopPodSandbox(id).catch(() => undefined);
+    await runtime.removePodSandbox(id).catch(() => undefined);
+  }
+}
+
+function agentPid(nodeName: string): number {
+  return Number(
+    execFileSync("pgrep", ["-f", "--", `main.ts agent .*${nodeName}`])
+      .toString()
+      .trim()
+      .split("\n")[0],
+  );
+}
+
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+function processRssMiB(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  return Number(kb) / 1024;
+}
+
+async function benchRuntime(kind: AgentRuntimeKind) {
+  const cp = await startControlPlane();
+  const agent = await startAgent({ runtime: kind, kubeconfigPath: cp.kubeconfigPath, logLevel: "warn" });
+  const api = new ApiClient(await loadKubeconfig(cp.kubeconfigPath));
+  const runtime = connectRuntime(kind);
+  try {
+    await api.create(
+      { version: "v1", resource: "namespaces" },
+      { apiVersion: "v1", kind: "Namespace", metadata: { name: NAMESPACE } },
+    );
+    for (;;) {
+      const node = await api
+        .get<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>({
+          version: "v1",
+          resource: "nodes",
+          name: agent.nodeName,
+        })
+        .catch(() => undefined);
+      if (node?.status?.conditions?.find((c) => c.type === "Ready")?.status === "True") break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const watcher = new RunningWatcher(api);
+
+    // Warm-up pod, not counted.
+    const warm = watcher.running("warm");
+    await api.create(
+      { version: "v1", resource: "pods", namespace: NAMESPACE },
+      podManifest("warm", agent.nodeName),
+    );
+    await warm;
+    await deleteAll(api);
+
+    const sequential: number[] = [];
+    for (let i = 0; i < PODS; i++) {
+      const name = `seq-${i}`;
+      const running = watcher.running(name);
+      const start = performance.now();
+      await api.create(
+        { version: "v1", resource: "pods", namespace: NAMESPACE },
+        podManifest(name, agent.nodeName),
+      );
+      sequential.push((await running) - start);
+    }
+    await deleteAll(api);
+
+    const burstStart = performance.now();
+    const burstTimes = await Promise.all(
+      Array.from({ length: BURST }, async (_, i) => {
+        const name = `burst-${i}`;
+        const running = watcher.running(name);
+        await api.create(
+          { version: "v1", resource: "pods", namespace: NAMESPACE },
+          podManifest(name, agent.nodeName),
+        );
+        return (await running) - burstStart;
+      }),
+    );
+    const burstMs = Math.max(...burstTimes);
+    await deleteAll(api);
+
+    const bareSequential: number[] = [];
+    const bareSandboxes: string[] = [];
+    for (let i = 0; i < PODS; i++) {
+      const start = performance.now();
+      bareSandboxes.push(await bareSandboxAndContainer(runtime, uniqueName(`bare-${i}`), agent.nodeName));
+      bareSequential.push(performance.now() - start);
+    }
+    await cleanupBare(runtime, bareSandboxes.splice(0));
+    const bareBurstStart = performance.now();
+    bareSandboxes.push(
+      ...(await Promise.all(
+        Array.from({ length: BURST }, (_, i) =>
+          bareSandboxAndContainer(runtime, uniqueName(`bareb-${i}`), agent.nodeName),
+        ),
+      )),
+    );
+    const bareBurstMs = performance.now() - bareBurstStart;
+    await cleanupBare(runtime, bareSandboxes.splice(0));
+
+    // Footprint with IDLE running pods.
+    const idleStarts = Array.from({ length: IDLE }, (_, i) => `idle-${i}`);
+    const allRunning = Promise.all(idleStarts.map((n) => watcher.running(n)));
+    for (const name of idleStarts) {
+      await api.create(
+        { version: "v1", resource: "pods", namespace: NAMESPACE },
+        podManifest(name, agent.nodeName),
+      );
+    }
+    await allRunning;
+    await new Promise((r) => setTimeout(r, 15_000)); // settle
+    const pid = agentPid(agent.nodeName);
+    const cpu0 = processCpuSeconds(pid);
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 30_000));
+    const cpuFraction = (processCpuSeconds(pid) - cpu0) / ((performance.now() - t0) / 1000);
+    const rssMiB = processRssMiB(pid);
+    await deleteAll(api);
+    watcher.stop();
+
+    const seqP50 = percentile(sequential, 50);
+    const seqP99 = percentile(sequential, 99);
+    const bareP50 = percentile(bareSequential, 50);
+    return {
+      kind,
+      sequential: { p50: round(seqP50), p99: round(seqP99), samplesMs: sequential.map(round) },
+      bareSequential: { p50: round(bareP50), p99: round(percentile(bareSequential, 99)) },
+      overhead: round(seqP50 / bareP50),
+      burst: { agentMs: round(burstMs), bareMs: round(bareBurstMs), ratio: round(burstMs / bareBurstMs) },
+      idle: { pods: IDLE, rssMiB: round(rssMiB), cpuPercentOfCore: round(cpuFraction * 100) },
+    };
+  } finally {
+    await agent.dispose();
+    await runtime.close();
+    api.close();
+    await cp.stop();
+  }
+}
+
+const results = [];
+for (const kind of ["docker", "cri"] as const) {
+  console.log(`agent bench on ${kind}…`);
+  results.push(await benchRuntime(kind));
+  console.log(JSON.stringify(results.at(-1)));
+}
+const summary = results.flatMap((r) => [
+  `${r.kind}: API create → Running (watch), ${PODS} pods one by one: p50 ${r.sequential.p50} ms, p99 ${r.sequential.p99} ms; the driver's sandbox+container sequence alone p50 ${r.bareSequential.p50} ms → agent overhead ${r.overhead}× (goals: p99 ≤ 1000 ms, ≤ 1.5×)`,
+  `${r.kind}: burst of ${BURST} pods all Running after ${r.burst.agentMs} ms vs ${r.burst.bareMs} ms for the driver alone (${r.burst.ratio}×, goal ≤ 1.3×)`,
+  `${r.kind}: agent with ${r.idle.pods} idle pods: RSS ${r.idle.rssMiB} MiB, CPU ${r.idle.cpuPercentOfCore}% of a core (goals ≤ 100 MiB, ≤ 3%)`,
+]);
+writeFileSync(
+  join(import.meta.dirname, "results", "agent.json"),
+  `${JSON.stringify({ name: "agent", summary, results, pods: PODS, burst: BURST }, null, 2)}\n`,
+);
+console.log(summary.join("\n"));
+process.exit(0);
