@@ -24,7 +24,7 @@ describe("ServiceChangeTracker", () => {
     expect(tracker.checkout().changed.size).toBe(0);
     // Metadata-only updates (resourceVersion) are no change either.
     const touched = svc("10.96.0.1");
-    touched.metadata.resourceVersion = "99";
+    if (touched.metadata) touched.metadata.resourceVersion = "99";
     expect(tracker.update(touched)).toBe(false);
   });
 

@@ -139,7 +139,7 @@ describe("EndpointSlices → endpoints", () => {
 
   it("ignores slices without the service-name label and non-IPv4 slices", () => {
     const unlabeled = makeSlice("ns", "svc", "x", [{ port: 80 }], [{ ip: "10.0.0.1" }]);
-    delete unlabeled.metadata.labels;
+    delete unlabeled.metadata?.labels;
     expect(sliceInfo(unlabeled, "n")).toBeUndefined();
     expect(
       sliceInfo({ ...makeSlice("ns", "svc", "y", [{ port: 80 }], []), addressType: "IPv6" }, "n"),

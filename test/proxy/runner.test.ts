@@ -16,7 +16,11 @@ function setup(minIntervalMs = 1_000, maxIntervalMs = 30_000, fn?: () => Promise
   });
   const abort = new AbortController();
   const loop = runner.loop(abort.signal);
-  return { clock, starts, runner, stop: async () => (abort.abort(), await loop) };
+  const stop = async () => {
+    abort.abort();
+    await loop;
+  };
+  return { clock, starts, runner, stop };
 }
 
 describe("BoundedFrequencyRunner", () => {

@@ -4,7 +4,7 @@
 // line creates or flushes. It saves in iptables-save's layout. The integration tests check the real thing.
 import type { CommandResult, Iptables } from "../../../src/proxy/iptables.ts";
 import { RestoreError } from "../../../src/proxy/iptables.ts";
-import type { Table } from "../../../src/proxy/rule-text.ts";
+import { jumpTarget, type Table } from "../../../src/proxy/rule-text.ts";
 import { BUILTIN, type TableName, tokenize, untokenize } from "./rules-model.ts";
 
 const BUILTIN_TARGETS = new Set(["ACCEPT", "DROP", "REJECT", "RETURN", "MARK", "DNAT", "SNAT", "MASQUERADE"]);
@@ -16,9 +16,7 @@ function emptyTable(table: TableName): TableState {
 }
 
 function targetOf(rule: string): string | undefined {
-  const tokens = tokenize(rule);
-  const j = tokens.indexOf("-j");
-  return j >= 0 ? tokens[j + 1] : undefined;
+  return jumpTarget(rule);
 }
 
 export class FakeIptables implements Iptables {

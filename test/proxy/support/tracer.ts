@@ -48,7 +48,10 @@ interface PathState {
   verdict?: "ACCEPT" | "DROP" | "REJECT";
 }
 
+/** A path after a chain: `returned` to the caller (fell off the end or RETURN), or ended by a verdict. */
 type Walk = PathState & { returned: boolean };
+/** A path after one rule's target: go on with the next rule, leave the chain (RETURN), or ended. */
+type Step = PathState & { next: "continue" | "return" | "end" };
 
 export class Tracer {
   private readonly tables: Tables;
@@ -159,9 +162,9 @@ export class Tracer {
           probability: state.probability * probability,
           recentSet: recentSet ? [...state.recentSet, recentSet] : state.recentSet,
         };
-        for (const r of this.apply(table, target, targetArgs, packet, taken, depth, text)) {
-          if (r.returned) next.push(r);
-          else done.push(r);
+        for (const { next: how, ...r } of this.apply(table, target, targetArgs, packet, taken, depth, text)) {
+          if (how === "continue") next.push(r);
+          else done.push({ ...r, returned: how === "return" && depth > 0 });
         }
       }
       active = next;
@@ -180,35 +183,37 @@ export class Tracer {
     state: PathState,
     depth: number,
     text: string,
-  ): Walk[] {
-    if (target === undefined) return [{ ...state, returned: true }]; // no target: counts, continues
+  ): Step[] {
+    if (target === undefined) return [{ ...state, next: "continue" }]; // no target: counts, continues
     switch (target) {
       case "ACCEPT":
       case "DROP":
-        return [{ ...state, verdict: target, returned: false }];
+        return [{ ...state, verdict: target, next: "end" }];
       case "REJECT":
-        return [{ ...state, verdict: "REJECT", returned: false }];
+        return [{ ...state, verdict: "REJECT", next: "end" }];
       case "RETURN":
-        return [{ ...state, returned: depth > 0 ? true : false }];
+        return [{ ...state, next: "return" }];
       case "MARK": {
         const [flag, value] = args;
         if (flag !== "--set-xmark" || !value) throw new Error(`unsupported MARK: ${text}`);
         const [v, m] = value.split("/").map((x) => Number.parseInt(x, 16)) as [number, number];
-        return [{ ...state, mark: ((state.mark & ~m) ^ v) >>> 0, returned: true }];
+        return [{ ...state, mark: ((state.mark & ~m) ^ v) >>> 0, next: "continue" }];
       }
       case "DNAT": {
         if (args[0] !== "--to-destination" || !args[1]) throw new Error(`unsupported DNAT: ${text}`);
         const [ip, portText] = args[1].split(":") as [string, string];
         return [
-          { ...state, dest: ip, dport: Number(portText), dnat: args[1], returned: false, verdict: "ACCEPT" },
+          { ...state, dest: ip, dport: Number(portText), dnat: args[1], next: "end", verdict: "ACCEPT" },
         ];
       }
       case "MASQUERADE":
-        return [{ ...state, chains: [...state.chains, "MASQUERADE"], returned: false, verdict: "ACCEPT" }];
+        return [{ ...state, chains: [...state.chains, "MASQUERADE"], next: "end", verdict: "ACCEPT" }];
       default: {
         if (!this.tables[table].has(target)) throw new Error(`jump to missing chain ${target}: ${text}`);
-        const results = this.walk(table, target, packet, state, depth + 1);
-        return results.map((r) => (r.returned ? { ...r, returned: true } : r));
+        return this.walk(table, target, packet, state, depth + 1).map(({ returned, ...r }) => ({
+          ...r,
+          next: returned ? "continue" : "end",
+        }));
       }
     }
   }
