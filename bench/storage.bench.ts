@@ -163,6 +163,7 @@ const result = {
     `SQLite backend creates, 64 in flight (group commit): ${sqlite64.perSecond}/s (${ratios.sqlite64InFlightVsRaw}× raw single-writer), p99 ${sqlite64.p99Ms} ms`,
     `etcd 3.4 (1 member) raw etcd3 put: ${etcdRawSeq.perSecond}/s sequential, ${etcdRaw64.perSecond}/s with 64 in flight`,
     `etcd backend creates (txn): ${etcdSeq.perSecond}/s sequential (${ratios.etcdSequentialVsRaw}× raw), ${etcd64.perSecond}/s with 64 in flight (${ratios.etcd64InFlightVsRaw}× raw)`,
+    `(medians of ${RUNS} interleaved runs, 2 KB values; 1-minute load average ${round(loadBefore, 1)} before, ${round(loadavg()[0] ?? 0, 1)} after)`,
   ],
   valueBytes: VALUE.length,
   /** The 1-minute load average before and after: the machine is shared, so figures vary with it. */

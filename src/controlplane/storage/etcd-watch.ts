@@ -26,6 +26,9 @@ type Incoming =
   | { kind: "end" };
 
 const ZERO = Buffer.from([0]);
+/** Responses buffered before the stream is paused, and the level at which it resumes. */
+const INBOX_HIGH = 256;
+const INBOX_LOW = 64;
 
 export async function* watchEtcd(
   context: EtcdWatchContext,
@@ -58,9 +61,17 @@ export async function* watchEtcd(
       lastFailure = error;
     }
     if (stream) {
+      // The gRPC call is a Node duplex stream: pausing it lets HTTP/2 flow control hold etcd back while the
+      // consumer is behind, instead of buffering without bound here.
+      const flow = stream as unknown as { pause(): void; resume(): void };
+      let paused = false;
       stream.on("data", (response) => {
         inbox.push({ kind: "data", response });
         wakeup.notify();
+        if (!paused && inbox.length >= INBOX_HIGH) {
+          paused = true;
+          flow.pause();
+        }
       });
       stream.on("error", (error) => {
         inbox.push({ kind: "error", error });
@@ -82,6 +93,10 @@ export async function* watchEtcd(
       try {
         while (!signal.aborted) {
           const item = inbox.shift();
+          if (paused && inbox.length <= INBOX_LOW) {
+            paused = false;
+            flow.resume();
+          }
           if (!item) {
             await wakeup.wait(signal);
             continue;

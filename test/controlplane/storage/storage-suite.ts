@@ -317,6 +317,26 @@ export function describeStorage(backend: string, fixture: () => Promise<StorageF
       expect(reader.changes[total]).toEqual({ type: "put", kv: sentinel });
     });
 
+    it("a watch whose consumer stops reading for a while still delivers every change once, in order", async () => {
+      const p = prefixFor("slow");
+      const reader = watch(p, await storage.currentRevision());
+      await storage.create(`${p}first`, value(0));
+      await reader.changesUntil(1);
+      // The watch is live; write far more than it buffers while nobody reads.
+      const written: number[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          while (next < 800) {
+            const i = next++;
+            written.push((await storage.create(`${p}k${i}`, value(i, 512))).modRevision);
+          }
+        }),
+      );
+      const events = await reader.changesUntil(801);
+      expect(events.slice(1).map((e) => e.kv.modRevision)).toEqual(written.sort((a, b) => a - b));
+    });
+
     it("list and watch from before the compacted revision answer STORAGE_GONE", async () => {
       const p = prefixFor("compact");
       const a1 = await storage.create(`${p}a`, value(1));
