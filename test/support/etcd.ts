@@ -145,27 +145,22 @@ class LocalEtcd implements EtcdServer {
     closeSync(log);
     this.#child = child;
     this.#exited = new Promise((resolve) => child.once("exit", () => resolve()));
-    let exitedEarly = false;
-    void this.#exited.then(() => {
-      exitedEarly = true;
-    });
-    await waitFor(
+    const outcome = await waitFor(
       async () => {
-        if (exitedEarly) {
-          throw new Error(
-            `etcd exited during start-up; its log ${this.#logPath} ends with:\n${this.#logTail()}`,
-          );
-        }
+        if (child.exitCode !== null || child.signalCode !== null) return "exited";
         const response = await fetch(`http://${this.endpoint}/health`, { signal: AbortSignal.timeout(1000) });
         const body = (await response.json()) as { health?: string };
-        return body.health === "true";
+        return body.health === "true" ? "healthy" : false;
       },
       { what: `etcd at ${this.endpoint} to report healthy`, timeoutMs: 30_000, intervalMs: 50 },
     ).catch((error: unknown) => {
-      throw exitedEarly || !(error instanceof Error)
-        ? error
-        : new Error(`${error.message}; log ${this.#logPath}:\n${this.#logTail()}`);
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}; log ${this.#logPath}:\n${this.#logTail()}`,
+      );
     });
+    if (outcome === "exited") {
+      throw new Error(`etcd exited during start-up; its log ${this.#logPath} ends with:\n${this.#logTail()}`);
+    }
   }
 
   async kill(): Promise<void> {
