@@ -10,7 +10,7 @@ import { resourceDefinitions } from "../api/schema/index.ts";
 import { schemaPatchEngine } from "./apiserver/patching.ts";
 import { ApiServer } from "./apiserver/server.ts";
 import type { StreamingBackend } from "./apiserver/streaming.ts";
-import { type ControllersConfig, startControllerManager } from "./controllers/embed.ts";
+import { type ControllersConfig, controllerAdmission, startControllerManager } from "./controllers/embed.ts";
 import { writeAdminKubeconfig } from "./kubeconfig.ts";
 import { openStorage } from "./storage/index.ts";
 
@@ -60,6 +60,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
     serviceCidr: config.serviceCidr,
     nodePortRange: config.nodePortRange,
     log,
+    admission: controllerAdmission(config.controllers),
     ...(config.streaming ? { streaming: config.streaming } : {}),
     ...(config.bookmarkIntervalMs ? { watch: { bookmarkIntervalMs: config.bookmarkIntervalMs } } : {}),
   });

@@ -2,10 +2,15 @@
 // server's own URL (the admin user) and the controllers on top; stop() stops them and closes the client.
 import type { Logger } from "pino";
 import { ApiClient } from "../../api/client/client.ts";
+import type { AdmissionPlugin } from "../apiserver/pipeline/admission.ts";
 import { type ControllerManager, type ControllerManagerOptions, startControllers } from "./index.ts";
+import { defaultTolerationSeconds } from "./nodelifecycle/default-tolerations.ts";
 
 /** The controller manager's settings in the control plane's configuration (everything but the wiring). */
-export type ControllersConfig = Omit<ControllerManagerOptions, "client" | "log" | "clusterCidr">;
+export type ControllersConfig = Omit<ControllerManagerOptions, "client" | "log" | "clusterCidr"> & {
+  /** upstream kube-apiserver --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds. */
+  defaultTolerationSeconds?: { notReadySeconds?: number; unreachableSeconds?: number };
+};
 
 export function startControllerManager(options: {
   url: string;
@@ -22,8 +27,9 @@ export function startControllerManager(options: {
     },
     { userAgent: "deckhand-controller-manager" },
   );
+  const { defaultTolerationSeconds: _tolerations, ...config } = options.config ?? {};
   const manager = startControllers({
-    ...options.config,
+    ...config,
     client,
     log: options.log,
     clusterCidr: options.clusterCidr,
@@ -38,4 +44,13 @@ export function startControllerManager(options: {
       client.close();
     },
   };
+}
+
+/**
+ * Admission plugins that belong with the controllers: DefaultTolerationSeconds, whose tolerations decide
+ * how long taint-based eviction leaves pods on a failed node.
+ */
+export function controllerAdmission(config: ControllersConfig | false | undefined): AdmissionPlugin[] {
+  const seconds = (config || {}).defaultTolerationSeconds;
+  return [defaultTolerationSeconds(seconds)];
 }

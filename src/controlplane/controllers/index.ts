@@ -9,11 +9,21 @@ import type { Logger } from "pino";
 import type { ApiClient } from "../../api/client/client.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { Scheduler } from "../scheduler/index.ts";
+import { DaemonSetController } from "./daemonset/controller.ts";
 import { DeploymentController } from "./deployment/controller.ts";
+import { EndpointSliceController, EndpointsController } from "./endpoints/controllers.ts";
+import { JobController } from "./job/controller.ts";
+import { TtlAfterFinishedController } from "./job/ttl.ts";
 import { type ControllerContext, createContext } from "./machinery/context.ts";
 import type { ControllerStats } from "./machinery/controller.ts";
 import { DEFAULT_LEADER_ELECTION, LeaderElector } from "./machinery/leader-election.ts";
+import { CidrSet } from "./nodeipam/cidr-set.ts";
+import { NodeIpamController } from "./nodeipam/controller.ts";
+import { NodeLifecycleController, type NodeLifecycleOptions } from "./nodelifecycle/controller.ts";
+import { TaintEvictionController } from "./nodelifecycle/taint-eviction.ts";
+import { PodGarbageCollector, type PodGcOptions } from "./podgc.ts";
 import { REPLICA_SET_KIND, REPLICATION_CONTROLLER_KIND, ReplicaController } from "./replicaset/controller.ts";
+import { ServiceAccountController } from "./serviceaccounts.ts";
 
 export interface LeaderElectionOptions {
   /** false: act at once without a lease (single control plane, tests). Default true. */
@@ -35,6 +45,11 @@ export interface ControllerManagerOptions {
   leaderElection?: LeaderElectionOptions;
   /** Which loops to run, by upstream-style name; default all (see CONTROLLER_NAMES). */
   controllers?: readonly string[];
+  /** Size of the pod CIDR block each node gets (upstream --node-cidr-mask-size, 24). */
+  nodeCidrMaskSize?: number;
+  /** Node heartbeat grace periods and monitor period. */
+  nodeLifecycle?: Partial<NodeLifecycleOptions>;
+  podGc?: Partial<PodGcOptions>;
 }
 
 export interface ControllerManager {
@@ -57,6 +72,16 @@ const FACTORIES: Record<string, Factory> = {
   replicaset: (ctx) => new ReplicaController(ctx, REPLICA_SET_KIND),
   replicationcontroller: (ctx) => new ReplicaController(ctx, REPLICATION_CONTROLLER_KIND),
   deployment: (ctx) => new DeploymentController(ctx),
+  daemonset: (ctx) => new DaemonSetController(ctx),
+  endpoint: (ctx) => new EndpointsController(ctx),
+  endpointslice: (ctx) => new EndpointSliceController(ctx),
+  job: (ctx) => new JobController(ctx),
+  "ttl-after-finished": (ctx) => new TtlAfterFinishedController(ctx),
+  nodelifecycle: (ctx, o) => new NodeLifecycleController(ctx, o.nodeLifecycle),
+  "taint-eviction-controller": (ctx) => new TaintEvictionController(ctx),
+  nodeipam: (ctx, o) => new NodeIpamController(ctx, o.clusterCidr, o.nodeCidrMaskSize ?? 24),
+  podgc: (ctx, o) => new PodGarbageCollector(ctx, o.podGc),
+  serviceaccount: (ctx) => new ServiceAccountController(ctx),
 };
 
 export const CONTROLLER_NAMES = Object.keys(FACTORIES);
@@ -65,6 +90,8 @@ export function startControllers(options: ControllerManagerOptions): ControllerM
   const clock = options.clock ?? systemClock;
   const log = options.log.child({ component: "controller-manager" });
   const names = options.controllers ?? CONTROLLER_NAMES;
+  // Validate configuration once, up front: a bad --cluster-cidr/--node-cidr-mask-size fails here, loudly.
+  new CidrSet(options.clusterCidr, options.nodeCidrMaskSize ?? 24);
   for (const name of names) {
     if (!FACTORIES[name]) {
       throw new Error(`unknown controller ${JSON.stringify(name)}; known: ${CONTROLLER_NAMES.join(", ")}`);

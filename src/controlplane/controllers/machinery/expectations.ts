@@ -43,6 +43,16 @@ export class Expectations {
     });
   }
 
+  /** Creations and deletions at once (a DaemonSet may do both in one sync). */
+  expect(key: string, creations: number, deletions: readonly string[]): void {
+    this.entries.set(key, {
+      add: creations,
+      del: deletions.length,
+      deleting: new Set(deletions),
+      at: this.clock.now(),
+    });
+  }
+
   creationObserved(key: string): void {
     const e = this.entries.get(key);
     if (e) e.add--;
