@@ -6,7 +6,7 @@
 //   from the moment the create request is sent to the moment each watcher has the event.
 // `deckhand control-plane` runs as its own process, as in production. Writes bench/results/apiserver.json.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,6 +26,14 @@ interface Measurement {
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** For API runs: CPU time (user + system) the control plane process spent per create. */
+  serverCpuUsPerOp?: number;
+}
+
+/** utime + stime of a process in milliseconds, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function round(n: number, digits: number): number {
@@ -218,6 +226,10 @@ async function fanOut(
 }
 
 // --- Runs -----------------------------------------------------------------------------------------------------
+// The machine is shared, so its load drifts: every compared figure is measured in the same rounds,
+// interleaved, and the median of ROUNDS is reported.
+
+const ROUNDS = 3;
 
 function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `deckhand-bench-${name}-`));
@@ -230,7 +242,7 @@ async function rawSqlite(): Promise<Measurement> {
   db.exec("PRAGMA synchronous = FULL");
   db.exec("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
   const insert = db.prepare("INSERT INTO kv (key, value) VALUES (?, ?)");
-  const m = await measure(2000, 1, (i) => insert.run(`/bench/k${i}`, VALUE));
+  const m = await measure(1000, 1, (i) => insert.run(`/bench/k${i}`, VALUE));
   db.close();
   rmSync(dir, { recursive: true, force: true });
   return m;
@@ -245,17 +257,23 @@ async function sqliteBackend(ops: number, inFlight: number): Promise<Measurement
   return m;
 }
 
-async function apiRuns(cp: TestControlPlane, tag: string) {
-  await createNamespace(cp, `${tag}-seq`);
-  await createNamespace(cp, `${tag}-64`);
-  // Warm up: JIT, connection pool, caches.
-  await createNamespace(cp, `${tag}-warm`);
-  await apiCreates(cp, `${tag}-warm`, 200, 8);
-  const sequential = await apiCreates(cp, `${tag}-seq`, 1000, 1);
-  const inFlight64 = await apiCreates(cp, `${tag}-64`, 4000, 64);
-  console.log(
-    `${tag} API pod creates: ${sequential.perSecond}/s sequential, ${inFlight64.perSecond}/s with 64 in flight`,
-  );
+function median(list: Measurement[]): Measurement {
+  return [...list].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(list.length / 2)] as Measurement;
+}
+
+async function interleaved(runs: Record<string, (round: number) => Promise<Measurement>>) {
+  const all: Record<string, Measurement[]> = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [label, run] of Object.entries(runs)) {
+      const m = await run(r);
+      all[label] = [...(all[label] ?? []), m];
+      console.log(`round ${r + 1} ${label}: ${m.perSecond}/s (p50 ${m.p50Ms} ms, p99 ${m.p99Ms} ms)`);
+    }
+  }
+  return Object.fromEntries(Object.entries(all).map(([label, list]) => [label, median(list)]));
+}
+
+async function fanOutRuns(cp: TestControlPlane, tag: string) {
   const fan: Array<Awaited<ReturnType<typeof fanOut>>> = [];
   for (const watchers of [100, 1000]) {
     const ns = `${tag}-fan-${watchers}`;
@@ -266,82 +284,101 @@ async function apiRuns(cp: TestControlPlane, tag: string) {
     );
     fan.push(f);
   }
-  return { sequential, inFlight64, fanOut: fan };
+  return fan;
+}
+
+async function apiPrepare(cp: TestControlPlane, tag: string) {
+  for (let r = 0; r < ROUNDS; r++) {
+    await createNamespace(cp, `${tag}-seq-${r}`);
+    await createNamespace(cp, `${tag}-64-${r}`);
+  }
+  // Warm up: JIT, connection pool, caches.
+  await createNamespace(cp, `${tag}-warm`);
+  await apiCreates(cp, `${tag}-warm`, 300, 8);
 }
 
 console.log("SQLite …");
-const sqliteRaw = await rawSqlite();
-const sqliteSeq = await sqliteBackend(2000, 1);
-const sqlite64 = await sqliteBackend(10_000, 64);
-console.log(
-  `raw node:sqlite ${sqliteRaw.perSecond}/s; backend ${sqliteSeq.perSecond}/s seq, ${sqlite64.perSecond}/s 64 in flight`,
-);
 const sqliteCp = await startControlPlane({
   store: "sqlite",
   controllers: false,
   args: ["--log-level", "warn"],
 });
-let sqliteApi: Awaited<ReturnType<typeof apiRuns>>;
+let sqlite: Record<string, Measurement>;
+let sqliteFan: Awaited<ReturnType<typeof fanOutRuns>>;
 try {
-  sqliteApi = await apiRuns(sqliteCp, "sqlite");
+  await apiPrepare(sqliteCp, "sqlite");
+  sqlite = await interleaved({
+    raw: () => rawSqlite(),
+    backendSequential: () => sqliteBackend(1000, 1),
+    apiSequential: (r) => apiCreates(sqliteCp, `sqlite-seq-${r}`, 500, 1),
+    backendInFlight64: () => sqliteBackend(6000, 64),
+    apiInFlight64: (r) => apiCreates(sqliteCp, `sqlite-64-${r}`, 3000, 64),
+  });
+  sqliteFan = await fanOutRuns(sqliteCp, "sqlite");
 } finally {
   await sqliteCp.stop();
 }
 
 console.log("etcd …");
 const etcd = await startEtcd();
-let etcdRawSeq: Measurement;
-let etcdRaw64: Measurement;
-let etcdSeq: Measurement;
-let etcd64: Measurement;
-let etcdApi: Awaited<ReturnType<typeof apiRuns>>;
+let etcdResults: Record<string, Measurement>;
+let etcdFan: Awaited<ReturnType<typeof fanOutRuns>>;
 try {
   const client = new Etcd3({ hosts: etcd.endpoint });
   const storage = await EtcdStorage.open([etcd.endpoint]);
-  etcdRawSeq = await measure(1000, 1, (i) => client.put(`/raw-seq/k${i}`).value(VALUE));
-  etcdRaw64 = await measure(4000, 64, (i) => client.put(`/raw-64/k${i}`).value(VALUE));
-  etcdSeq = await measure(1000, 1, (i) => storage.create(`/be-seq/k${i}`, VALUE));
-  etcd64 = await measure(4000, 64, (i) => storage.create(`/be-64/k${i}`, VALUE));
-  client.close();
-  await storage.close();
-  console.log(
-    `raw etcd3 put ${etcdRawSeq.perSecond}/s seq, ${etcdRaw64.perSecond}/s 64; backend ${etcdSeq.perSecond}/s, ${etcd64.perSecond}/s`,
-  );
   const etcdCp = await startControlPlane({
     controllers: false,
     args: ["--store", etcd.storeSpec, "--log-level", "warn"],
   });
   try {
-    etcdApi = await apiRuns(etcdCp, "etcd");
+    await apiPrepare(etcdCp, "etcd");
+    etcdResults = await interleaved({
+      rawSequential: (r) => measure(500, 1, (i) => client.put(`/raw-seq-${r}/k${i}`).value(VALUE)),
+      backendSequential: (r) => measure(500, 1, (i) => storage.create(`/be-seq-${r}/k${i}`, VALUE)),
+      apiSequential: (r) => apiCreates(etcdCp, `etcd-seq-${r}`, 500, 1),
+      rawInFlight64: (r) => measure(3000, 64, (i) => client.put(`/raw-64-${r}/k${i}`).value(VALUE)),
+      backendInFlight64: (r) => measure(3000, 64, (i) => storage.create(`/be-64-${r}/k${i}`, VALUE)),
+      apiInFlight64: (r) => apiCreates(etcdCp, `etcd-64-${r}`, 3000, 64),
+    });
+    etcdFan = await fanOutRuns(etcdCp, "etcd");
   } finally {
     await etcdCp.stop();
   }
+  client.close();
+  await storage.close();
 } finally {
   await etcd.stop();
 }
 agent.destroy();
 
+const m = (results: Record<string, Measurement>, key: string) => results[key] as Measurement;
 const ratio = (a: Measurement, b: Measurement) => round(a.perSecond / b.perSecond, 2);
 const fanLine = (store: string, f: Awaited<ReturnType<typeof fanOut>>) =>
-  `${store} watch fan-out, 1 writer (${f.writesPerSecond} creates/s) → ${f.watchers} watchers: p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms (${f.delivered}/${f.expected} deliveries)`;
+  `${store} watch fan-out, 1 writer (${f.writesPerSecond} pod creates/s) → ${f.watchers} watchers: delivery p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms (${f.delivered}/${f.expected} events)`;
+const sRaw = m(sqlite, "raw");
+const sApiSeq = m(sqlite, "apiSequential");
+const sApi64 = m(sqlite, "apiInFlight64");
+const sBeSeq = m(sqlite, "backendSequential");
+const sBe64 = m(sqlite, "backendInFlight64");
+const eRawSeq = m(etcdResults, "rawSequential");
+const eRaw64 = m(etcdResults, "rawInFlight64");
+const eApiSeq = m(etcdResults, "apiSequential");
+const eApi64 = m(etcdResults, "apiInFlight64");
 const result = {
   name: "apiserver",
   summary: [
-    `SQLite: API pod creates ${sqliteApi.sequential.perSecond}/s sequential (${ratio(sqliteApi.sequential, sqliteRaw)}× raw node:sqlite ${sqliteRaw.perSecond} commits/s, ${ratio(sqliteApi.sequential, sqliteSeq)}× the backend's ${sqliteSeq.perSecond}/s)`,
-    `SQLite: API pod creates ${sqliteApi.inFlight64.perSecond}/s with 64 in flight (${ratio(sqliteApi.inFlight64, sqlite64)}× the backend's ${sqlite64.perSecond}/s at 64 in flight, ${ratio(sqliteApi.inFlight64, sqliteRaw)}× raw single-writer)`,
-    `etcd: API pod creates ${etcdApi.sequential.perSecond}/s sequential (${ratio(etcdApi.sequential, etcdRawSeq)}× raw etcd3 put ${etcdRawSeq.perSecond}/s), ${etcdApi.inFlight64.perSecond}/s with 64 in flight (${ratio(etcdApi.inFlight64, etcdRaw64)}× raw ${etcdRaw64.perSecond}/s)`,
-    ...sqliteApi.fanOut.map((f) => fanLine("SQLite", f)),
-    ...etcdApi.fanOut.map((f) => fanLine("etcd", f)),
+    `SQLite, sequential: ${sApiSeq.perSecond} pod creates/s through the API = ${ratio(sApiSeq, sRaw)}× raw node:sqlite (${sRaw.perSecond} commits/s), ${ratio(sApiSeq, sBeSeq)}× the storage backend (${sBeSeq.perSecond}/s); server CPU ${sApiSeq.serverCpuUsPerOp} µs per create (incl. its own fsync)`,
+    `SQLite, 64 in flight: ${sApi64.perSecond} pod creates/s through the API = ${ratio(sApi64, sBe64)}× the storage backend at 64 in flight (${sBe64.perSecond}/s, group commit), ${ratio(sApi64, sRaw)}× raw single-writer node:sqlite; server CPU ${sApi64.serverCpuUsPerOp} µs per create (≈ ${Math.round(1e6 / (sApi64.serverCpuUsPerOp ?? 1))}/s on one free core)`,
+    `etcd, sequential: ${eApiSeq.perSecond} pod creates/s through the API = ${ratio(eApiSeq, eRawSeq)}× raw etcd3 put (${eRawSeq.perSecond}/s)`,
+    `etcd, 64 in flight: ${eApi64.perSecond} pod creates/s through the API = ${ratio(eApi64, eRaw64)}× raw etcd3 put (${eRaw64.perSecond}/s); server CPU ${eApi64.serverCpuUsPerOp} µs per create`,
+    ...sqliteFan.map((f) => fanLine("SQLite", f)),
+    ...etcdFan.map((f) => fanLine("etcd", f)),
+    `medians of ${ROUNDS} interleaved rounds; load average ${round(loadBefore, 1)} before, ${round(loadavg()[0] ?? 0, 1)} after (2 cores, shared)`,
   ],
   loadAverage: { before: round(loadBefore, 2), after: round(loadavg()[0] ?? 0, 2) },
-  sqlite: { raw: sqliteRaw, backendSequential: sqliteSeq, backendInFlight64: sqlite64, api: sqliteApi },
-  etcd: {
-    rawSequential: etcdRawSeq,
-    rawInFlight64: etcdRaw64,
-    backendSequential: etcdSeq,
-    backendInFlight64: etcd64,
-    api: etcdApi,
-  },
+  rounds: ROUNDS,
+  sqlite: { ...sqlite, fanOut: sqliteFan },
+  etcd: { ...etcdResults, fanOut: etcdFan },
 };
 writeFileSync(join(import.meta.dirname, "results", "apiserver.json"), `${JSON.stringify(result, null, 2)}\n`);
 console.log(result.summary.join("\n"));

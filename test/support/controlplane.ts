@@ -47,6 +47,8 @@ export interface TestControlPlane {
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** The control plane's log so far (JSON lines). */
   logs(): string;
+  /** PID of the running control plane process, undefined while it is down. */
+  pid(): number | undefined;
   /** SIGTERM the control plane and start it again on the same data directory and port. */
   restart(): Promise<void>;
   /** SIGKILL the control plane (no clean shutdown). */
@@ -165,6 +167,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Tes
       return fetch(`${url}${path}`, init);
     },
     logs,
+    pid: () => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
     async restart() {
       await signal("SIGTERM");
       await launch();
