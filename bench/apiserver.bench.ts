@@ -130,9 +130,12 @@ async function apiCreates(
   ops: number,
   inFlight: number,
 ): Promise<Measurement> {
-  return measure(ops, inFlight, (i) =>
+  const pid = cp.pid() as number;
+  const cpuBefore = processCpuMs(pid);
+  const m = await measure(ops, inFlight, (i) =>
     post(cp.url, `/api/v1/namespaces/${ns}/pods`, podBody(`p-${inFlight}-${i}`)),
   );
+  return { ...m, serverCpuUsPerOp: Math.round(((processCpuMs(pid) - cpuBefore) * 1000) / ops) };
 }
 
 // --- Watch fan-out ----------------------------------------------------------------------------------------------
