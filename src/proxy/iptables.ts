@@ -45,9 +45,17 @@ export class RestoreError extends IptablesError {
   readonly stderr: string;
 
   constructor(stderr: string, payload: string, exitCode: number) {
+    const lines = payload.split("\n");
     const match = /line:? (\d+)/.exec(stderr);
-    const line = match ? Number(match[1]) : undefined;
-    const lineText = line ? payload.split("\n", line)[line - 1] : undefined;
+    let line = match ? Number(match[1]) : undefined;
+    // nf_tables checks jumps when the table is committed and blames the COMMIT line: point at the rule
+    // that jumps to the missing chain instead.
+    const missing = /Chain '([^']+)' does not exist/.exec(stderr)?.[1];
+    if (missing && (line === undefined || lines[line - 1] === "COMMIT")) {
+      const at = lines.findIndex((l) => l.endsWith(` -j ${missing}`) || l.includes(` -j ${missing} `));
+      if (at >= 0) line = at + 1;
+    }
+    const lineText = line ? lines[line - 1] : undefined;
     const reason = stderr
       .split("\n")
       .filter((l) => l.trim() && !l.startsWith("Try `"))

@@ -72,6 +72,7 @@ export interface ServiceProxyStats {
   servicePorts: number;
   endpoints: number;
   lastReport: SyncReport | undefined;
+  lastFullSyncReport: SyncReport | undefined;
 }
 
 const SYSCTL_ROUTE_LOCALNET = "net/ipv4/conf/all/route_localnet";
@@ -94,6 +95,7 @@ export class ServiceProxy {
     servicePorts: 0,
     endpoints: 0,
     lastReport: undefined,
+    lastFullSyncReport: undefined,
   };
   /** Resolves after the first successful sync. */
   readonly ready: Promise<void>;
@@ -283,6 +285,7 @@ export class ServiceProxy {
         s.fullSyncs++;
         s.lastFullSyncAt = end;
         s.lastFullSyncDurationMs = end - start;
+        s.lastFullSyncReport = report;
       } else s.partialSyncs++;
       if (report.fellBack) s.partialFallbacks++;
       s.restores += report.restores;
