@@ -456,19 +456,4 @@ describe("API semantics", () => {
     expect(immortal.status).toBe(403);
     expect(immortal.body.message).toContain("this namespace may not be deleted");
   });
-
-  it("answers streaming subresources with a clear 503 until the node agent wires them", async () => {
-    const name = uniqueName("stream");
-    await call(cp, "POST", podsPath(), pod(name));
-    const logs = await call<{ reason: string; message: string }>(cp, "GET", `${podsPath()}/${name}/log?container=main`);
-    expect(logs.status).toBe(503);
-    expect(logs.body).toMatchObject({ reason: "ServiceUnavailable" });
-    expect(logs.body.message).toContain("the node agent's streaming endpoints are wired in a later issue");
-    const exec = await cp.kubectl(["exec", name, "-n", ns, "--", "true"], { allowFailure: true });
-    expect(exec.code).not.toBe(0);
-    expect(exec.stderr).toContain("pods/exec for");
-    expect(exec.stderr).toContain("the node agent's streaming endpoints are wired in a later issue");
-    const missing = await call(cp, "GET", `${podsPath()}/${uniqueName("nopod")}/log`);
-    expect(missing.status).toBe(404);
-  });
 });
