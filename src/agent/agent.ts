@@ -14,6 +14,7 @@ import { type Clock, systemClock } from "../util/clock.ts";
 import { buildInfo, KUBERNETES_VERSION } from "../version.ts";
 import { admitPod } from "./admission.ts";
 import type { AgentConfig } from "./config.ts";
+import { LastKnownReads } from "./last-known.ts";
 import { CrashBackoff } from "./crash-backoff.ts";
 import { MirrorPods } from "./mirror-pods.ts";
 import { NodeLease } from "./node/lease.ts";
@@ -51,6 +52,7 @@ export class Agent {
   /** UIDs admitted to run here; anything else bound to the node was rejected at admission. */
   private readonly admitted = new Set<string>();
   private readonly resyncTimers = new Map<string, () => void>();
+  private readonly lastKnown = new LastKnownReads();
   private readyResolve!: () => void;
   /** Resolves once the Node is registered and the pod source has synced. */
   readonly ready = new Promise<void>((resolve) => {
@@ -136,10 +138,17 @@ export class Agent {
           message,
         ),
       api: {
-        getConfigMap: (namespace, name) => this.getOptional<ConfigMap>("configmaps", namespace, name),
-        getSecret: (namespace, name) => this.getOptional<Secret>("secrets", namespace, name),
-        listServices: async (namespace) =>
-          (await this.api.list<Service>({ version: "v1", resource: "services", namespace })).items,
+        // Last known answers while the API server is unreachable, so containers still restart.
+        getConfigMap: (namespace, name) =>
+          this.lastKnown.read(`configmaps/${namespace}/${name}`, () =>
+            this.getOptional<ConfigMap>("configmaps", namespace, name),
+          ),
+        getSecret: (namespace, name) => this.readSecret(namespace, name),
+        listServices: (namespace) =>
+          this.lastKnown.read(
+            `services/${namespace}`,
+            async () => (await this.api.list<Service>({ version: "v1", resource: "services", namespace })).items,
+          ),
       },
     };
 
@@ -174,7 +183,7 @@ export class Agent {
       recordEvent: (ref, type, reason, message) => events.record(ref, type, reason, message),
       podConfigContext,
       pullCredentials: (pod, image) =>
-        pullCredentialsFor(pod, image, (ns, name) => this.getOptional<Secret>("secrets", ns, name)),
+        pullCredentialsFor(pod, image, (ns, name) => this.readSecret(ns, name)),
       hostIPs: () => machine.internalIPs,
       resyncAfter: (uid, afterMs) => this.scheduleResync(uid, afterMs, workers),
       observed: (pod, status) => prober.syncPod(pod, runningContainers(status)),
@@ -416,6 +425,12 @@ export class Agent {
         this.resyncTimers.delete(uid);
         workers.update({ uid, desired: undefined, reason: "backoff expired" });
       }),
+    );
+  }
+
+  private readSecret(namespace: string, name: string) {
+    return this.lastKnown.read(`secrets/${namespace}/${name}`, () =>
+      this.getOptional<Secret>("secrets", namespace, name),
     );
   }
 

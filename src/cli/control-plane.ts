@@ -7,8 +7,13 @@ import type { Command } from "commander";
 import { pino } from "pino";
 import { parseIpv4Cidr } from "../controlplane/apiserver/allocators/ip.ts";
 import { parsePortRange } from "../controlplane/apiserver/allocators/ports.ts";
+import {
+  addControllerOptions,
+  type ControllerFlags,
+  parseControllerOptions,
+} from "../controlplane/controllers/flags.ts";
 
-interface ControlPlaneFlags {
+interface ControlPlaneFlags extends ControllerFlags {
   dataDir?: string;
   listen: string;
   store: string;
@@ -86,6 +91,12 @@ export async function validateFlags(flags: ControlPlaneFlags) {
     throw new FlagError(`--log-level ${JSON.stringify(flags.logLevel)}: use one of ${LOG_LEVELS.join(", ")}`);
   }
   const controllers = await parseControllers(flags.controllers);
+  let controllerOptions: ReturnType<typeof parseControllerOptions>;
+  try {
+    controllerOptions = parseControllerOptions(flags);
+  } catch (error) {
+    throw new FlagError((error as Error).message);
+  }
   // Last: this loads the storage backends.
   const { parseStorageSpec } = await import("../controlplane/storage/index.ts");
   try {
@@ -101,11 +112,12 @@ export async function validateFlags(flags: ControlPlaneFlags) {
     clusterCidr,
     nodePortRange,
     controllers,
+    controllerOptions,
   };
 }
 
 export function registerControlPlaneCommand(program: Command): void {
-  program
+  const command = program
     .command("control-plane")
     .description("run the companion control plane: a Kubernetes-compatible API server on SQLite or etcd")
     .option("--data-dir <dir>", "directory for the SQLite database and the admin kubeconfig (required)")
@@ -127,37 +139,38 @@ export function registerControlPlaneCommand(program: Command): void {
       'controllers to run next to the API server: "*" for all, names, "-name" to leave one out, "none"',
       "*",
     )
-    .option("--log-level <level>", "trace, debug, info, warn or error", "info")
-    .action(async (flags: ControlPlaneFlags) => {
-      let config: Awaited<ReturnType<typeof validateFlags>>;
-      try {
-        config = await validateFlags(flags);
-      } catch (error) {
-        if (error instanceof FlagError) program.error(`error: ${error.message}`, { exitCode: 2 });
-        throw error;
-      }
-      const log = pino({ level: flags.logLevel, base: { component: "control-plane" } });
-      const { startControlPlane } = await import("../controlplane/server.ts");
-      const { controllers, ...rest } = config;
-      const running = await startControlPlane({
-        ...rest,
-        log,
-        controllers: controllers === false ? false : { controllers },
-      });
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, "stopping");
-        running.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            log.error({ err: error }, "stop failed");
-            process.exit(1);
-          },
-        );
-      };
-      process.on("SIGTERM", () => stop("SIGTERM"));
-      process.on("SIGINT", () => stop("SIGINT"));
+    .option("--log-level <level>", "trace, debug, info, warn or error", "info");
+  addControllerOptions(command);
+  command.action(async (flags: ControlPlaneFlags) => {
+    let config: Awaited<ReturnType<typeof validateFlags>>;
+    try {
+      config = await validateFlags(flags);
+    } catch (error) {
+      if (error instanceof FlagError) program.error(`error: ${error.message}`, { exitCode: 2 });
+      throw error;
+    }
+    const log = pino({ level: flags.logLevel, base: { component: "control-plane" } });
+    const { startControlPlane } = await import("../controlplane/server.ts");
+    const { controllers, controllerOptions, ...rest } = config;
+    const running = await startControlPlane({
+      ...rest,
+      log,
+      controllers: controllers === false ? false : { ...controllerOptions, controllers },
     });
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, "stopping");
+      running.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, "stop failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
+  });
 }

@@ -51,6 +51,6 @@ export function startControllerManager(options: {
  * how long taint-based eviction leaves pods on a failed node.
  */
 export function controllerAdmission(config: ControllersConfig | false | undefined): AdmissionPlugin[] {
-  const seconds = (config || {}).defaultTolerationSeconds;
+  const seconds = config === false ? undefined : config?.defaultTolerationSeconds;
   return [defaultTolerationSeconds(seconds)];
 }

@@ -116,7 +116,7 @@ export class DeploymentController {
 
   private owner(rs: ReplicaSet): Deployment | undefined {
     const ref = controllerRef(rs);
-    if (!ref || ref.kind !== "Deployment") return undefined;
+    if (ref?.kind !== "Deployment") return undefined;
     const d = this.deployments.get(keyFor(rs.metadata?.namespace, ref.name));
     return d?.metadata?.uid === ref.uid ? d : undefined;
   }

@@ -96,7 +96,7 @@ export class JobController {
 
   private resolve(pod: Pod): Job | undefined {
     const ref = controllerRef(pod);
-    if (!ref || ref.kind !== "Job") return undefined;
+    if (ref?.kind !== "Job") return undefined;
     const job = this.jobs.get(keyFor(pod.metadata?.namespace, ref.name));
     return job?.metadata?.uid === ref.uid ? job : undefined;
   }
