@@ -147,7 +147,8 @@ export class Agent {
         listServices: (namespace) =>
           this.lastKnown.read(
             `services/${namespace}`,
-            async () => (await this.api.list<Service>({ version: "v1", resource: "services", namespace })).items,
+            async () =>
+              (await this.api.list<Service>({ version: "v1", resource: "services", namespace })).items,
           ),
       },
     };

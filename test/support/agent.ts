@@ -23,6 +23,7 @@ import { createDockerRuntime } from "../../src/runtime/docker/index.ts";
 import { isNotFound } from "../../src/runtime/errors.ts";
 import { type Container, type PodSandbox, type Runtime, RuntimeLabels } from "../../src/runtime/types.ts";
 import { requireRoot, requireSocket, testEnv } from "./env.ts";
+import { freePort } from "./etcd.ts";
 import { uniqueName } from "./names.ts";
 import { run } from "./run.ts";
 
@@ -134,7 +135,16 @@ export async function startAgent(options: StartAgentOptions): Promise<TestAgent>
   const logPath = join(dir, "agent.log");
   const configPath = join(dir, "config.yaml");
   const runtimeEndpoint = options.runtimeEndpoint ?? defaultEndpoint(options.runtime);
-  writeFileSync(configPath, JSON.stringify(options.config ?? {}, null, 2));
+  // The node API (logs, exec, port-forward, metrics) listens on loopback only and on ports of its own, so
+  // that agents of parallel test files never collide; the Node reports 127.0.0.1 as its InternalIP, so the
+  // control plane reaches the agent there (tests talk to loopback only).
+  const nodeApi = {
+    address: "127.0.0.1",
+    port: await freePort(),
+    healthzPort: await freePort(),
+    nodeIP: "127.0.0.1",
+  };
+  writeFileSync(configPath, JSON.stringify({ ...nodeApi, ...options.config }, null, 2));
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
