@@ -1,0 +1,179 @@
+// A containerd with CRI of the test's own (own config, root, state, socket and CNI bridge under a temporary
+// directory), for tests that kill the runtime: the shared test containerd is never touched. Same settings as
+// scripts/setup-host.sh's instance, like test/runtime/cri-restart.test.ts, on a network of its own.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, openSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { requirePrerequisite, requireRoot, requireSocket, testEnv } from "../../support/env.ts";
+import { run } from "../../support/run.ts";
+import { waitFor } from "../../support/wait.ts";
+
+export interface PrivateNetwork {
+  /** Linux bridge name (at most 15 characters). */
+  bridge: string;
+  subnet: string;
+}
+
+export class PrivateContainerd {
+  readonly dir: string;
+  readonly socket: string;
+  private readonly network: PrivateNetwork;
+  private child: ChildProcess | undefined;
+
+  private constructor(dir: string, network: PrivateNetwork) {
+    this.dir = dir;
+    this.socket = join(dir, "containerd.sock");
+    this.network = network;
+  }
+
+  /** Configures, starts and stocks (busybox and pause from the shared test containerd) a new instance. */
+  static async create(network: PrivateNetwork): Promise<PrivateContainerd> {
+    requireRoot();
+    requireSocket(testEnv.criSocket, "test containerd (CRI), to copy the test images from");
+    const tools = await run("sh", ["-c", "command -v containerd && command -v ctr"], { allowFailure: true });
+    requirePrerequisite(tools.code === 0, "containerd and ctr are not installed");
+    const instance = new PrivateContainerd(await mkdtemp(join(tmpdir(), "dh-e2e-ctrd-")), network);
+    try {
+      await instance.configure();
+      await instance.start();
+      await instance.importImages();
+    } catch (error) {
+      await instance.destroy();
+      throw error;
+    }
+    return instance;
+  }
+
+  get endpoint(): string {
+    return `unix://${this.socket}`;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private async configure(): Promise<void> {
+    await mkdir(join(this.dir, "cni"), { recursive: true });
+    await writeFile(
+      join(this.dir, "cni", "10-deckhand-e2e.conflist"),
+      JSON.stringify({
+        cniVersion: "1.0.0",
+        name: `deckhand-e2e-${this.network.bridge}`,
+        plugins: [
+          {
+            type: "bridge",
+            bridge: this.network.bridge,
+            isGateway: true,
+            ipMasq: false,
+            hairpinMode: true,
+            ipam: {
+              type: "host-local",
+              ranges: [[{ subnet: this.network.subnet }]],
+              routes: [{ dst: "0.0.0.0/0" }],
+              dataDir: join(this.dir, "ipam"),
+            },
+          },
+          { type: "portmap", capabilities: { portMappings: true } },
+          { type: "firewall", backend: "iptables" },
+          { type: "loopback" },
+        ],
+      }),
+    );
+    await writeFile(
+      join(this.dir, "config.toml"),
+      `version = 2
+root = "${join(this.dir, "root")}"
+state = "${join(this.dir, "state")}"
+[grpc]
+  address = "${this.socket}"
+[ttrpc]
+  address = "${this.socket}.ttrpc"
+[debug]
+  address = "${join(this.dir, "debug.sock")}"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${testEnv.pauseImage}"
+  restrict_oom_score_adj = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${join(this.dir, "cni")}"
+    max_conf_num = 1
+`,
+    );
+  }
+
+  async start(): Promise<void> {
+    const log = openSync(join(this.dir, "containerd.log"), "a");
+    const child = spawn("containerd", ["--config", join(this.dir, "config.toml")], {
+      stdio: ["ignore", log, log],
+    });
+    this.child = child;
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`containerd exited with ${child.exitCode}; see ${this.dir}/containerd.log`);
+        if (!existsSync(this.socket)) return false;
+        const probe = await run("ctr", ["--address", this.socket, "--connect-timeout", "1s", "version"], {
+          allowFailure: true,
+        });
+        return probe.code === 0;
+      },
+      { what: `the private containerd on ${this.socket} to answer`, timeoutMs: 60_000, intervalMs: 100 },
+    );
+  }
+
+  /** SIGKILL, like a crash: the shims (and so the containers) keep running; the socket file stays. */
+  async kill(): Promise<void> {
+    await this.signal("SIGKILL");
+  }
+
+  async stop(): Promise<void> {
+    await this.signal("SIGTERM");
+  }
+
+  /** Stops containerd and removes its directories and bridge (after the test removed its pods). */
+  async destroy(): Promise<void> {
+    await this.stop();
+    await run("ip", ["link", "delete", this.network.bridge], { allowFailure: true });
+    await run("sh", ["-c", `grep -o ' ${this.dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], {
+      allowFailure: true,
+    });
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill(signal);
+    await exited;
+  }
+
+  private async importImages(): Promise<void> {
+    const archive = join(this.dir, "images.tar");
+    await run("ctr", [
+      "--address",
+      testEnv.criSocket,
+      "-n",
+      "k8s.io",
+      "images",
+      "export",
+      archive,
+      testEnv.busyboxImage,
+      testEnv.pauseImage,
+    ]);
+    await run("ctr", ["--address", this.socket, "-n", "k8s.io", "images", "import", archive]);
+    await rm(archive, { force: true });
+  }
+}
