@@ -2,7 +2,7 @@
 // behind them), and a stand-in for the kubelet's status writes where the controller under test only reacts
 // to pod status (Running/Ready/Succeeded/Failed with an IP). Everything goes through the public API.
 import { ApiClient } from "../../../src/api/client/client.ts";
-import { isNotFound } from "../../../src/api/client/errors.ts";
+import { isConflict, isNotFound } from "../../../src/api/client/errors.ts";
 import type { Node } from "../../../src/api/schema/core/node-types.ts";
 import type { Pod } from "../../../src/api/schema/core/pod-types.ts";
 import { k8sMicroTime, k8sTime } from "../../../src/util/time.ts";
@@ -86,11 +86,22 @@ export async function createFakeNode(
   return setNodeStatus(api, name, options);
 }
 
+/** Writes the node's status as an agent would (retrying when a controller updated the node meanwhile). */
 export async function setNodeStatus(
   api: ApiClient,
   name: string,
   options: FakeNodeOptions = {},
 ): Promise<Node> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await writeNodeStatus(api, name, options);
+    } catch (error) {
+      if (!isConflict(error) || attempt >= 10) throw error;
+    }
+  }
+}
+
+async function writeNodeStatus(api: ApiClient, name: string, options: FakeNodeOptions): Promise<Node> {
   const node = await api.get<Node>({ ...NODES, name });
   const now = k8sTime(Date.now());
   const resources = { cpu: options.cpu ?? "4", memory: options.memory ?? "8Gi", pods: options.pods ?? "110" };
@@ -259,6 +270,8 @@ export function fakeKubelet(
   namespace: string,
   nodes: readonly string[],
   decide: (pod: Pod) => "ready" | "unready" | "skip" = () => "ready",
+  /** Pods whose deletion is not confirmed (they stay Terminating). */
+  holdDeletion: (pod: Pod) => boolean = () => false,
 ): { stop(): Promise<void> } {
   let stopped = false;
   const loop = (async () => {
@@ -268,7 +281,7 @@ export function fakeKubelet(
           const node = pod.spec?.nodeName;
           if (!node || !nodes.includes(node)) continue;
           if (pod.metadata?.deletionTimestamp) {
-            await confirmPodDeletion(api, pod);
+            if (!holdDeletion(pod)) await confirmPodDeletion(api, pod);
             continue;
           }
           if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
