@@ -14,8 +14,10 @@ import { type Clock, systemClock } from "../util/clock.ts";
 import { buildInfo, KUBERNETES_VERSION } from "../version.ts";
 import { admitPod } from "./admission.ts";
 import type { AgentConfig } from "./config.ts";
-import { LastKnownReads } from "./last-known.ts";
 import { CrashBackoff } from "./crash-backoff.ts";
+import { instrumentRuntime } from "./instrumented-runtime.ts";
+import { LastKnownReads } from "./last-known.ts";
+import { AgentMetrics, podIsRunning } from "./metrics.ts";
 import { MirrorPods } from "./mirror-pods.ts";
 import { NodeLease } from "./node/lease.ts";
 import { readMachineInfo } from "./node/machine.ts";
@@ -29,6 +31,7 @@ import { generatePodStatus } from "./pod-status.ts";
 import { PodWorkers } from "./pod-workers.ts";
 import { type ProbedContainer, ProberManager } from "./prober/manager.ts";
 import { pullCredentialsFor } from "./pull-secrets.ts";
+import { NodeServer } from "./server/server.ts";
 import { isMirrorPod, isStaticPod, StaticPodSource } from "./static-pods.ts";
 import { StatusManager } from "./status-manager.ts";
 import { PodSyncer } from "./sync-pod.ts";
@@ -70,9 +73,13 @@ export class Agent {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const { config, runtime } = this.options;
+    const { config } = this.options;
     const log = this.log;
+    // Metrics: every runtime call is counted and timed; the running pods/containers gauges read the PLEG.
+    const metrics = new AgentMetrics({ nodeName: config.nodeName, runtimePods: () => runtimePods(pleg) });
+    const runtime = instrumentRuntime(this.options.runtime, metrics);
     const machine = await readMachineInfo(config.rootDir);
+    if (config.nodeIP) machine.internalIPs = [config.nodeIP];
     const runtimeName =
       (await runtime.version().catch(() => undefined))?.runtimeName ??
       (runtime.name === "cri" ? "containerd" : "docker");
@@ -94,6 +101,7 @@ export class Agent {
           workers.update({ uid, desired: undefined, reason: "pleg" });
       },
       onError: (error) => log.warn({ err: error }, "PLEG relist failed"),
+      onRelist: (ms) => metrics.observePlegRelist(ms / 1000),
     });
 
     const nodeManager = new NodeManager({
@@ -197,6 +205,7 @@ export class Agent {
     const prober = new ProberManager({
       runtime,
       clock: this.clock,
+      onResult: (event) => metrics.observeProbe(event, this.sources.get(event.podUid)),
       onChange: (uid, type) => workers.update({ uid, desired: undefined, reason: `${type} probe` }),
       onFailure: (event, pod) =>
         events.record(
@@ -214,8 +223,13 @@ export class Agent {
         ),
     });
 
+    // For the pod worker and pod start metrics: is the pod gone, or running as its spec asks?
+    const podState = (uid: string) => {
+      const pod = this.sources.get(uid);
+      return !pod ? "gone" : podIsRunning(pod, pleg.podStatus(uid)) ? "running" : "pending";
+    };
     const workers: PodWorkers<Pod> = new PodWorkers<Pod>({
-      sync: async (uid, _desired, reasons, workerSignal) => {
+      sync: metrics.instrumentPodSync<Pod>(async (uid, _desired, reasons, workerSignal) => {
         const current = this.sources.get(uid);
         log.debug({ uid, pod: current?.metadata?.name, reasons }, "sync pod");
         if (!current) {
@@ -228,7 +242,7 @@ export class Agent {
           return;
         }
         await syncer.sync(current, workerSignal);
-      },
+      }, podState),
       onError: (uid, error) => log.warn({ uid, err: error }, "pod sync failed"),
     });
 
@@ -304,8 +318,30 @@ export class Agent {
       },
     });
 
+    // The node API (logs, exec, attach, port-forward, metrics, stats) on config.address:port.
+    const nodeServer = new NodeServer({
+      host: {
+        nodeName: config.nodeName,
+        rootDir: config.rootDir,
+        runtime,
+        metrics,
+        pods: () =>
+          [...this.admitted].map((uid) => this.sources.get(uid)).filter((p): p is Pod => p !== undefined),
+        runtimeStatus: (uid) => pleg.podStatus(uid),
+        runtimePods: () => runtimePods(pleg),
+        health: () => pleg.healthy(),
+      },
+      address: config.address,
+      port: config.port,
+      healthzAddress: config.healthzBindAddress,
+      healthzPort: config.healthzPort,
+      log: log.child({ component: "node-api" }),
+    });
+    await nodeServer.start();
+
     log.info({ node: config.nodeName, runtime: runtime.endpoint, api: this.api.server }, "agent starting");
     const loops = [
+      nodeServer.run(signal),
       nodeManager.run(signal),
       lease.run(signal),
       pleg.run(signal),
@@ -451,6 +487,14 @@ export class Agent {
 
 async function waitFor(condition: () => boolean, clock: Clock, signal: AbortSignal): Promise<void> {
   while (!condition() && !signal.aborted) await clock.sleep(100, signal).catch(() => undefined);
+}
+
+/** The runtime's view of every pod, as of the PLEG's last relist. */
+function runtimePods(pleg: Pleg): PodRuntimeStatus[] {
+  return pleg
+    .podUids()
+    .map((uid) => pleg.podStatus(uid))
+    .filter((s): s is PodRuntimeStatus => s !== undefined);
 }
 
 /** The running app containers of a pod, as the prober needs them. */

@@ -52,6 +52,8 @@ export interface AgentConfig {
   port: number;
   healthzBindAddress: string;
   healthzPort: number;
+  /** The node's InternalIP (kubelet's --node-ip); empty: the address of the default route's interface. */
+  nodeIP: string;
 }
 
 export class ConfigError extends Error {
@@ -97,6 +99,7 @@ export function defaultConfig(): AgentConfig {
     port: 10250,
     healthzBindAddress: "127.0.0.1",
     healthzPort: 10248,
+    nodeIP: "",
   };
 }
 
@@ -136,6 +139,7 @@ const FILE_FIELDS: Record<string, FileReader> = {
   port: (v, f) => ({ port: integer(v, f, 1, 65535) }),
   healthzBindAddress: (v, f) => ({ healthzBindAddress: ipv4(v, f) }),
   healthzPort: (v, f) => ({ healthzPort: integer(v, f, 0, 65535) }),
+  nodeIP: (v, f) => ({ nodeIP: ipv4(v, f) }),
 };
 
 /** Fields of upstream's KubeletConfiguration header that may appear and mean nothing to Deckhand. */

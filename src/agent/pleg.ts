@@ -75,6 +75,8 @@ export interface PlegOptions {
   clock?: Clock;
   onEvents(events: PodLifecycleEvent[]): void;
   onError?(error: unknown): void;
+  /** Every successful relist and how long it took (kubelet_pleg_relist_duration_seconds). */
+  onRelist?(durationMs: number): void;
 }
 
 interface Snapshot {
@@ -83,7 +85,8 @@ interface Snapshot {
 }
 
 export class Pleg {
-  private readonly options: Required<Omit<PlegOptions, "onError">> & Pick<PlegOptions, "onError">;
+  private readonly options: Required<Omit<PlegOptions, "onError" | "onRelist">> &
+    Pick<PlegOptions, "onError" | "onRelist">;
   private readonly cache = new Map<string, PodRuntimeStatus>();
   private last: Snapshot = { states: new Map() };
   private lastRelistAt = Number.NEGATIVE_INFINITY;
@@ -132,7 +135,9 @@ export class Pleg {
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
+        const started = performance.now();
         await this.relist();
+        this.options.onRelist?.(performance.now() - started);
       } catch (error) {
         this.options.onError?.(error);
       }

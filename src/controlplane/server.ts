@@ -6,12 +6,14 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { openAPIDocuments } from "../api/openapi.ts";
+import type { KubeObject } from "../api/resource.ts";
 import { resourceDefinitions } from "../api/schema/index.ts";
 import { schemaPatchEngine } from "./apiserver/patching.ts";
 import { ApiServer } from "./apiserver/server.ts";
 import type { StreamingBackend } from "./apiserver/streaming.ts";
 import { type ControllersConfig, controllerAdmission, startControllerManager } from "./controllers/embed.ts";
 import { writeAdminKubeconfig } from "./kubeconfig.ts";
+import { nodeProxy, storedNode } from "./node-proxy.ts";
 import { openStorage } from "./storage/index.ts";
 
 export interface ControlPlaneConfig {
@@ -52,7 +54,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const storage = await openStorage(config.store, config.dataDir);
   log.info({ backend: storage.backend, store: config.store }, "storage opened");
-  const apiServer = new ApiServer({
+  const apiServer: ApiServer = new ApiServer({
     storage,
     definitions: resourceDefinitions,
     patch: schemaPatchEngine(),
@@ -61,7 +63,8 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
     nodePortRange: config.nodePortRange,
     log,
     admission: controllerAdmission(config.controllers),
-    ...(config.streaming ? { streaming: config.streaming } : {}),
+    // pods/log, exec, attach, portforward and nodes/proxy are answered by the node's agent.
+    streaming: config.streaming ?? nodeProxy((name): Promise<KubeObject> => storedNode(apiServer, name), log),
     ...(config.bookmarkIntervalMs ? { watch: { bookmarkIntervalMs: config.bookmarkIntervalMs } } : {}),
   });
   try {

@@ -48,7 +48,7 @@ export const nodes = defineKind<Node>({
   plural: "nodes",
   namespaced: false,
   shortNames: ["no"],
-  subresources: ["status"],
+  subresources: ["status", "proxy"],
   schema: Node,
   nameValidator: nameIsDNSSubdomain,
   applyDefaults(node) {
