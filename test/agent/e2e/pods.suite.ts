@@ -261,6 +261,51 @@ export function podSuite(kind: AgentRuntimeKind): void {
       expect(killing?.message).toBe("Stopping container app");
     });
 
+    it("kills a container that ignores SIGTERM once the grace period is over", async () => {
+      const e = env();
+      await e.createPod("stubborn", {
+        terminationGracePeriodSeconds: 2,
+        containers: [shContainer("app", "trap '' TERM; while :; do sleep 1; done")],
+      });
+      const pod = await e.waitRunning("stubborn");
+      const id = e.containerId(pod, "app");
+      await e.deletePod("stubborn");
+      const terminated = await waitFor(
+        async () => {
+          const status = await e.runtime.containerStatus(id).catch(() => undefined);
+          return status?.state === "exited" ? status : undefined;
+        },
+        { what: "the container to be killed after the grace period", timeoutMs: 60_000, intervalMs: 200 },
+      ).catch(() => undefined);
+      // SIGKILL: 128 + 9 (unless the agent already removed the container, which is fine too).
+      if (terminated) expect(terminated.exitCode).toBe(137);
+      await e.waitGone("stubborn");
+    });
+
+    it("an invalid mount gets FailedMount with upstream's message; the pod waits, others run", async () => {
+      const e = env();
+      const missing = join(hostDir, "does-not-exist");
+      await e.createPod("bad-mount", {
+        volumes: [{ name: "data", hostPath: { path: missing, type: "Directory" } }],
+        containers: [
+          shContainer("app", SLEEP_FOREVER, { volumeMounts: [{ name: "data", mountPath: "/data" }] }),
+        ],
+      });
+      await e.createPod("mount-neighbour", { containers: [shContainer("app", SLEEP_FOREVER)] });
+      const event = await e.waitEvent("bad-mount", (ev) => ev.reason === "FailedMount", "FailedMount");
+      expect(event.type).toBe("Warning");
+      expect(event.message).toBe(
+        `MountVolume.SetUp failed for volume "data" : hostPath type check failed: ${missing} is not a directory`,
+      );
+      const pod = await e.waitPod(
+        "bad-mount",
+        (p) => containerStatus(p, "app")?.state?.waiting?.reason === "ContainerCreating",
+        "waiting in ContainerCreating",
+      );
+      expect(pod.status?.phase).toBe("Pending");
+      await e.waitRunning("mount-neighbour");
+    });
+
     it("honours restart policies: Always, OnFailure and Never", async () => {
       const e = env();
       await e.createPod("always", {

@@ -67,6 +67,31 @@ export function resilienceSuite(kind: AgentRuntimeKind): void {
       expect(after.status?.startTime).toBe(before.status?.startTime);
     });
 
+    it("changes while the agent is stopped: a force-deleted pod's containers go, a new pod starts", async () => {
+      const e = env();
+      await e.createPod("doomed", { containers: [shContainer("app", SLEEP_FOREVER)] });
+      const doomed = await e.waitRunning("doomed");
+      const doomedId = e.containerId(doomed, "app");
+      await e.agent.stop();
+      await e.kubectl("delete", "pod", "doomed", "-n", e.ns, "--force", "--grace-period=0");
+      await e.createPod("newcomer", { containers: [shContainer("app", SLEEP_FOREVER)] });
+      // Nobody runs it while the agent is away …
+      expect((await e.getPod("newcomer"))?.status?.phase ?? "Pending").toBe("Pending");
+      expect((await e.runtime.containerStatus(doomedId)).state).toBe("running");
+      await e.agent.start();
+      // … and the restarted agent starts it, and removes what no source claims any more.
+      await e.waitRunning("newcomer");
+      await waitFor(
+        async () =>
+          (await e.runtime.listPodSandboxes({ labelSelector: { "io.kubernetes.pod.name": "doomed" } }))
+            .length === 0 && (await e.runtime.listContainers({ id: doomedId })).length === 0,
+        {
+          what: "the restarted agent to remove the force-deleted pod's sandbox and container",
+          timeoutMs: 90_000,
+        },
+      );
+    });
+
     it("control plane down for 30 s: pods keep running, the agent reconnects, status catches up", async () => {
       const e = env();
       await e.createPod("steady", {
