@@ -3,7 +3,7 @@
 
 import type { KubeObject } from "../../../api/resource.ts";
 import { decodeObjectBody, readBody } from "../body.ts";
-import { ApiError, badRequest, conflict, invalid, successStatus } from "../errors.ts";
+import { badRequest, conflict, invalid, successStatus } from "../errors.ts";
 import { formatTime, metaOf } from "../metadata.ts";
 import { bodyMediaType } from "../negotiation.ts";
 import type { ServedResource } from "../resources.ts";
@@ -286,5 +286,3 @@ export async function connect(scope: RequestScope): Promise<void> {
     scope.res,
   );
 }
-
-export { ApiError };

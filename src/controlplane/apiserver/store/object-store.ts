@@ -21,7 +21,6 @@ import {
   invalid,
   notFound,
   serviceUnavailable,
-  timeout,
 } from "../errors.ts";
 import {
   carryOverSystemMetadata,
@@ -598,7 +597,7 @@ export class ObjectStore {
       const next = structuredClone(current);
       const nextMeta = metaOf(next);
       const now = this.now();
-      let stays = finalizers.size > 0 || grace > 0 || (this.strategy.holdsDeletion?.(current) ?? false);
+      const stays = finalizers.size > 0 || grace > 0 || (this.strategy.holdsDeletion?.(current) ?? false);
       let changed = false;
       if (alreadyDeleting) {
         const existingGrace = meta.deletionGracePeriodSeconds ?? 0;
@@ -630,7 +629,6 @@ export class ObjectStore {
           throw storageError(error, `delete ${key}`);
         }
       }
-      stays = false;
       if (ctx.dryRun) return { object: current, deleted: true };
       try {
         await this.storage.delete(key, kv.modRevision);
@@ -645,5 +643,3 @@ export class ObjectStore {
     throw conflict(r.qualified, name, "too many concurrent writers; please try again");
   }
 }
-
-export { timeout };
