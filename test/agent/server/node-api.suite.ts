@@ -217,6 +217,20 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
       expect(result.code).toBe(4);
     });
 
+    it("attaches to a running container's output with kubectl attach", async () => {
+      const attach = kubectl.start(["-n", ns, "attach", "app", "-c", "ticker"]);
+      try {
+        // Output written after the attach started (the attach streams live output, not the log).
+        const first = await attach.waitForOutput((out) => /tick-(\d+)/.exec(out)?.[1], "a tick line");
+        await attach.waitForOutput(
+          (out) => out.includes(`tick-${Number(first) + 3}`),
+          "three more tick lines",
+        );
+      } finally {
+        await attach.stop();
+      }
+    });
+
     it("copies files in and out with kubectl cp (exec + tar)", async () => {
       const dir = join(tmpdir(), uniqueName("deckhand-cp"));
       const local = `${dir}-in.txt`;
