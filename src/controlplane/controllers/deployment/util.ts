@@ -202,11 +202,9 @@ export function proportionalScale(d: Deployment, active: readonly ReplicaSet[]):
   const current = specReplicasSum(active);
   const toAdd = allowed - current;
   if (toAdd === 0 || active.length === 0) return sizes;
-  // Scale up: newest first; scale down: oldest (largest) first, as upstream sorts them.
-  const ordered = [...active].sort((a, b) =>
-    toAdd > 0
-      ? byCreation(b, a) || replicasOf(b) - replicasOf(a)
-      : replicasOf(b) - replicasOf(a) || byCreation(a, b),
+  // Largest first; among equals the newest when growing, the oldest when shrinking (ReplicaSetsBySizeNewer/Older).
+  const ordered = [...active].sort(
+    (a, b) => replicasOf(b) - replicasOf(a) || (toAdd > 0 ? byCreation(b, a) : byCreation(a, b)),
   );
   const deploymentReplicas = replicasOf(d) + maxSurge(d);
   let added = 0;
@@ -227,7 +225,7 @@ export function proportionalScale(d: Deployment, active: readonly ReplicaSet[]):
     sizes.set(rs.metadata?.uid ?? "", size + proportion);
     added += proportion;
   }
-  // Leftovers go to the first one (the newest when growing, the largest when shrinking).
+  // Leftovers go to the first (largest) one, as upstream.
   const first = ordered[0];
   if (first && added !== toAdd) {
     const uid = first.metadata?.uid ?? "";
