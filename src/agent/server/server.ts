@@ -129,6 +129,12 @@ export class NodeServer {
       );
     }
     this.#log.info({ address: this.#main.address(), healthz: this.#healthz?.address() }, "node API serving");
+    if (!isLoopback(address)) {
+      this.#log.warn(
+        { address },
+        "the node API (exec, attach, port-forward, logs) has no authentication yet: anyone who reaches this address can run commands in pods; bind it to a loopback or private address (config: address) until TLS and authn/z arrive",
+      );
+    }
   }
 
   /** The bound address of the main listener (after start()). */
@@ -502,6 +508,10 @@ function listen(server: Server, address: string, port: number, setting: string):
       resolve();
     });
   });
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1" || address === "localhost";
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -72,7 +72,11 @@ export class ChannelConnection {
       const decoded = decodeChannelMessage(message, isBinary, this.#framing);
       if (decoded.type === "data") {
         const stream = this.#incoming.get(decoded.channel);
-        if (stream && !stream.writableEnded && decoded.data.length > 0) stream.write(decoded.data);
+        if (stream && !stream.writableEnded && decoded.data.length > 0 && !stream.write(decoded.data)) {
+          // The reader (the process's stdin) is behind: stop reading the socket until it catches up.
+          ws.pause();
+          stream.once("drain", () => ws.resume());
+        }
       } else if (decoded.type === "close") {
         this.#incoming.get(decoded.channel)?.end();
       }
