@@ -121,7 +121,7 @@ describe("ReplicaSet planning", () => {
       pod("b", { readySince: T0 + 9000 }),
       pod("c", { ready: false }),
     ];
-    pods[0]!.metadata!.labels = { app: "x" };
+    pods[0] = { ...(pods[0] as Pod), metadata: { ...pods[0]?.metadata, labels: { app: "x" } } };
     const s = calculateReplicaStatus({
       current: undefined,
       pods,
@@ -252,7 +252,7 @@ describe("Deployment arithmetic", () => {
       rs("old", 9, { maxReplicas: 18, created: T0 }),
       rs("new", 8, { maxReplicas: 18, created: T0 + 1000 }),
     ]);
-    expect(down.get("old")! + down.get("new")!).toBe(7);
+    expect((down.get("old") ?? 0) + (down.get("new") ?? 0)).toBe(7);
   });
 
   it("templates compare without the pod-template-hash label", () => {
@@ -290,7 +290,7 @@ describe("Deployment arithmetic", () => {
         ],
       },
     } as Partial<Deployment>);
-    stuck.spec!.progressDeadlineSeconds = 5;
+    stuck.spec = { ...(stuck.spec as NonNullable<Deployment["spec"]>), progressDeadlineSeconds: 5 };
     const later = T0 + 10_000;
     const timedOut = rolloutStatus(
       stuck,
@@ -308,10 +308,10 @@ describe("Deployment arithmetic", () => {
 
   it("cleans up only scaled-down old ReplicaSets beyond revisionHistoryLimit, oldest revision first", () => {
     const d = deployment(1, {}, {});
-    d.spec!.revisionHistoryLimit = 1;
+    d.spec = { ...(d.spec as NonNullable<Deployment["spec"]>), revisionHistoryLimit: 1 };
     const old = [rs("r1", 0, { revision: 1 }), rs("r2", 0, { revision: 2 }), rs("r3", 1, { revision: 3 })];
     expect(replicaSetsToClean(d, old).map((r) => r.metadata?.name)).toEqual(["r1", "r2"]);
-    d.spec!.revisionHistoryLimit = 0;
+    d.spec = { ...d.spec, revisionHistoryLimit: 0 } as Deployment["spec"];
     expect(replicaSetsToClean(d, old).map((r) => r.metadata?.name)).toEqual(["r1", "r2"]);
   });
 
@@ -335,10 +335,8 @@ describe("DaemonSet planning", () => {
     },
   } as DaemonSet;
   const template = daemonTemplate(ds, "h1");
-  const node = (
-    taints: Node["spec"] extends infer S ? (S extends { taints?: infer T } ? T : never) : never,
-    labels = { role: "edge" },
-  ) => ({ metadata: { name: "n", labels }, spec: { taints } }) as Node;
+  const node = (taints?: Array<{ key: string; effect: string }>, labels = { role: "edge" }) =>
+    ({ metadata: { name: "n", labels }, spec: { taints } }) as Node;
 
   it("adds upstream's daemon tolerations and revision labels", () => {
     expect(template.metadata?.labels).toEqual({
@@ -379,7 +377,7 @@ describe("DaemonSet planning", () => {
   it("rolls within maxUnavailable, replacing unavailable old pods for free", () => {
     const mk = (name: string, hash: string, ready = true) => {
       const p = pod(name, { ready });
-      p.metadata!.labels = { "controller-revision-hash": hash };
+      p.metadata = { ...p.metadata, labels: { "controller-revision-hash": hash } };
       return p;
     };
     const plan = planRollingUpdate({
