@@ -10,4 +10,5 @@ requireSocket(testEnv.dockerSocket, "Docker engine");
 runtimeRestartConformance("docker", {
   upstreamSocket: testEnv.dockerSocket,
   connectTo: (socketPath) => createDockerRuntime({ socketPath, pauseImage: testEnv.pauseImage }),
+  immediateRecovery: true,
 });

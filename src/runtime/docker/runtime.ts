@@ -28,7 +28,7 @@ import type {
   StreamResult,
 } from "../types.ts";
 import { RuntimeLabels } from "../types.ts";
-import { createDockerClient, type DockerClient } from "./client.ts";
+import { type CallOptions, createDockerClient, type DockerClient } from "./client.ts";
 import {
   containerFromListEntry,
   containerStatusFromInspect,
@@ -52,6 +52,8 @@ import { type DockerStatsDocument, statsFromDocument } from "./stats.ts";
 import { Collector, killTree, wireSession } from "./streams.ts";
 import { validateContainerConfig, validatePort, validateSandboxConfig } from "./validate.ts";
 
+const FULL_ID = /^[0-9a-f]{64}$/;
+
 /** How long a stopped pod's pause container gets to exit on SIGTERM (dockershim's defaultSandboxGracePeriod). */
 const SANDBOX_GRACE_SECONDS = 10;
 
@@ -73,8 +75,13 @@ export class DockerRuntime implements Runtime {
     return this.client.docker;
   }
 
-  private call<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T> {
-    return this.client.call(what, fn, timeoutMs);
+  private call<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, options?: CallOptions): Promise<T> {
+    return this.client.call(what, fn, options);
+  }
+
+  /** A call that opens a stream (hijacked exec/attach, followed logs, pull progress): never retried. */
+  private stream<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, timeoutMs?: number): Promise<T> {
+    return this.client.call(what, fn, { retryOnReset: false, ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -139,23 +146,23 @@ export class DockerRuntime implements Runtime {
   }
 
   async stopPodSandbox(id: string): Promise<void> {
-    const sandbox = await this.inspectKind(id, SANDBOX_TYPE).catch(ignoreNotFound);
+    const sandbox = await this.findKind(id, SANDBOX_TYPE).catch(ignoreNotFound);
     if (!sandbox) return;
     const members = await this.listByLabels([`${DockerLabels.sandboxId}=${sandbox.Id}`], CONTAINER_TYPE);
+    // Like containerd: whatever still runs when the pod is stopped is killed without grace (the agent
+    // stops containers with their grace periods first).
     await Promise.all(
-      members
-        .filter((c) => c.State === "running")
-        .map((c) => this.stopContainer(c.Id, 0).catch(ignoreNotFound)),
+      members.filter((c) => c.State === "running").map((c) => this.stopById(c.Id, 0).catch(ignoreNotFound)),
     );
-    await this.stopContainer(sandbox.Id, SANDBOX_GRACE_SECONDS).catch(ignoreNotFound);
+    await this.stopById(sandbox.Id, SANDBOX_GRACE_SECONDS).catch(ignoreNotFound);
   }
 
   async removePodSandbox(id: string): Promise<void> {
-    const sandbox = await this.inspectKind(id, SANDBOX_TYPE).catch(ignoreNotFound);
+    const sandbox = await this.findKind(id, SANDBOX_TYPE).catch(ignoreNotFound);
     if (!sandbox) return;
     const members = await this.listByLabels([`${DockerLabels.sandboxId}=${sandbox.Id}`], CONTAINER_TYPE);
-    await Promise.all(members.map((c) => this.removeContainer(c.Id)));
-    await this.removeContainer(sandbox.Id);
+    await Promise.all(members.map((c) => this.removeById(c.Id)));
+    await this.removeById(sandbox.Id);
   }
 
   async podSandboxStatus(id: string): Promise<PodSandboxStatus> {
@@ -185,8 +192,13 @@ export class DockerRuntime implements Runtime {
   ): Promise<string> {
     validateContainerConfig(config);
     validateSandboxConfig(sandboxConfig);
-    const sandbox = await this.inspectKind(podSandboxId, SANDBOX_TYPE);
-    const spec = containerCreateOptions(sandbox.Id, config, sandboxConfig, this.options);
+    // No lookup on the hot path (every request costs while many pods start): Docker itself answers 404
+    // for a `container:<id>` mode naming a missing container. Short IDs are resolved, so that the sandbox
+    // label always holds the full ID.
+    const sandboxId = FULL_ID.test(podSandboxId)
+      ? podSandboxId
+      : (await this.findKind(podSandboxId, SANDBOX_TYPE)).Id;
+    const spec = containerCreateOptions(sandboxId, config, sandboxConfig, this.options);
     try {
       const container = await this.call(`create container ${spec.name}`, (abortSignal) =>
         this.docker.createContainer({ ...spec, abortSignal }),
@@ -200,12 +212,19 @@ export class DockerRuntime implements Runtime {
           { cause: error },
         );
       }
+      if (error instanceof RuntimeError && error.code === "RUNTIME_NOT_FOUND") {
+        throw new RuntimeError(
+          "RUNTIME_NOT_FOUND",
+          `create container ${spec.name}: sandbox ${podSandboxId} not found in Docker at ${this.endpoint}`,
+          { cause: error },
+        );
+      }
       throw error;
     }
   }
 
   async startContainer(id: string): Promise<void> {
-    await this.inspectKind(id, CONTAINER_TYPE);
+    // Straight to Docker (a missing container is its 404): see createContainer.
     await this.call(`start container ${id}`, (abortSignal) =>
       this.docker.getContainer(id).start({ abortSignal }),
     ).catch(ignoreNotModified);
@@ -215,15 +234,25 @@ export class DockerRuntime implements Runtime {
     if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0) {
       throw invalid("timeoutSeconds", `${timeoutSeconds} is not a non-negative integer`);
     }
-    // Docker sends the stop signal, waits `t` seconds, then SIGKILLs: exactly the CRI contract.
-    await this.call(
-      `stop container ${id}`,
-      (abortSignal) => this.docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal }),
-      timeoutSeconds * 1000 + this.options.requestTimeoutMs,
-    ).catch(ignoreNotModified);
+    const container = await this.findKind(id, CONTAINER_TYPE);
+    await this.stopById(container.Id, timeoutSeconds);
   }
 
   async removeContainer(id: string): Promise<void> {
+    const container = await this.findKind(id, CONTAINER_TYPE).catch(ignoreNotFound);
+    if (container) await this.removeById(container.Id);
+  }
+
+  /** Docker sends the stop signal, waits `t` seconds, then SIGKILLs: exactly the CRI contract. */
+  private async stopById(id: string, timeoutSeconds: number): Promise<void> {
+    await this.call(
+      `stop container ${id}`,
+      (abortSignal) => this.docker.getContainer(id).stop({ t: timeoutSeconds, abortSignal }),
+      { timeoutMs: timeoutSeconds * 1000 + this.options.requestTimeoutMs },
+    ).catch(ignoreNotModified);
+  }
+
+  private async removeById(id: string): Promise<void> {
     await this.call(`remove container ${id}`, (abortSignal) =>
       this.docker.getContainer(id).remove({ force: true, v: true, abortSignal }),
     ).catch((error: RuntimeError) => {
@@ -263,7 +292,7 @@ export class DockerRuntime implements Runtime {
         .getContainer(containerId)
         .exec({ Cmd: command, AttachStdout: true, AttachStderr: true, Tty: false, abortSignal }),
     );
-    const socket = await this.call(
+    const socket = await this.stream(
       what,
       (abortSignal) => exec.start({ hijack: true, stdin: false, abortSignal }) as Promise<Duplex>,
     );
@@ -311,7 +340,7 @@ export class DockerRuntime implements Runtime {
         abortSignal,
       }),
     );
-    const socket = await this.call(
+    const socket = await this.stream(
       what,
       (abortSignal) =>
         exec.start({
@@ -334,7 +363,7 @@ export class DockerRuntime implements Runtime {
     const info = await this.inspectKind(containerId, CONTAINER_TYPE);
     const container = this.docker.getContainer(info.Id);
     const tty = info.Config.Tty;
-    const socket = await this.call(
+    const socket = await this.stream(
       `attach to container ${containerId}`,
       (abortSignal) =>
         container.attach({
@@ -409,12 +438,13 @@ export class DockerRuntime implements Runtime {
     const container = this.docker.getContainer(info.Id);
     let chunks: AsyncIterable<Buffer>;
     if (options.follow) {
-      const stream = await this.client
-        .call(what, () => container.logs({ ...query, follow: true }) as Promise<NodeJS.ReadableStream>)
-        .catch((error: unknown) => {
-          if (options.signal?.aborted) return undefined;
-          throw error;
-        });
+      const stream = await this.stream(
+        what,
+        () => container.logs({ ...query, follow: true }) as Promise<NodeJS.ReadableStream>,
+      ).catch((error: unknown) => {
+        if (options.signal?.aborted) return undefined;
+        throw error;
+      });
       if (!stream) return;
       chunks = stream as AsyncIterable<Buffer>;
     } else {
@@ -448,7 +478,7 @@ export class DockerRuntime implements Runtime {
     const registry = registryOf(ref);
     const failed = (answer: string, cause?: unknown) =>
       new RuntimeError("RUNTIME_IMAGE_PULL", `pull ${image} from ${registry} failed: ${answer}`, { cause });
-    const answer = await this.call(
+    const answer = await this.stream(
       `pull ${image}`,
       async (abortSignal) => {
         let stream: NodeJS.ReadableStream;
@@ -561,6 +591,28 @@ export class DockerRuntime implements Runtime {
   // ---------------------------------------------------------------------------------------------------
   // Helpers
   // ---------------------------------------------------------------------------------------------------
+
+  /**
+   * Finds a Deckhand-managed object of the given kind by ID (or unique ID prefix) through Docker's list
+   * call, which reads the daemon's in-memory view without taking container locks: an inspect here costs
+   * seconds while twenty containers start. Anything else is RUNTIME_NOT_FOUND.
+   */
+  private async findKind(id: string, kind: Kind): Promise<Docker.ContainerInfo> {
+    const noun = kind === SANDBOX_TYPE ? "sandbox" : "container";
+    if (typeof id !== "string" || !/^[0-9a-f]{1,64}$/.test(id)) {
+      throw new RuntimeError("RUNTIME_NOT_FOUND", `${noun} ${JSON.stringify(id)}: not a Docker container ID`);
+    }
+    const matches = (await this.listByLabels([], kind, id)).filter((c) => c.Id.startsWith(id));
+    const found = matches.find((c) => c.Id === id) ?? (matches.length === 1 ? matches[0] : undefined);
+    if (!found) {
+      const why = matches.length > 1 ? `the ID prefix is ambiguous (${matches.length} matches)` : "not found";
+      throw new RuntimeError(
+        "RUNTIME_NOT_FOUND",
+        `${noun} ${id}: ${why} among Deckhand ${noun}s in Docker at ${this.endpoint}`,
+      );
+    }
+    return found;
+  }
 
   /** Inspects a Deckhand-managed object of the given kind; anything else is RUNTIME_NOT_FOUND. */
   private async inspectKind(id: string, kind: Kind): Promise<Docker.ContainerInspectInfo> {
