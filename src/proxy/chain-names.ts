@@ -1,7 +1,7 @@
 // Chain names, exactly as upstream kube-proxy (iptables mode) names them, so operators can read Deckhand's
 // rules the way they read kube-proxy's: fixed top-level chains, and per service port / endpoint chains named
 // by the first 16 characters of the base32 (RFC 4648, padded alphabet) encoding of a SHA-256 hash.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 export const KUBE_SERVICES = "KUBE-SERVICES";
 export const KUBE_EXTERNAL_SERVICES = "KUBE-EXTERNAL-SERVICES";
@@ -37,7 +37,7 @@ const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /** First 16 characters of base32(sha256(text)): 80 bits, the first 10 bytes. */
 export function hash16(text: string): string {
-  const digest = createHash("sha256").update(text).digest();
+  const digest = hash("sha256", text, "buffer");
   let out = "";
   let bits = 0;
   let value = 0;

@@ -88,11 +88,12 @@ export async function cleanupProxyRules(
       await iptables.restore(flush.text());
     }
     // …then delete per-service chains referrers first, then the static ones.
-    const batches = new Batcher(budget);
+    const batches = new Batcher(budget, (text) => iptables.restore(text));
     for (const prefix of ORDER) {
-      for (const chain of removable) if (chain.startsWith(prefix)) batches.next().removeChain(table, chain);
+      for (const chain of removable)
+        if (chain.startsWith(prefix)) (await batches.next()).removeChain(table, chain);
     }
-    for (const text of batches.texts()) await iptables.restore(text);
+    await batches.flush();
     const last = new PayloadBuilder();
     for (const chain of statics) last.removeChain(table, chain);
     if (!last.isEmpty) await iptables.restore(last.text());

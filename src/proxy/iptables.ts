@@ -17,12 +17,27 @@ export interface Iptables {
   readonly backend: Backend;
   /** `iptables-restore --noflush`: applies the payload atomically per table or not at all; throws RestoreError. */
   restore(payload: string): Promise<void>;
+  /**
+   * One `iptables-restore --noflush` process for many payloads, written one after another: each table
+   * section is still its own transaction (committed at its COMMIT line, in order), but there is one process
+   * for all of them, and payloads are streamed instead of held in memory.
+   */
+  openRestore(): RestoreSession;
   /** `iptables-save -t table`, streamed line by line. */
   save(table: Table, onLine: (line: string) => void): Promise<void>;
   /** `iptables -w … args`; resolves with the exit code instead of throwing. */
   run(args: readonly string[]): Promise<CommandResult>;
   /** MASQUERADE --random-fully is available (iptables ≥ 1.6.2). */
   hasRandomFully(): Promise<boolean>;
+}
+
+export interface RestoreSession {
+  /** Sends one payload; rejects if iptables-restore has already failed. */
+  write(payload: string): Promise<void>;
+  /** Ends the input and waits for iptables-restore; throws RestoreError if any payload failed. */
+  close(): Promise<void>;
+  /** Stops the process (after a failure elsewhere). */
+  abort(): void;
 }
 
 export type IptablesErrorCode = "IPTABLES_RESTORE" | "IPTABLES_SAVE" | "IPTABLES_COMMAND";
@@ -182,6 +197,10 @@ export class ExecIptables implements Iptables {
     if (result.code !== 0) throw new RestoreError(result.stderr, payload, result.code);
   }
 
+  openRestore(): RestoreSession {
+    return new ProcessRestoreSession([...this.prefix, this.command("restore"), "--noflush", "-w", this.wait]);
+  }
+
   async save(table: Table, onLine: (line: string) => void): Promise<void> {
     const result = await exec([...this.prefix, this.command("save"), "-t", table], { onStdoutLine: onLine });
     if (result.code !== 0) {
@@ -206,6 +225,89 @@ export class ExecIptables implements Iptables {
       this.randomFully = major > 1 || (major === 1 && (minor > 6 || (minor === 6 && patch >= 2)));
     }
     return this.randomFully;
+  }
+}
+
+/** Keeps this much of the most recent input to quote the line iptables-restore blames. */
+const KEEP_INPUT_CHARS = 8 * 1024 * 1024;
+
+class ProcessRestoreSession implements RestoreSession {
+  private readonly child;
+  private readonly exited: Promise<number>;
+  private stderr = "";
+  private failed = false;
+  /** Recent payloads with the input line each starts at (1-based). */
+  private recent: Array<{ firstLine: number; text: string }> = [];
+  private keptChars = 0;
+  private nextLine = 1;
+
+  constructor(argv: string[]) {
+    const [command, ...args] = argv as [string, ...string[]];
+    this.child = spawn(command, args, { stdio: ["pipe", "ignore", "pipe"] });
+    this.child.stderr.setEncoding("utf8");
+    this.child.stderr.on("data", (chunk: string) => {
+      this.stderr += chunk;
+    });
+    this.child.stdin.on("error", () => {
+      this.failed = true;
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on("error", (error) => {
+        this.stderr += `cannot run ${command}: ${error.message}`;
+        this.failed = true;
+        resolve(127);
+      });
+      this.child.on("close", (code) => {
+        if (code !== 0) this.failed = true;
+        resolve(code ?? 1);
+      });
+    });
+  }
+
+  async write(payload: string): Promise<void> {
+    if (this.failed) throw await this.error();
+    this.recent.push({ firstLine: this.nextLine, text: payload });
+    this.keptChars += payload.length;
+    while (this.keptChars > KEEP_INPUT_CHARS && this.recent.length > 1)
+      this.keptChars -= this.recent.shift()?.text.length ?? 0;
+    for (let i = payload.indexOf("\n"); i >= 0; i = payload.indexOf("\n", i + 1)) this.nextLine++;
+    const accepted = this.child.stdin.write(payload);
+    if (!accepted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.child.stdin.off("drain", done);
+          this.child.off("close", done);
+          resolve();
+        };
+        this.child.stdin.on("drain", done);
+        this.child.on("close", done);
+      });
+    }
+    if (this.failed) throw await this.error();
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    const code = await this.exited;
+    if (code !== 0) throw await this.error();
+  }
+
+  abort(): void {
+    this.child.kill("SIGKILL");
+  }
+
+  private async error(): Promise<RestoreError> {
+    const code = await this.exited;
+    // Quote the blamed line: find the payload it falls in, and renumber it within that payload.
+    const match = /line:? (\d+)/.exec(this.stderr);
+    const line = match ? Number(match[1]) : undefined;
+    const at = line === undefined ? undefined : [...this.recent].reverse().find((p) => p.firstLine <= line);
+    if (at && line !== undefined) {
+      const local = line - at.firstLine + 1;
+      const stderr = this.stderr.replace(/line:? \d+/, (m) => m.replace(String(line), String(local)));
+      return new RestoreError(stderr, at.text, code);
+    }
+    return new RestoreError(this.stderr, "", code);
   }
 }
 

@@ -3,7 +3,7 @@
 // then chain deletions. A Batcher cuts a long list of units into payloads with a bounded number of chains:
 // iptables-nft 1.8.9 handles chain names of one --noflush payload in a sorted list, so a payload's cost
 // grows much faster than linearly with its chain count.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { deleteForm, insertFirstForm, jumpTarget, type Table } from "./rule-text.ts";
 
 const TABLE_ORDER: Table[] = ["filter", "nat", "mangle"];
@@ -95,31 +95,36 @@ export class PayloadBuilder {
   }
 }
 
-/** Fills payloads unit by unit, starting a new one when the chain budget is used up. */
+/**
+ * Fills payloads unit by unit and applies each as soon as its chain budget is used up, so that memory stays
+ * bounded by one payload however many services there are. A unit is never split across payloads.
+ */
 export class Batcher {
-  readonly payloads: PayloadBuilder[] = [];
   private readonly maxChains: number;
+  private readonly apply: (payload: string) => Promise<void>;
   private current: PayloadBuilder | undefined;
 
-  constructor(maxChains: number) {
+  constructor(maxChains: number, apply: (payload: string) => Promise<void>) {
     this.maxChains = maxChains;
+    this.apply = apply;
   }
 
-  /** The payload the next unit goes into (a unit is never split). */
-  next(): PayloadBuilder {
-    if (!this.current || this.current.chainCount >= this.maxChains) {
-      this.current = new PayloadBuilder();
-      this.payloads.push(this.current);
-    }
+  /** The payload the next unit goes into; applies the current one first when it is full. */
+  async next(): Promise<PayloadBuilder> {
+    if (this.current && this.current.chainCount >= this.maxChains) await this.flush();
+    this.current ??= new PayloadBuilder();
     return this.current;
   }
 
-  texts(): string[] {
-    return this.payloads.filter((p) => !p.isEmpty).map((p) => p.text());
+  /** Applies what is pending. */
+  async flush(): Promise<void> {
+    const payload = this.current;
+    this.current = undefined;
+    if (payload && !payload.isEmpty) await this.apply(payload.text());
   }
 }
 
 /** A short digest of a chain's rules, to tell whether what is programmed differs from what is wanted. */
 export function chainDigest(rules: readonly string[]): string {
-  return createHash("sha1").update(rules.join("\n")).digest("base64").slice(0, 16);
+  return hash("sha1", rules.join("\n"), "base64").slice(0, 16);
 }

@@ -151,6 +151,12 @@ export class ServiceProxy {
     this.runner?.request();
   }
 
+  /** Asks for a full sync (read the tables back, repair everything) as soon as minSyncPeriod allows. */
+  requestFullSync(): void {
+    if (this.syncer) this.syncer.needFullSync = true;
+    this.runner?.request();
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     const { options, log } = this;
     const config = await this.rulesConfig();

@@ -24,22 +24,23 @@ import {
   SVC_PREFIX,
   SVL_PREFIX,
 } from "./chain-names.ts";
-import { type Iptables, isRestoreError } from "./iptables.ts";
+import { type Iptables, isRestoreError, type RestoreSession } from "./iptables.ts";
 import { JUMPS, planJumps } from "./jumps.ts";
 import { Batcher, chainDigest, PayloadBuilder } from "./payload.ts";
 import {
+  type ChainRules,
   type ProxyRulesConfig,
   type ProxyState,
   type RenderContext,
-  renderAll,
   renderBase,
   renderContext,
   renderServicePort,
   type ServicePortRules,
   type TopRule,
 } from "./render.ts";
-import type { Table } from "./rule-text.ts";
+import { chainOf, type Table } from "./rule-text.ts";
 import { type KernelTable, SaveParser } from "./save-parser.ts";
+import type { ServicePortInfo } from "./types.ts";
 
 export interface ProxyLogger {
   debug(fields: Record<string, unknown>, message: string): void;
@@ -112,6 +113,9 @@ export class RuleSyncer {
   private restores = 0;
   /** iptables-restore calls that failed. */
   restoreFailures = 0;
+  private session: RestoreSession | undefined;
+  /** A failure was already counted and logged for the running sync (a session reports it twice). */
+  private failureCounted = false;
 
   constructor(options: SyncerOptions) {
     this.iptables = options.iptables;
@@ -133,6 +137,7 @@ export class RuleSyncer {
    * programmed (the next sync is then a full one).
    */
   async sync(state: ProxyState, changed: ReadonlySet<string>): Promise<SyncReport> {
+    this.failureCounted = false;
     const ctx = renderContext(this.config, state);
     if (this.largeClusterMode !== undefined && this.largeClusterMode !== ctx.largeClusterMode) {
       this.log.info(
@@ -148,6 +153,7 @@ export class RuleSyncer {
     } catch (error) {
       this.log.warn({ err: error }, "partial sync failed; falling back to a full sync");
       this.needFullSync = true;
+      this.failureCounted = false;
       return this.runFull(state, ctx, true);
     }
   }
@@ -171,9 +177,33 @@ export class RuleSyncer {
   private async restore(payload: PayloadBuilder | string): Promise<void> {
     const text = typeof payload === "string" ? payload : payload.text();
     this.restores++;
+    const session = this.session;
+    await this.counted(() => (session ? session.write(text) : this.iptables.restore(text)));
+  }
+
+  /** Runs `fn` with its restores streamed into one iptables-restore process. */
+  private async inSession<T>(fn: () => Promise<T>): Promise<T> {
+    const session = this.iptables.openRestore();
+    this.session = session;
     try {
-      await this.iptables.restore(text);
+      const result = await fn();
+      this.session = undefined;
+      await this.counted(() => session.close());
+      return result;
     } catch (error) {
+      session.abort();
+      throw error;
+    } finally {
+      this.session = undefined;
+    }
+  }
+
+  private async counted(fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      if (this.failureCounted) throw error;
+      this.failureCounted = true;
       this.restoreFailures++;
       this.log.warn(
         { err: error, line: isRestoreError(error) ? error.lineText : undefined },
@@ -251,46 +281,66 @@ export class RuleSyncer {
     if (fixes.length > 0)
       this.log.info({ fixes: fixes.map((f) => `${f.action} ${f.jump.rule}`) }, "fixed built-in chain jumps");
 
-    // 3. Per-service chains whose content differs: unreachable ones first, in larger numbers per restore.
-    const rendered = renderAll(state, ctx);
+    // 3.–5. In one iptables-restore process.
+    this.record = await this.inSession(() => this.fullServices(state, ctx, kernel, base, report));
+    report.restores = this.restores - restoresBefore;
+    return report;
+  }
+
+  /** Full sync of the per-service chains, the top-level chains and stale chains; returns the new record. */
+  private async fullServices(
+    state: ProxyState,
+    ctx: RenderContext,
+    kernel: Record<Table, KernelTable>,
+    base: ReturnType<typeof renderBase>,
+    report: SyncReport,
+  ): Promise<Map<string, Programmed>> {
+    // 3. Per-service chains whose content differs: unreachable ones in larger numbers per restore. Each
+    //    service port is rendered, written if needed, and dropped, so memory stays bounded.
     const nat = kernel.nat;
-    const create = new Batcher(this.createBudget);
-    const update = new Batcher(this.updateBudget);
+    const apply = (text: string) => this.restore(text);
+    const create = new Batcher(this.createBudget, apply);
+    const update = new Batcher(this.updateBudget, apply);
     const wanted = new Set<string>();
     const record = new Map<string, Programmed>();
-    for (const [key, rules] of rendered) {
-      const programmed: Programmed = {
-        service: state.ports.get(key)?.service ?? "",
-        chains: [],
-        digests: [],
-        top: rules.top,
-      };
+    const desiredTop = new Map<string, string[]>();
+    for (const key of [...state.ports.keys()].sort()) {
+      const svc = state.ports.get(key) as ServicePortInfo;
+      const rules = renderServicePort(svc, state.endpoints.get(key) ?? [], ctx);
+      const programmed: Programmed = { service: svc.service, chains: [], digests: [], top: rules.top };
+      for (const top of rules.top) {
+        const id = `${top.table} ${chainOf(top.rule)}`;
+        let list = desiredTop.get(id);
+        if (!list) {
+          list = [];
+          desiredTop.set(id, list);
+        }
+        list.push(top.rule);
+      }
       const fresh = rules.chains.every((chain) => !nat.chains.has(chain.name));
-      let payload: PayloadBuilder | undefined;
+      const writes: ChainRules[] = [];
       for (const chain of rules.chains) {
         const digest = chainDigest(chain.rules);
         programmed.chains.push(chain.name);
         programmed.digests.push(digest);
         wanted.add(chain.name);
-        if (nat.digests.get(chain.name) === digest) continue;
-        payload ??= (fresh ? create : update).next();
-        payload.writeChain("nat", chain.name, chain.rules);
-        report.chainsWritten++;
+        if (nat.digests.get(chain.name) !== digest) writes.push(chain);
+      }
+      if (writes.length > 0) {
+        const payload = await (fresh ? create : update).next();
+        for (const chain of writes) payload.writeChain("nat", chain.name, chain.rules);
+        report.chainsWritten += writes.length;
       }
       record.set(key, programmed);
     }
-    for (const text of create.texts()) await this.restore(text);
-    for (const text of update.texts()) await this.restore(text);
+    await create.flush();
+    await update.flush();
 
     // 4. The shared top-level chains: edit them rule by rule, or re-declare one when that is cheaper.
     const topPayload = new PayloadBuilder();
     for (const table of ["filter", "nat"] as const) {
       for (const chain of TOP_CHAINS[table]) {
-        const desired: string[] = [];
-        for (const rules of rendered.values()) {
-          for (const top of rules.top)
-            if (top.table === table && top.rule.startsWith(`-A ${chain} `)) desired.push(top.rule);
-        }
+        const desired = desiredTop.get(`${table} ${chain}`) ?? [];
         const trailer = table === "nat" && chain === KUBE_SERVICES ? base.natServicesTrailer : [];
         report.topRulesChanged += this.planTopChain(
           topPayload,
@@ -310,19 +360,17 @@ export class RuleSyncer {
     if (blocked.length > 0) {
       this.log.warn({ chains: blocked }, "not deleting stale chains other programs' rules jump to");
     }
-    const removal = new Batcher(this.updateBudget);
+    const removal = new Batcher(this.updateBudget, apply);
     for (const prefix of DELETE_ORDER) {
       for (const chain of stale) {
         if (!chain.startsWith(prefix) || nat.foreignReferences.has(chain)) continue;
-        removal.next().removeChain("nat", chain);
+        (await removal.next()).removeChain("nat", chain);
         report.chainsDeleted++;
       }
     }
-    for (const text of removal.texts()) await this.restore(text);
+    await removal.flush();
 
-    this.record = record;
-    report.restores = this.restores - restoresBefore;
-    return report;
+    return record;
   }
 
   /** Adds the edits turning the kernel's `have` into `desired` (+ `trailer` at the end); returns how many. */
@@ -385,61 +433,73 @@ export class RuleSyncer {
     for (const [key, programmed] of this.record) if (changed.has(programmed.service)) keys.add(key);
     for (const [key, svc] of state.ports) if (changed.has(svc.service)) keys.add(key);
 
-    const create = new Batcher(this.createBudget);
-    const update = new Batcher(this.updateBudget);
-    const last = new PayloadBuilder();
     const updates = new Map<string, Programmed | undefined>();
-    for (const key of [...keys].sort()) {
-      const old = this.record.get(key);
-      const svc = state.ports.get(key);
-      const rules: ServicePortRules | undefined = svc
-        ? renderServicePort(svc, state.endpoints.get(key) ?? [], ctx)
-        : undefined;
-      const next: Programmed | undefined =
-        svc && rules ? { service: svc.service, chains: [], digests: [], top: rules.top } : undefined;
-      const oldDigests = new Map<string, string>();
-      for (const [i, chain] of (old?.chains ?? []).entries())
-        oldDigests.set(chain, old?.digests[i] as string);
+    await this.inSession(async () => {
+      const apply = (text: string) => this.restore(text);
+      const create = new Batcher(this.createBudget, apply);
+      const update = new Batcher(this.updateBudget, apply);
+      const last = new PayloadBuilder();
+      for (const key of [...keys].sort()) {
+        const old = this.record.get(key);
+        const svc = state.ports.get(key);
+        const rules: ServicePortRules | undefined = svc
+          ? renderServicePort(svc, state.endpoints.get(key) ?? [], ctx)
+          : undefined;
+        const next: Programmed | undefined =
+          svc && rules ? { service: svc.service, chains: [], digests: [], top: rules.top } : undefined;
+        const oldDigests = new Map<string, string>();
+        for (const [i, chain] of (old?.chains ?? []).entries())
+          oldDigests.set(chain, old?.digests[i] as string);
 
-      let payload: PayloadBuilder | undefined;
-      const target = () => {
-        payload ??= (old ? update : create).next();
-        return payload;
-      };
-      for (const chain of rules?.chains ?? []) {
-        const digest = chainDigest(chain.rules);
-        next?.chains.push(chain.name);
-        next?.digests.push(digest);
-        if (oldDigests.get(chain.name) === digest) continue;
-        target().writeChain("nat", chain.name, chain.rules);
-        report.chainsWritten++;
+        // The unit's changes; a Service seen for the first time has nothing jumping to its chains yet, so its
+        // chains go into creation payloads and its top-level rules into the last payload.
+        const ops: Array<(payload: PayloadBuilder) => void> = [];
+        const topOps: Array<(payload: PayloadBuilder) => void> = [];
+        for (const chain of rules?.chains ?? []) {
+          const digest = chainDigest(chain.rules);
+          next?.chains.push(chain.name);
+          next?.digests.push(digest);
+          if (oldDigests.get(chain.name) === digest) continue;
+          ops.push((p) => p.writeChain("nat", chain.name, chain.rules));
+          report.chainsWritten++;
+        }
+        const newTop = new Set((rules?.top ?? []).map(topKey));
+        const oldTop = new Set((old?.top ?? []).map(topKey));
+        for (const top of old?.top ?? []) {
+          if (newTop.has(topKey(top))) continue;
+          topOps.push((p) => p.deleteRule(top.table, top.rule));
+          report.topRulesChanged++;
+        }
+        for (const top of rules?.top ?? []) {
+          if (oldTop.has(topKey(top))) continue;
+          const first = top.table === "nat" && top.rule.startsWith(`-A ${KUBE_SERVICES} `);
+          topOps.push((p) => p.addRule(top.table, top.rule, first));
+          report.topRulesChanged++;
+        }
+        const newChains = new Set(next?.chains ?? []);
+        for (const chain of old?.chains ?? []) {
+          if (newChains.has(chain)) continue;
+          topOps.push((p) => p.removeChain("nat", chain));
+          report.chainsDeleted++;
+        }
+        if (old) {
+          if (ops.length + topOps.length > 0) {
+            const payload = await update.next();
+            for (const op of [...ops, ...topOps]) op(payload);
+          }
+        } else {
+          if (ops.length > 0) {
+            const payload = await create.next();
+            for (const op of ops) op(payload);
+          }
+          for (const op of topOps) op(last);
+        }
+        updates.set(key, next);
       }
-      const newTop = new Set((rules?.top ?? []).map(topKey));
-      const oldTop = new Set((old?.top ?? []).map(topKey));
-      const topTarget = old ? target : () => last;
-      for (const top of old?.top ?? []) {
-        if (newTop.has(topKey(top))) continue;
-        topTarget().deleteRule(top.table, top.rule);
-        report.topRulesChanged++;
-      }
-      for (const top of rules?.top ?? []) {
-        if (oldTop.has(topKey(top))) continue;
-        const first = top.table === "nat" && top.rule.startsWith(`-A ${KUBE_SERVICES} `);
-        topTarget().addRule(top.table, top.rule, first);
-        report.topRulesChanged++;
-      }
-      const newChains = new Set(next?.chains ?? []);
-      for (const chain of old?.chains ?? []) {
-        if (newChains.has(chain)) continue;
-        target().removeChain("nat", chain);
-        report.chainsDeleted++;
-      }
-      updates.set(key, next);
-    }
-    for (const text of create.texts()) await this.restore(text);
-    for (const text of update.texts()) await this.restore(text);
-    if (!last.isEmpty) await this.restore(last);
-
+      await create.flush();
+      await update.flush();
+      if (!last.isEmpty) await this.restore(last);
+    });
     for (const [key, next] of updates) {
       if (next) this.record.set(key, next);
       else this.record.delete(key);

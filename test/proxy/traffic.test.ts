@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../src/api/resource.ts";
 import { cleanupProxyRules } from "../../src/proxy/cleanup.ts";
-import { ExecIptables, type Iptables, saveText } from "../../src/proxy/iptables.ts";
+import { ExecIptables, type Iptables, type RestoreSession, saveText } from "../../src/proxy/iptables.ts";
 import { JUMPS } from "../../src/proxy/jumps.ts";
 import { ServiceProxy } from "../../src/proxy/service-proxy.ts";
 import type { ProxyLogger } from "../../src/proxy/syncer.ts";
@@ -52,15 +52,32 @@ class CorruptingIptables implements Iptables {
     this.backend = inner.backend;
   }
 
-  async restore(payload: string): Promise<void> {
-    if (!this.corruptNext) return this.inner.restore(payload);
+  private corrupt(payload: string): string {
+    if (!this.corruptNext) return payload;
     this.corruptNext = false;
-    const bad = payload.replace(/COMMIT\n$/, "-A KUBE-SERVICES -j KUBE-NO-SUCH-CHAIN\nCOMMIT\n");
+    return payload.replace(/COMMIT\n$/, "-A KUBE-SERVICES -j KUBE-NO-SUCH-CHAIN\nCOMMIT\n");
+  }
+
+  private async snapshot<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      await this.inner.restore(bad);
-    } finally {
+      return await fn();
+    } catch (error) {
       this.snapshotAfterFailure = `${await saveText(this.inner, "filter")}\n${await saveText(this.inner, "nat")}`;
+      throw error;
     }
+  }
+
+  restore(payload: string): Promise<void> {
+    return this.snapshot(() => this.inner.restore(this.corrupt(payload)));
+  }
+
+  openRestore(): RestoreSession {
+    const session = this.inner.openRestore();
+    return {
+      write: (payload) => this.snapshot(() => session.write(this.corrupt(payload))),
+      close: () => this.snapshot(() => session.close()),
+      abort: () => session.abort(),
+    };
   }
 
   save(table: Parameters<Iptables["save"]>[0], onLine: (line: string) => void) {

@@ -2,7 +2,7 @@
 // enforce for the subset Deckhand uses: a restore is applied per table all or nothing; rules need their chain
 // and jump targets to exist; -D needs an identical rule; -X needs an empty, unreferenced user chain; a chain
 // line creates or flushes. It saves in iptables-save's layout. The integration tests check the real thing.
-import type { CommandResult, Iptables } from "../../../src/proxy/iptables.ts";
+import type { CommandResult, Iptables, RestoreSession } from "../../../src/proxy/iptables.ts";
 import { RestoreError } from "../../../src/proxy/iptables.ts";
 import { jumpTarget, type Table } from "../../../src/proxy/rule-text.ts";
 import { BUILTIN, type TableName, tokenize, untokenize } from "./rules-model.ts";
@@ -31,6 +31,8 @@ export class FakeIptables implements Iptables {
   /** Every `iptables` command run, space-joined. */
   readonly commands: string[] = [];
   saves = 0;
+  /** iptables-restore processes started for several payloads. */
+  sessions = 0;
   /** When set and it returns a message for a payload, that restore fails with the message. */
   failRestore: ((payload: string) => string | undefined) | undefined;
 
@@ -111,6 +113,27 @@ export class FakeIptables implements Iptables {
     }
     if (table) throw new RestoreError("iptables-restore: COMMIT expected at line: 1", payload, 1);
     for (const [t, w] of staged) this.tables[t] = w;
+  }
+
+  /** Like one iptables-restore process reading payloads in turn: each applies (or fails) as it arrives. */
+  openRestore(): RestoreSession {
+    this.sessions++;
+    let failed: unknown;
+    return {
+      write: async (payload) => {
+        if (failed) throw failed;
+        try {
+          await this.restore(payload);
+        } catch (error) {
+          failed = error;
+          throw error;
+        }
+      },
+      close: async () => {
+        if (failed) throw failed;
+      },
+      abort: () => {},
+    };
   }
 
   async save(table: Table, onLine: (line: string) => void): Promise<void> {
