@@ -89,6 +89,19 @@ describe("protobuf request bodies", () => {
       /send other kinds as application\/json/,
     );
     expect(() => decodeProtobufBody(Uint8Array.from([1, 2, 3, 4]))).toThrow(/magic number/);
+    // A field this server has no table entry for is refused, never dropped.
+    expect(() =>
+      decodeProtobufBody(envelope("v1", "ConfigMap", [...msg(1, str(1, "c")), ...str(9, "x")])),
+    ).toThrow(
+      /field 9 of ConfigMap is not supported in protobuf bodies; send the object as application\/json/,
+    );
+    expect(
+      decodeProtobufBody(envelope("v1", "ConfigMap", msg(1, str(1, "c"), str(15, "old")))).object,
+    ).toEqual({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "c" },
+    });
     expect(() => decodeProtobufBody(Uint8Array.from([0x6b, 0x38, 0x73, 0x00, 0x0a, 0x7f]))).toThrow(
       /could not be decoded/,
     );

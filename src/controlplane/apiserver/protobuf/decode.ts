@@ -9,6 +9,8 @@ import { signed, WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireError, WireReader } fro
 export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
 const GO_ZERO_TIME_SECONDS = -62135596800;
+/** ObjectMeta's clusterName (15) and initializers (16) were removed from the API; old clients may still send them. */
+const RETIRED_FIELDS = new Set(["ObjectMeta.15", "ObjectMeta.16"]);
 
 /** Go marshals non-pointer zero values too; as JSON they are "unset" (omitempty), so they are dropped. */
 function isZero(value: unknown): boolean {
@@ -96,6 +98,12 @@ export function decodeMessage(name: string, bytes: Uint8Array): Json {
     const [number, wireType] = reader.tag();
     const field = def[number];
     if (!field) {
+      // Never drop a field silently: only retired ones (absent from today's JSON) are skipped.
+      if (!RETIRED_FIELDS.has(`${name}.${number}`)) {
+        throw unsupportedMediaType(
+          `${PROTOBUF_MEDIA_TYPE}: field ${number} of ${name} is not supported in protobuf bodies; send the object as application/json`,
+        );
+      }
       reader.skip(wireType);
       continue;
     }
