@@ -62,8 +62,10 @@ async function interleaved(
   runs: Record<string, (round: number) => Promise<Measurement>>,
 ): Promise<Record<string, Measurement>> {
   const results: Record<string, Measurement[]> = {};
+  const entries = Object.entries(runs);
   for (let r = 0; r < RUNS; r++) {
-    for (const [label, run] of Object.entries(runs)) {
+    // Alternate the order (ABC, CBA, …) so that whatever drifts during a round favours nobody.
+    for (const [label, run] of r % 2 === 0 ? entries : [...entries].reverse()) {
       const list = results[label] ?? [];
       list.push(await run(r));
       results[label] = list;
