@@ -40,6 +40,14 @@ export function resilienceSuite(kind: AgentRuntimeKind): void {
           counts(p).restarted === 1,
         "running, with container 'restarted' restarted once",
       );
+      // Three starts so far (steady once, restarted twice): wait until their events are all written.
+      await waitFor(
+        async () =>
+          (await e.events("survivor"))
+            .filter((ev) => ev.reason === "Started")
+            .reduce((n, ev) => n + (ev.count ?? 1), 0) === 3,
+        { what: "three Started events on the pod" },
+      );
       const eventCount = (await e.events("survivor")).reduce((n, ev) => n + (ev.count ?? 1), 0);
       const sandboxes = (
         await e.runtime.listPodSandboxes({ labelSelector: { "io.kubernetes.pod.name": "survivor" } })
