@@ -330,6 +330,25 @@ describe("API semantics", () => {
       `/api/v1/namespaces/${ns}/configmaps?resourceVersion=${Number(rv) + 100000}`,
     );
     expect(old.status).toBe(504);
+    // resourceVersionMatch=Exact reads the state as it was at that revision.
+    const path = `/api/v1/namespaces/${ns}/configmaps/${tag}-0`;
+    const before = await get(path);
+    await call(cp, "PATCH", path, JSON.stringify({ data: { changed: "yes" } }), {
+      "Content-Type": "application/merge-patch+json",
+    });
+    const at = (match: string) =>
+      call<{ metadata: { resourceVersion: string }; items: Array<{ data?: unknown }> }>(
+        cp,
+        "GET",
+        `/api/v1/namespaces/${ns}/configmaps?fieldSelector=metadata.name%3D${tag}-0&resourceVersion=${before.body.metadata.resourceVersion}&resourceVersionMatch=${match}`,
+      );
+    const exact = await at("Exact");
+    expect(exact.body.metadata.resourceVersion).toBe(before.body.metadata.resourceVersion);
+    expect(exact.body.items[0]?.data).toBeUndefined();
+    expect((await at("NotOlderThan")).body.items[0]?.data).toEqual({ changed: "yes" });
+    expect(
+      (await call(cp, "GET", `/api/v1/namespaces/${ns}/configmaps?resourceVersionMatch=Exact`)).status,
+    ).toBe(400);
   });
 
   it("serves Tables with kubectl's columns, wide columns and row metadata, also on watches", async () => {
