@@ -1,10 +1,19 @@
 // The agent losing its own process or its API server: after kill -9 and a restart it adopts the containers it
 // left running (same IDs, restart counts unchanged, nothing re-created); with the control plane stopped for
 // 30 s the pods keep running, the agent reconnects on its own, and what changed meanwhile reaches the API.
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import type { Pod } from "../../../src/api/schema/core/pod-types.ts";
-import { type AgentRuntimeKind, getNode, nodeCondition, waitForNodeReady } from "../../support/agent.ts";
+import { type PodSandboxConfig, RuntimeLabels } from "../../../src/runtime/types.ts";
+import {
+  type AgentRuntimeKind,
+  getNode,
+  nodeCondition,
+  removeNodeObjects,
+  waitForNodeReady,
+} from "../../support/agent.ts";
+import { uniqueName } from "../../support/names.ts";
 import { waitFor } from "../../support/wait.ts";
 import { BUSYBOX, httpGet, SLEEP_FOREVER, shContainer, useE2E } from "./harness.ts";
 
@@ -98,6 +107,28 @@ export function resilienceSuite(kind: AgentRuntimeKind): void {
           timeoutMs: 90_000,
         },
       );
+    });
+
+    it("removes its own orphans from the runtime and never another node's objects", async () => {
+      const e = env();
+      const sandbox = (node: string, name: string): PodSandboxConfig => ({
+        metadata: { name, namespace: e.ns, uid: randomUUID(), attempt: 0 },
+        hostname: name,
+        labels: { [RuntimeLabels.nodeName]: node },
+      });
+      // Another agent sharing this runtime: its objects look exactly like orphans, except for the node label.
+      const otherNode = uniqueName("dh-other-node");
+      const foreign = await e.runtime.runPodSandbox(sandbox(otherNode, "foreign"));
+      try {
+        const orphan = await e.runtime.runPodSandbox(sandbox(e.agent.nodeName, "orphan"));
+        await waitFor(async () => (await e.runtime.listPodSandboxes({ id: orphan })).length === 0, {
+          what: "the agent to remove a sandbox of its node that no pod claims",
+          timeoutMs: 90_000,
+        });
+        expect((await e.runtime.listPodSandboxes({ id: foreign })).map((s) => s.id)).toEqual([foreign]);
+      } finally {
+        await removeNodeObjects(e.runtime, otherNode);
+      }
     });
 
     it("control plane down for 30 s: pods keep running, the agent reconnects, status catches up", async () => {
