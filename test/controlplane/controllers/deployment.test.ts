@@ -208,6 +208,26 @@ describe("Deployment controller", () => {
     expect(reused?.spec?.replicas).toBe(3);
   });
 
+  it("rejects a Deployment whose selector does not match its template (422)", async () => {
+    const name = uniqueName("mismatch");
+    const out = await cluster.cp.kubectl(["apply", "-f", "-"], {
+      allowFailure: true,
+      input: `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  selector: { matchLabels: { app: one } }
+  template:
+    metadata: { labels: { app: other } }
+    spec: { containers: [ { name: main, image: deckhand.local/busybox:1.35 } ] }
+`,
+    });
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain("Invalid value");
+    expect(out.stderr).toContain("`selector` does not match template `labels`");
+    expect((await cluster.cp.fetch(`/apis/apps/v1/namespaces/${ns}/deployments/${name}`)).status).toBe(404);
+  });
+
   it("pauses and resumes: a paused deployment does not roll out template changes", async () => {
     const name = uniqueName("pause");
     await createDeployment(name, IMAGE_A, 2);

@@ -9,6 +9,7 @@ import { ApiError } from "../../../src/api/client/errors.ts";
 import type { KubeObject } from "../../../src/api/resource.ts";
 import type { Lease } from "../../../src/api/schema/coordination/lease.ts";
 import type { Pod } from "../../../src/api/schema/core/pod-types.ts";
+import { ControllerLoop } from "../../../src/controlplane/controllers/machinery/controller.ts";
 import { Expectations } from "../../../src/controlplane/controllers/machinery/expectations.ts";
 import { Informer } from "../../../src/controlplane/controllers/machinery/informer.ts";
 import { LeaderElector } from "../../../src/controlplane/controllers/machinery/leader-election.ts";
@@ -53,6 +54,54 @@ describe("WorkQueue", () => {
     expect(q.length).toBe(1);
     q.forget("k");
     expect(q.numRequeues("k")).toBe(0);
+  });
+});
+
+describe("ControllerLoop", () => {
+  it("never hot-loops on an object it cannot handle: retries back off exponentially and are counted", async () => {
+    const clock = new ManualClock();
+    const attempts: number[] = [];
+    const loop = new ControllerLoop({
+      name: "test",
+      log,
+      clock,
+      workers: 2,
+      sync: async () => {
+        attempts.push(clock.now());
+        throw new Error("cannot create pods: admission says no");
+      },
+    });
+    const abort = new AbortController();
+    const running = loop.run(abort.signal);
+    loop.enqueue("ns/broken");
+    await clock.advance(1_000);
+    // 5 ms doubling: attempts at 0, 5, 15, 35, 75, 155, 315, 635 ms within the first second.
+    expect(attempts).toEqual([0, 5, 15, 35, 75, 155, 315, 635]);
+    await clock.advance(60_000);
+    expect(attempts.length).toBeLessThan(16);
+    expect(loop.stats.errors).toBe(attempts.length);
+    abort.abort();
+    await running;
+  });
+
+  it("re-checks a key after the delay a sync asks for", async () => {
+    const clock = new ManualClock();
+    let n = 0;
+    const loop = new ControllerLoop({
+      name: "t",
+      log,
+      clock,
+      sync: async () => (++n === 1 ? { requeueAfterMs: 500 } : undefined),
+    });
+    const abort = new AbortController();
+    const running = loop.run(abort.signal);
+    loop.enqueue("k");
+    await clock.advance(499);
+    expect(n).toBe(1);
+    await clock.advance(1);
+    expect(n).toBe(2);
+    abort.abort();
+    await running;
   });
 });
 
