@@ -5,7 +5,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { openAPIDocuments } from "../api/openapi.ts";
+import { openAPIDocuments, openAPIV2 } from "../api/openapi.ts";
 import type { KubeObject } from "../api/resource.ts";
 import { resourceDefinitions } from "../api/schema/index.ts";
 import { schemaPatchEngine } from "./apiserver/patching.ts";
@@ -59,6 +59,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
     definitions: resourceDefinitions,
     patch: schemaPatchEngine(),
     openapi: () => openAPIDocuments(resourceDefinitions),
+    openapiV2: () => openAPIV2(resourceDefinitions),
     serviceCidr: config.serviceCidr,
     nodePortRange: config.nodePortRange,
     log,

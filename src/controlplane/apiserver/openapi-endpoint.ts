@@ -11,13 +11,46 @@ export interface OpenApiDocumentSet {
   documents: Map<string, { json: string; hash: string }>;
 }
 
+/** The Swagger 2.0 document kubectl before 1.29 reads (as protobuf) to learn about server-side validation. */
+export interface OpenApiV2Document {
+  json: string;
+  protobuf: Uint8Array;
+  hash: string;
+}
+
+// kube-openapi answers with the dot form; the "@v1.0" form is only what clients send in Accept.
+const V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
 export class OpenApiEndpoint {
   private set: OpenApiDocumentSet | undefined;
+  private v2: OpenApiV2Document | undefined;
   private readonly source: () => OpenApiDocumentSet;
+  private readonly v2Source: (() => OpenApiV2Document) | undefined;
 
-  /** `source` is called once, on the first request (generating the documents takes a moment). */
-  constructor(source: () => OpenApiDocumentSet) {
+  /** Sources are called once, on the first request (generating the documents takes a moment). */
+  constructor(source: () => OpenApiDocumentSet, v2Source?: () => OpenApiV2Document) {
     this.source = source;
+    this.v2Source = v2Source;
+  }
+
+  /** Serves /openapi/v2: protobuf when the client asks for it (kubectl does), JSON otherwise. */
+  serveV2(req: IncomingMessage, res: ServerResponse): void {
+    if (!this.v2Source) throw new ApiError(404, "NotFound", "OpenAPI v2 is not served; use /openapi/v3");
+    this.v2 ??= this.v2Source();
+    const etag = `"${this.v2.hash}"`;
+    if (req.headers["if-none-match"] === etag) {
+      res.writeHead(304, { ETag: etag });
+      res.end();
+      return;
+    }
+    const protobuf = (req.headers.accept ?? "").includes("protobuf");
+    const body = protobuf ? Buffer.from(this.v2.protobuf) : Buffer.from(this.v2.json);
+    res.writeHead(200, {
+      "Content-Type": protobuf ? V2_PROTOBUF : "application/json",
+      "Content-Length": body.length,
+      ETag: etag,
+    });
+    res.end(body);
   }
 
   private documents(): OpenApiDocumentSet {

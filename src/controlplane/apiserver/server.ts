@@ -24,7 +24,7 @@ import { GarbageCollector } from "./gc.ts";
 import type { RequestScope, ServerContext, WatchSettings } from "./handlers/scope.ts";
 import { NamespaceFinalizer } from "./namespace-finalizer.ts";
 import { negotiateOutput } from "./negotiation.ts";
-import { type OpenApiDocumentSet, OpenApiEndpoint } from "./openapi-endpoint.ts";
+import { type OpenApiDocumentSet, OpenApiEndpoint, type OpenApiV2Document } from "./openapi-endpoint.ts";
 import type { PatchEngine } from "./patching.ts";
 import { AdmissionChain, type AdmissionPlugin } from "./pipeline/admission.ts";
 import {
@@ -56,6 +56,8 @@ export interface ApiServerOptions {
   patch: PatchEngine;
   /** OpenAPI v3 documents by path ("api/v1"); without them /openapi/v3 answers 404 and kubectl apply needs --validate=false. */
   openapi?: () => OpenApiDocumentSet;
+  /** The Swagger 2.0 document for kubectl before 1.29; without it /openapi/v2 answers 404. */
+  openapiV2?: () => OpenApiV2Document;
   serviceCidr: string;
   nodePortRange: string;
   log: Logger;
@@ -133,7 +135,7 @@ export class ApiServer {
     }
     this.authenticators = options.authenticators ?? [anonymousAdminAuthenticator()];
     this.authorizer = options.authorizer ?? allowAllAuthorizer();
-    this.openapi = options.openapi ? new OpenApiEndpoint(options.openapi) : undefined;
+    this.openapi = options.openapi ? new OpenApiEndpoint(options.openapi, options.openapiV2) : undefined;
     this.context = {
       registry: this.registry,
       stores: this.stores,
@@ -426,7 +428,10 @@ export class ApiServer {
       return;
     }
     if (path === "/openapi/v2") {
-      throw new ApiError(404, "NotFound", "OpenAPI v2 is not served; use /openapi/v3");
+      if (!this.openapi)
+        throw new ApiError(404, "NotFound", "OpenAPI documents are not available on this server");
+      this.openapi.serveV2(req, res);
+      return;
     }
     if (path === "/openapi/v3" || path.startsWith("/openapi/v3/")) {
       this.serveOpenApi(req, res, path);

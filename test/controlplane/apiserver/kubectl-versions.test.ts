@@ -9,11 +9,6 @@ import { startControlPlane, type TestControlPlane } from "../../support/controlp
 import { uniqueName } from "../../support/names.ts";
 
 const VERSIONS = ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"];
-/**
- * kubectl before 1.29 asks OpenAPI v2 (protobuf only) whether the server validates fields; this server
- * serves OpenAPI v3 alone, so those clients apply with --validate=false.
- */
-const NEEDS_OPENAPI_V2 = new Set(["1.27", "1.28"]);
 
 describe("kubectl releases 1.27 to 1.33", () => {
   let cp: TestControlPlane;
@@ -59,8 +54,7 @@ describe("kubectl releases 1.27 to 1.33", () => {
         "",
       ].join("\n"),
     );
-    const validate = NEEDS_OPENAPI_V2.has(version) ? ["--validate=false"] : [];
-    expect(await k("apply", "-f", path, ...validate)).toContain(`replicaset.apps/${name} created`);
+    expect(await k("apply", "-f", path)).toContain(`replicaset.apps/${name} created`);
     expect(await k("get", "rs", "-n", ns, "-o", "wide")).toMatch(
       new RegExp(`${name}\\s+1\\s+0\\s+0\\s+\\S+\\s+main\\s+busybox:1.35`),
     );
