@@ -2,7 +2,7 @@
 // the built-in chains, the top-level, static, canary and per-service chains) and nothing else. Chains other
 // programs' rules still jump to cannot be deleted; they are reported, never touched.
 import { isServiceChainName } from "./chain-names.ts";
-import type { Iptables } from "./iptables.ts";
+import { type Iptables, saveTables } from "./iptables.ts";
 import { JUMPS } from "./jumps.ts";
 import { Batcher, PayloadBuilder } from "./payload.ts";
 import { jumpTarget, type Table } from "./rule-text.ts";
@@ -20,15 +20,18 @@ const ORDER = ["KUBE-FW-", "KUBE-EXT-", "KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-"];
 
 const JUMP_RULES = new Set(JUMPS.map((jump) => jump.rule));
 
-async function read(iptables: Iptables, table: Table): Promise<KernelTable> {
-  const parser = new SaveParser({
-    keepRules: () => true,
-    owned: isOwnedChain,
-    ownRule: (rule) => JUMP_RULES.has(rule),
-    keepServiceChainRules: true,
-  });
-  await iptables.save(table, (line) => parser.line(line));
-  return parser.done();
+function read(iptables: Iptables): Promise<Record<Table, KernelTable>> {
+  return saveTables(
+    iptables,
+    ["filter", "nat", "mangle"],
+    () =>
+      new SaveParser({
+        keepRules: () => true,
+        owned: isOwnedChain,
+        ownRule: (rule) => JUMP_RULES.has(rule),
+        keepServiceChainRules: true,
+      }),
+  );
 }
 
 /** Chains other programs jump to, and every Deckhand chain those reach: they stay as they are. */
@@ -52,11 +55,7 @@ export async function cleanupProxyRules(
   options: { maxChainsPerRestore?: number } = {},
 ): Promise<CleanupResult> {
   const result: CleanupResult = { jumpsRemoved: 0, chainsRemoved: 0, chainsKept: [] };
-  const tables = {
-    filter: await read(iptables, "filter"),
-    nat: await read(iptables, "nat"),
-    mangle: await read(iptables, "mangle"),
-  };
+  const tables = await read(iptables);
 
   // Unlink: every copy of every jump from a built-in chain.
   for (const jump of JUMPS) {

@@ -1,10 +1,25 @@
 // IPv4 helpers for rule rendering and the packet tracer: parsing, CIDR normalization, containment.
 // Deckhand's proxy is single-stack IPv4 (like one upstream proxier instance for the IPv4 family).
 
+/** Dotted-quad IPv4 without leading zeros ("10.0.0.1"). */
 export function isIPv4(value: string): boolean {
-  const parts = value.split(".");
-  if (parts.length !== 4) return false;
-  return parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
+  let parts = 0;
+  let digits = 0;
+  let octet = 0;
+  for (let i = 0; i <= value.length; i++) {
+    const c = i < value.length ? value.charCodeAt(i) : 46; // a final "."
+    if (c === 46) {
+      if (digits === 0 || octet > 255) return false;
+      parts++;
+      digits = 0;
+      octet = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return false; // leading zero
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3) return false;
+    } else return false;
+  }
+  return parts === 4;
 }
 
 export function ipv4ToInt(ip: string): number {

@@ -23,8 +23,8 @@ export interface Iptables {
    * for all of them, and payloads are streamed instead of held in memory.
    */
   openRestore(): RestoreSession;
-  /** `iptables-save -t table`, streamed line by line. */
-  save(table: Table, onLine: (line: string) => void): Promise<void>;
+  /** `iptables-save -t table` (every table when undefined), streamed line by line. */
+  save(table: Table | undefined, onLine: (line: string) => void): Promise<void>;
   /** `iptables -w … args`; resolves with the exit code instead of throwing. */
   run(args: readonly string[]): Promise<CommandResult>;
   /** MASQUERADE --random-fully is available (iptables ≥ 1.6.2). */
@@ -201,12 +201,13 @@ export class ExecIptables implements Iptables {
     return new ProcessRestoreSession([...this.prefix, this.command("restore"), "--noflush", "-w", this.wait]);
   }
 
-  async save(table: Table, onLine: (line: string) => void): Promise<void> {
-    const result = await exec([...this.prefix, this.command("save"), "-t", table], { onStdoutLine: onLine });
+  async save(table: Table | undefined, onLine: (line: string) => void): Promise<void> {
+    const args = table ? ["-t", table] : [];
+    const result = await exec([...this.prefix, this.command("save"), ...args], { onStdoutLine: onLine });
     if (result.code !== 0) {
       throw new IptablesError(
         "IPTABLES_SAVE",
-        `${this.command("save")} -t ${table} failed: ${result.stderr.trim()}`,
+        `${[this.command("save"), ...args].join(" ")} failed: ${result.stderr.trim()}`,
       );
     }
   }
@@ -309,6 +310,24 @@ class ProcessRestoreSession implements RestoreSession {
     }
     return new RestoreError(this.stderr, "", code);
   }
+}
+
+/** Reads every table with one iptables-save, handing each line to the parser of its table. */
+export async function saveTables<T>(
+  iptables: Iptables,
+  tables: readonly Table[],
+  parser: (table: Table) => { line(line: string): void; done(): T },
+): Promise<Record<Table, T>> {
+  const parsers = new Map(tables.map((table) => [table, parser(table)]));
+  let current: { line(line: string): void } | undefined;
+  await iptables.save(undefined, (line) => {
+    if (line.startsWith("*")) current = parsers.get(line.slice(1) as Table);
+    else if (line === "COMMIT") current = undefined;
+    else current?.line(line);
+  });
+  const result = {} as Record<Table, T>;
+  for (const [table, p] of parsers) result[table] = p.done();
+  return result;
 }
 
 /** Collects `iptables-save -t table` into one string (tests, cleanup). */

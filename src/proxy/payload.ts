@@ -3,7 +3,6 @@
 // then chain deletions. A Batcher cuts a long list of units into payloads with a bounded number of chains:
 // iptables-nft 1.8.9 handles chain names of one --noflush payload in a sorted list, so a payload's cost
 // grows much faster than linearly with its chain count.
-import { hash } from "node:crypto";
 import { deleteForm, insertFirstForm, jumpTarget, type Table } from "./rule-text.ts";
 
 const TABLE_ORDER: Table[] = ["filter", "nat", "mangle"];
@@ -44,15 +43,15 @@ export class PayloadBuilder {
     return this.tables.size === 0;
   }
 
-  /** Declares (creates or flushes) a chain and fills it. */
+  /**
+   * Declares (creates or flushes) a chain and fills it. Its rules jump only to chains of the same service
+   * port (declared in the same payload) or to static chains, so they add no names to count.
+   */
   writeChain(table: Table, chain: string, rules: readonly string[]): void {
     const ops = this.ops(table);
     ops.declares.push(`:${chain} - [0:0]`);
     this.chainNames.add(chain);
-    for (const rule of rules) {
-      ops.rules.push(rule);
-      this.noteTarget(rule);
-    }
+    for (const rule of rules) ops.rules.push(rule);
   }
 
   /** Flushes and deletes a chain (after every other change of the table). */
@@ -124,7 +123,23 @@ export class Batcher {
   }
 }
 
-/** A short digest of a chain's rules, to tell whether what is programmed differs from what is wanted. */
+/**
+ * A digest of a chain's rules, to tell whether what is programmed differs from what is wanted: two
+ * independent 32-bit FNV-1a-style lanes over the rule text (64 bits; not cryptographic, and cheap: a full
+ * sync at 10,000 Services digests 220,000 chains).
+ */
 export function chainDigest(rules: readonly string[]): string {
-  return hash("sha1", rules.join("\n"), "base64").slice(0, 16);
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (const rule of rules) {
+    for (let i = 0; i < rule.length; i++) {
+      const c = rule.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+    a = Math.imul(a ^ 10, 0x01000193);
+    b = Math.imul(b ^ 10, 0x5bd1e995);
+  }
+  b ^= b >>> 15;
+  return (a >>> 0).toString(36) + ":" + (b >>> 0).toString(36) + ":" + rules.length;
 }

@@ -86,6 +86,16 @@ export function renderServicePort(
   const name = svc.name;
   const names = servicePortChains(name, protocol);
   const { cluster, local, allReachable, hasAnyEndpoints } = categorizeEndpoints(svc, endpoints);
+  // Endpoint chain names are SHA-256 hashes: compute each once per render.
+  const sepNames = new Map<string, string>();
+  const sepOf = (ep: EndpointInfo) => {
+    let name = sepNames.get(ep.endpoint);
+    if (name === undefined) {
+      name = endpointChainName(svc.name, protocol, ep.endpoint);
+      sepNames.set(ep.endpoint, name);
+    }
+    return name;
+  };
   const usesClusterPolicyChain = cluster.length > 0 && usesClusterEndpoints(svc);
   const usesLocalPolicyChain = local.length > 0 && usesLocalEndpoints(svc);
 
@@ -289,7 +299,7 @@ export function renderServicePort(
       name: names.cluster,
       rules: [
         ...(internalChain === names.cluster ? internalMasq : []),
-        ...endpointRules(svc, names.cluster, cluster, ctx),
+        ...endpointRules(svc, names.cluster, cluster, ctx, sepOf),
       ],
     });
   }
@@ -298,13 +308,13 @@ export function renderServicePort(
       name: names.local,
       rules: [
         ...(internalChain === names.local ? internalMasq : []),
-        ...endpointRules(svc, names.local, local, ctx),
+        ...endpointRules(svc, names.local, local, ctx, sepOf),
       ],
     });
   }
 
   for (const ep of allReachable) {
-    const sep = endpointChainName(name, protocol, ep.endpoint);
+    const sep = sepOf(ep);
     const note = ctx.largeClusterMode ? undefined : comment(name);
     chains.push({
       name: sep,
@@ -332,10 +342,9 @@ function endpointRules(
   chain: string,
   endpoints: readonly EndpointInfo[],
   ctx: RenderContext,
+  sepOf: (ep: EndpointInfo) => string,
 ): string[] {
-  const protocol = svc.protocol.toLowerCase();
   const rules: string[] = [];
-  const sepOf = (ep: EndpointInfo) => endpointChainName(svc.name, protocol, ep.endpoint);
   const note = (ep: EndpointInfo) =>
     ctx.largeClusterMode ? undefined : comment(`${svc.name} -> ${ep.endpoint}`);
   if (svc.stickyMaxAgeSeconds > 0) {

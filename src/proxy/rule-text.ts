@@ -1,7 +1,7 @@
 // Rule text in iptables-save's canonical form. Deckhand renders every rule exactly as `iptables-save` prints
 // it back (addresses with a prefix length, `-p` before the matches, comments quoted, targets with their
 // defaults spelled out), so what it programmed can be compared with what the kernel holds, line by line.
-import { canonicalCidr } from "./ip.ts";
+import { canonicalCidr, isIPv4 } from "./ip.ts";
 
 export type Table = "filter" | "nat" | "mangle";
 

@@ -24,7 +24,7 @@ import {
   SVC_PREFIX,
   SVL_PREFIX,
 } from "./chain-names.ts";
-import { type Iptables, isRestoreError, type RestoreSession } from "./iptables.ts";
+import { type Iptables, isRestoreError, type RestoreSession, saveTables } from "./iptables.ts";
 import { JUMPS, planJumps } from "./jumps.ts";
 import { Batcher, chainDigest, PayloadBuilder } from "./payload.ts";
 import {
@@ -113,7 +113,8 @@ export class RuleSyncer {
   private restores = 0;
   /** iptables-restore calls that failed. */
   restoreFailures = 0;
-  private session: RestoreSession | undefined;
+  /** Inside inSession(): the session restores go to (started on first use). */
+  private openSession: (() => RestoreSession) | undefined;
   /** A failure was already counted and logged for the running sync (a session reports it twice). */
   private failureCounted = false;
 
@@ -158,9 +159,9 @@ export class RuleSyncer {
     }
   }
 
-  /** True when the canary chains are all present (someone flushing the tables removes them). */
+  /** True when the canary chains of nat and filter are present (someone flushing the tables removes them). */
   async canariesPresent(): Promise<boolean> {
-    for (const table of ["mangle", "nat", "filter"] as const) {
+    for (const table of ["nat", "filter"] as const) {
       const result = await this.iptables.run(["-t", table, "-S", KUBE_PROXY_CANARY]);
       if (result.code !== 0) return false;
     }
@@ -177,24 +178,30 @@ export class RuleSyncer {
   private async restore(payload: PayloadBuilder | string): Promise<void> {
     const text = typeof payload === "string" ? payload : payload.text();
     this.restores++;
-    const session = this.session;
+    const session = this.openSession?.();
     await this.counted(() => (session ? session.write(text) : this.iptables.restore(text)));
   }
 
-  /** Runs `fn` with its restores streamed into one iptables-restore process. */
+  /** Runs `fn` with its restores streamed into one iptables-restore process, started at the first one. */
   private async inSession<T>(fn: () => Promise<T>): Promise<T> {
-    const session = this.iptables.openRestore();
-    this.session = session;
+    let session: RestoreSession | undefined;
+    this.openSession = () => {
+      session ??= this.iptables.openRestore();
+      return session;
+    };
     try {
       const result = await fn();
-      this.session = undefined;
-      await this.counted(() => session.close());
+      this.openSession = undefined;
+      if (session) {
+        const opened = session;
+        await this.counted(() => opened.close());
+      }
       return result;
     } catch (error) {
-      session.abort();
+      session?.abort();
       throw error;
     } finally {
-      this.session = undefined;
+      this.openSession = undefined;
     }
   }
 
@@ -213,23 +220,22 @@ export class RuleSyncer {
     }
   }
 
-  private async readTable(table: Table): Promise<KernelTable> {
-    const parser = new SaveParser({
-      keepRules: (chain) => BUILTIN_CHAINS.has(chain) || STATIC_NAMES.has(chain),
-      owned: isOwnedChain,
-      ownRule: (rule) => JUMP_RULES.has(rule),
-    });
-    await this.iptables.save(table, (line) => parser.line(line));
-    return parser.done();
+  private readTables(): Promise<Record<Table, KernelTable>> {
+    return saveTables(
+      this.iptables,
+      ["filter", "nat", "mangle"],
+      () =>
+        new SaveParser({
+          keepRules: (chain) => BUILTIN_CHAINS.has(chain) || STATIC_NAMES.has(chain),
+          owned: isOwnedChain,
+          ownRule: (rule) => JUMP_RULES.has(rule),
+        }),
+    );
   }
 
   private async full(state: ProxyState, ctx: RenderContext): Promise<SyncReport> {
     const restoresBefore = this.restores;
-    const kernel = {
-      filter: await this.readTable("filter"),
-      nat: await this.readTable("nat"),
-      mangle: await this.readTable("mangle"),
-    };
+    const kernel = await this.readTables();
     const report: SyncReport = {
       kind: "full",
       fellBack: false,
@@ -261,28 +267,22 @@ export class RuleSyncer {
         report.chainsWritten++;
       }
     }
-    if (!basePayload.isEmpty) await this.restore(basePayload);
-
-    // 2. Jumps from the built-in chains, exactly one each.
+    // 2. Jumps from the built-in chains, exactly one each: the missing ones inserted at the top, extra copies
+    //    deleted (in the same payload, after the chains they jump to are declared).
     const fixes = planJumps((table, chain) => kernel[table].rules.get(chain) ?? []);
     for (const fix of fixes) {
-      const args =
-        fix.action === "add"
-          ? ["-t", fix.jump.table, "-I", fix.jump.from, "1", ...fix.jump.args]
-          : ["-t", fix.jump.table, "-D", fix.jump.from, ...fix.jump.args];
-      const result = await this.iptables.run(args);
-      if (result.code !== 0) {
-        throw new Error(
-          `iptables ${args.join(" ")} failed: ${result.stderr.trim() || `exit ${result.code}`}`,
-        );
-      }
+      if (fix.action === "add") basePayload.addRule(fix.jump.table, fix.jump.rule, true);
+      else basePayload.deleteRule(fix.jump.table, fix.jump.rule);
       report.jumpsFixed++;
     }
     if (fixes.length > 0)
-      this.log.info({ fixes: fixes.map((f) => `${f.action} ${f.jump.rule}`) }, "fixed built-in chain jumps");
+      this.log.info({ fixes: fixes.map((f) => `${f.action} ${f.jump.rule}`) }, "fixing built-in chain jumps");
 
-    // 3.–5. In one iptables-restore process.
-    this.record = await this.inSession(() => this.fullServices(state, ctx, kernel, base, report));
+    // 3.–5. follow in the same iptables-restore process, payload after payload.
+    this.record = await this.inSession(async () => {
+      if (!basePayload.isEmpty) await this.restore(basePayload);
+      return this.fullServices(state, ctx, kernel, base, report);
+    });
     report.restores = this.restores - restoresBefore;
     return report;
   }

@@ -136,9 +136,11 @@ export class FakeIptables implements Iptables {
     };
   }
 
-  async save(table: Table, onLine: (line: string) => void): Promise<void> {
+  async save(table: Table | undefined, onLine: (line: string) => void): Promise<void> {
     this.saves++;
-    for (const line of this.saveLines(table)) onLine(line);
+    for (const t of table ? [table] : (["filter", "nat", "mangle"] as const)) {
+      for (const line of this.saveLines(t)) onLine(line);
+    }
   }
 
   saveLines(table: Table): string[] {
