@@ -13,6 +13,7 @@ import { testEnv } from "../support/env.ts";
 import { uniqueName } from "../support/names.ts";
 import { run } from "../support/run.ts";
 import { collect, expectClean, TestPod, waitForState } from "./conformance/fixtures.ts";
+import { deletePushedImage, pushUniqueImage } from "./conformance/registry.ts";
 import { freeLoopbackPort } from "./conformance/sandboxes.ts";
 
 const DOCKER = "/usr/bin/docker";
@@ -182,6 +183,40 @@ describe("docker driver against the real engine", () => {
       const digest = head.headers.get("docker-content-digest");
       if (digest)
         await fetch(`http://${testEnv.registry}/v2/deckhand/pause/manifests/${digest}`, { method: "DELETE" });
+    }
+  });
+
+  it("removes a tag by name, and an image ID with all its tags", async () => {
+    const image = await pushUniqueImage(
+      testEnv.registry,
+      testEnv.registryBusyboxRepo,
+      testEnv.registryBusyboxTag,
+      uniqueName("rmi"),
+    );
+    const open = image.ref(testEnv.registry);
+    const auth = image.ref(testEnv.authRegistry);
+    try {
+      const id = await rt.pullImage(open);
+      await rt.pullImage(auth, {
+        username: testEnv.authRegistryUser,
+        password: testEnv.authRegistryPassword,
+      });
+      expect((await rt.imageStatus(id))?.repoTags.sort()).toEqual([auth, open].sort());
+      await rt.removeImage(auth);
+      expect((await rt.imageStatus(id))?.repoTags).toEqual([open]);
+      await rt.pullImage(auth, {
+        username: testEnv.authRegistryUser,
+        password: testEnv.authRegistryPassword,
+      });
+      await rt.removeImage(id);
+      expect(await rt.imageStatus(id)).toBeUndefined();
+      expect(await rt.imageStatus(open)).toBeUndefined();
+      expect(await rt.imageStatus(auth)).toBeUndefined();
+      await rt.removeImage(id);
+    } finally {
+      await rt.removeImage(open).catch(() => undefined);
+      await rt.removeImage(auth).catch(() => undefined);
+      await deletePushedImage(testEnv.registry, image);
     }
   });
 

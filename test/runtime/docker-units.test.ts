@@ -270,6 +270,13 @@ describe("docker driver: status mapping", () => {
     expect(s.imageRef).toBe("sha256:abc");
   });
 
+  it("never reports a container finished before it started (Docker stamps StartedAt late)", () => {
+    const s = containerStatusFromInspect(
+      inspect({ StartedAt: "2026-01-01T00:00:02.010Z", FinishedAt: "2026-01-01T00:00:02.007Z" }),
+    );
+    expect(s.finishedAt).toBe(s.startedAt);
+  });
+
   it("maps Docker states and zero times", () => {
     expect(["created", "running", "paused", "exited", "dead", "removing"].map(containerState)).toEqual([
       "created",

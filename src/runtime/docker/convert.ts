@@ -150,7 +150,9 @@ export function containerStatusFromInspect(inspect: Docker.ContainerInspectInfo)
     labels,
     annotations,
     startedAt,
-    finishedAt: state === "exited" ? finishedAt : 0,
+    // Docker stamps StartedAt after the start call returns; a process that exits at once can "finish"
+    // a few ms before that. Nothing finishes before it started.
+    finishedAt: state === "exited" ? Math.max(finishedAt, startedAt) : 0,
     exitCode: state === "exited" ? s.ExitCode : 0,
     reason,
     message,

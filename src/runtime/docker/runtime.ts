@@ -498,7 +498,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async imageStatus(image: string): Promise<Image | undefined> {
-    const ref = image.startsWith("sha256:") ? image : normalizeImageRef(image);
+    const ref = isImageId(image) ? image : normalizeImageRef(image);
     try {
       const info = await this.call(`inspect image ${image}`, () => this.docker.getImage(ref).inspect());
       return imageFromInspect(info);
@@ -513,13 +513,28 @@ export class DockerRuntime implements Runtime {
     return list.map(imageFromListEntry);
   }
 
+  /**
+   * A tag removes that tag (Docker's semantics; the image goes with its last tag). An image ID removes the
+   * image with all its tags, as kubelet's image GC expects (Docker alone refuses an ID that several
+   * repositories reference).
+   */
   async removeImage(image: string): Promise<void> {
-    const ref = image.startsWith("sha256:") ? image : normalizeImageRef(image);
-    await this.call(`remove image ${image}`, (abortSignal) =>
-      this.docker.getImage(ref).remove({ abortSignal }),
-    ).catch((error: RuntimeError) => {
-      if (error.code !== "RUNTIME_NOT_FOUND") throw error;
-    });
+    const byId = isImageId(image);
+    const ref = byId ? image : normalizeImageRef(image);
+    const remove = (name: string) =>
+      this.call(`remove image ${name}`, (abortSignal) =>
+        this.docker.getImage(name).remove({ abortSignal }),
+      ).catch((error: RuntimeError) => {
+        if (error.code !== "RUNTIME_NOT_FOUND") throw error;
+      });
+    if (byId) {
+      const status = await this.imageStatus(ref);
+      if (!status) return;
+      for (const tag of status.repoTags) await remove(tag);
+      if (status.repoTags.length === 0 || (await this.imageStatus(ref))) await remove(ref);
+      return;
+    }
+    await remove(ref);
   }
 
   async imageFsInfo(): Promise<ImageFsUsage[]> {
@@ -657,6 +672,11 @@ export class DockerRuntime implements Runtime {
     }
     return undefined;
   }
+}
+
+/** "sha256:<hex>" or a bare hex ID (prefix) as `docker images -q` prints it. */
+function isImageId(image: string): boolean {
+  return /^sha256:[0-9a-f]{1,64}$/.test(image) || /^[0-9a-f]{12,64}$/.test(image);
 }
 
 async function* toAsync(buffer: Buffer): AsyncGenerator<Buffer> {
