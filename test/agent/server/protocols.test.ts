@@ -72,6 +72,11 @@ function scriptedRuntime(echoPort: () => number): Runtime {
       options.stderr?.write("err\n");
       return { exitCode: Number(arg) };
     }
+    if (cmd === "burst") {
+      // Writes without waiting and ends at once: the output is still queued when the command is over.
+      for (let i = 0; i < 64; i++) options.stdout?.write(Buffer.alloc(16 * 1024, 97 + (i % 26)));
+      return { exitCode: 0 };
+    }
     if (cmd === "resize" && options.resize) {
       const sizes: TerminalSize[] = [];
       for await (const size of options.resize) {
@@ -164,6 +169,17 @@ describe("node server streaming protocols", () => {
       });
       expect(result.exitCode).toBe(0);
       expect(out()).toBe(payload);
+    });
+
+    it("sends output still queued when the command ends before finishing", async () => {
+      const stdout = new PassThrough();
+      const out = collect(stdout);
+      const result = await runRemoteCommand(`${base}/exec/ns/p/c?command=burst&output=1`, {
+        stdout,
+        connectTimeoutMs: 10_000,
+      });
+      expect(result.exitCode).toBe(0);
+      expect(out().length).toBe(64 * 16 * 1024);
     });
 
     it("reports a non-zero exit code as NonZeroExitCode and keeps stdout and stderr apart", async () => {
@@ -266,6 +282,18 @@ describe("node server streaming protocols", () => {
       const byChannel = channels(messages());
       expect(byChannel.get(1)).toBe("hello world");
       expect(JSON.parse(byChannel.get(3) ?? "")).toEqual({ metadata: {}, status: "Success" });
+    });
+
+    it("sends output still queued when the command ends before the status", async () => {
+      const ws = new WebSocket(`${base.replace("http", "ws")}/exec/ns/p/c?command=burst&output=1`, [
+        "v5.channel.k8s.io",
+      ]);
+      const messages = messagesOf(ws);
+      await once(ws, "close");
+      const all = messages();
+      expect(channels(all).get(1)?.length).toBe(64 * 16 * 1024);
+      // The status is the last message.
+      expect(all.at(-1)?.[0]).toBe(3);
     });
 
     it("v4.base64.channel.k8s.io: text frames with base64 payloads and the exit code in the status", async () => {

@@ -7,6 +7,7 @@ import type { SpdySession, SpdyStream } from "../../../util/spdy/session.ts";
 import {
   type CommandStreams,
   encodeOutcome,
+  finish,
   REMOTE_COMMAND_V1,
   REMOTE_COMMAND_V2,
   REMOTE_COMMAND_V3,
@@ -108,10 +109,9 @@ export async function serveRemoteCommandSpdy(
   const outcome = await runCommand({ ...input, streams: commandStreams, signal: abort.signal });
   if (session.closed) return;
   const status = encodeOutcome(outcome, version);
+  // Output first (FIN after the last byte), then the status.
+  await Promise.all([finish(stdout), finish(stderr)]);
   await new Promise<void>((resolve) => errorStream.end(status.length > 0 ? status : undefined, resolve));
-  await Promise.all(
-    [stdout, stderr].map((s) => (s && !s.writableEnded ? new Promise<void>((r) => s.end(r)) : undefined)),
-  );
   // The client closes the connection once it has read the status; a client that lingers is dropped.
   const grace = new Promise<void>((resolve) => setTimeout(resolve, input.closeGraceMs ?? 10_000).unref());
   await Promise.race([session.done, grace]);

@@ -5,6 +5,7 @@ import type { WebSocket } from "ws";
 import {
   type CommandStreams,
   encodeOutcome,
+  finish,
   REMOTE_COMMAND_V1,
   REMOTE_COMMAND_V4,
   REMOTE_COMMAND_V5,
@@ -63,6 +64,8 @@ export async function serveRemoteCommandWs(
     ...(options.tty ? { resize: resizeEvents(conn.incoming(RESIZE)) } : {}),
   };
   const outcome = await runCommand({ ...session, streams, signal: abort.signal });
+  // Whatever output is still queued goes out before the status.
+  await Promise.all([finish(streams.stdout), finish(streams.stderr)]);
   if (conn.open) {
     const status = encodeOutcome(outcome, protocol.version);
     if (status.length > 0) await conn.send(ERROR, status).catch(() => undefined);

@@ -129,3 +129,19 @@ export async function runCommand(input: RunCommandInput): Promise<CommandOutcome
     return { kind: "error", message: `error ${what}: ${(error as Error).message}` };
   }
 }
+
+/**
+ * Ends a writable and resolves once everything written to it has gone out (or it failed). The runtime's
+ * copies into the output streams may still be buffered when the command has ended; the status must follow
+ * them, never overtake them.
+ */
+export function finish(stream: Writable | undefined): Promise<void> {
+  if (!stream || stream.writableFinished || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => resolve();
+    stream.once("error", done);
+    stream.once("close", done);
+    if (stream.writableEnded) stream.once("finish", done);
+    else stream.end(done);
+  });
+}
