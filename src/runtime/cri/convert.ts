@@ -193,6 +193,13 @@ function capabilityName(name: string): string {
   return upper.startsWith("CAP_") ? upper.slice(4) : upper;
 }
 
+/**
+ * The image as the caller named it. CRI reports one of the image's references instead (containerd 1.6 picks
+ * the first tag of the image ID, so another tag of the same image, pulled later, would show up); newer CRI
+ * has ImageSpec.user_specified_image for this, containerd 1.6 does not.
+ */
+export const IMAGE_ANNOTATION = "io.deckhand.container.image";
+
 export function toCriContainerConfig(config: ContainerConfig, sandbox: PodSandboxConfig): CriContainerConfig {
   const r = config.resources ?? {};
   const s = config.securityContext ?? {};
@@ -215,7 +222,7 @@ export function toCriContainerConfig(config: ContainerConfig, sandbox: PodSandbo
       permissions: d.permissions,
     })),
     labels: { ...config.labels, ...containerIdentityLabels(config, sandbox) },
-    annotations: { ...config.annotations },
+    annotations: { ...config.annotations, [IMAGE_ANNOTATION]: config.image },
     log_path: containerLogPath(config),
     stdin: config.stdin ?? false,
     stdin_once: config.stdinOnce ?? false,
@@ -272,7 +279,7 @@ export function fromCriContainer(c: CriContainer): Container {
     id: c.id,
     podSandboxId: c.pod_sandbox_id,
     metadata: { name: c.metadata?.name ?? "", attempt: c.metadata?.attempt ?? 0 },
-    image: c.image?.image ?? "",
+    image: c.annotations?.[IMAGE_ANNOTATION] ?? c.image?.image ?? "",
     imageRef: c.image_ref,
     state: CONTAINER_STATE[c.state] ?? "unknown",
     createdAt: nanosToMillis(c.created_at),
@@ -295,7 +302,7 @@ export function fromCriContainerStatus(s: CriContainerStatus, podSandboxId: stri
     id: s.id,
     podSandboxId,
     metadata: { name: s.metadata?.name ?? "", attempt: s.metadata?.attempt ?? 0 },
-    image: s.image?.image ?? "",
+    image: s.annotations?.[IMAGE_ANNOTATION] ?? s.image?.image ?? "",
     imageRef: s.image_ref,
     state: CONTAINER_STATE[s.state] ?? "unknown",
     createdAt: nanosToMillis(s.created_at),
