@@ -86,14 +86,19 @@ export function execTests(ctx: SuiteContext): void {
           finished = resolve;
         });
         // The process waits for a line on stdin; the line is sent once the driver asks for the next size,
-        // i.e. after it applied the first one.
+        // i.e. after it sent the first one. Resize and stdin travel on separate streams, so the runtime may
+        // apply the size a moment after the line arrives: the process looks until it sees it (bounded).
         async function* sizes(): AsyncGenerator<TerminalSize> {
           yield { width: 100, height: 40 };
           stdin.write("go\n");
           await over;
         }
         const result = await rt.exec(containerId, {
-          command: ["sh", "-c", "read line; stty size; tty; exit 3"],
+          command: [
+            "sh",
+            "-c",
+            'read line; for i in $(seq 100); do s=$(stty size); [ "$s" = "40 100" ] && break; sleep 0.1; done; echo "$s"; tty; exit 3',
+          ],
           stdin,
           stdout,
           tty: true,
