@@ -34,6 +34,7 @@ import type { KubeObject } from "../src/api/resource.ts";
 import type { Service } from "../src/api/schema/core/service-types.ts";
 import type { EndpointSlice } from "../src/api/schema/discovery/endpointslice.ts";
 import { ExecIptables } from "../src/proxy/iptables.ts";
+import { JUMPS } from "../src/proxy/jumps.ts";
 import { renderBase, renderContext, renderPayload, renderServicePort } from "../src/proxy/render.ts";
 import { ServiceProxy } from "../src/proxy/service-proxy.ts";
 import type { ProxyLogger } from "../src/proxy/syncer.ts";
@@ -117,12 +118,18 @@ class BenchApi implements ListWatcher {
   constructor(count: number) {
     this.count = count;
   }
-  async list<T extends KubeObject>(ref: ResourceRef, _options?: ListOptions): Promise<ObjectList<T>> {
+  /** Pages of 500 as JSON text parsed back, like the API client does with a server's answer. */
+  async list<T extends KubeObject>(ref: ResourceRef, options: ListOptions = {}): Promise<ObjectList<T>> {
     const make = ref.resource === "services" ? serviceObject : sliceObject;
-    return {
-      metadata: { resourceVersion: "1" },
-      items: Array.from({ length: this.count }, (_, i) => make(i) as unknown as T),
-    };
+    const start = Number(options.continue ?? 0);
+    const end = Math.min(this.count, start + (options.limit ?? this.count));
+    const items = Array.from({ length: end - start }, (_, i) => make(start + i));
+    return JSON.parse(
+      JSON.stringify({
+        metadata: { resourceVersion: "1", continue: end < this.count ? String(end) : undefined },
+        items,
+      }),
+    ) as ObjectList<T>;
   }
   async *watch<T extends KubeObject>(
     ref: ResourceRef,
@@ -238,6 +245,17 @@ const quiet: ProxyLogger = {
   error: (f, m) => console.error(m, f),
 };
 
+function withJumps(payload: string): string {
+  const out: string[] = [];
+  let table = "";
+  for (const line of payload.split("\n")) {
+    if (line.startsWith("*")) table = line.slice(1);
+    if (line === "COMMIT") for (const jump of JUMPS) if (jump.table === table) out.push(jump.rule);
+    out.push(line);
+  }
+  return out.join("\n");
+}
+
 // ---------- one size on one backend ----------
 
 interface Floors {
@@ -349,7 +367,9 @@ function floors(count: number, backend: "nft" | "legacy"): Floors {
     conntrackTCPBeLiberal: false,
   };
   const s = modelState(count);
-  const payload = renderPayload(s, config);
+  // The whole ruleset plus the jumps from the built-in chains, so that the rules are in use (the kernel
+  // revalidates what is reachable on every change) as they are on a node.
+  const payload = withJumps(renderPayload(s, config));
   const ns = netns("dhfloor");
   try {
     const wholeTableReplace = timedRestore(ns.name, backend, payload, false);

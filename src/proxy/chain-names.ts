@@ -38,18 +38,20 @@ const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 /** First 16 characters of base32(sha256(text)): 80 bits, the first 10 bytes. */
 export function hash16(text: string): string {
   const digest = hash("sha256", text, "buffer");
-  let out = "";
+  const codes = new Array<number>(16);
+  let n = 0;
   let bits = 0;
   let value = 0;
   for (let i = 0; i < 10; i++) {
     value = ((value << 8) | (digest[i] as number)) & 0xffff;
     bits += 8;
     while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
+      codes[n++] = BASE32.charCodeAt((value >>> (bits - 5)) & 31);
       bits -= 5;
     }
   }
-  return out;
+  // One flat string (not a chain of 16 one-character pieces): names are kept for every programmed chain.
+  return String.fromCharCode(...codes);
 }
 
 /** Hash of a service port: its name string plus the lower-case protocol (upstream's portProtoHash). */
@@ -71,16 +73,27 @@ export interface ServicePortChains {
 export function servicePortChains(servicePortName: string, protocol: string): ServicePortChains {
   const hash = portProtoHash(servicePortName, protocol);
   return {
-    cluster: SVC_PREFIX + hash,
-    local: SVL_PREFIX + hash,
-    external: EXT_PREFIX + hash,
-    firewall: FW_PREFIX + hash,
+    cluster: flat(SVC_PREFIX + hash),
+    local: flat(SVL_PREFIX + hash),
+    external: flat(EXT_PREFIX + hash),
+    firewall: flat(FW_PREFIX + hash),
   };
+}
+
+/**
+ * A flat copy of a short concatenated string. V8 keeps concatenations as trees of pieces until something
+ * flattens them; strings the proxy keeps for every chain or endpoint are stored flat.
+ */
+export function flat(text: string): string {
+  if (text.length > 64) return text;
+  const codes = new Array<number>(text.length);
+  for (let i = 0; i < text.length; i++) codes[i] = text.charCodeAt(i);
+  return String.fromCharCode(...codes);
 }
 
 /** KUBE-SEP-…: one endpoint ("ip:port") of one service port. */
 export function endpointChainName(servicePortName: string, protocol: string, endpoint: string): string {
-  return SEP_PREFIX + hash16(servicePortName + protocol.toLowerCase() + endpoint);
+  return flat(SEP_PREFIX + hash16(servicePortName + protocol.toLowerCase() + endpoint));
 }
 
 /** A per-service or per-endpoint chain (the prefixes upstream cleans up). */

@@ -1,29 +1,69 @@
-// Change trackers (upstream's ServiceChangeTracker and EndpointsChangeTracker): they hold the newest state
-// seen from the API and the state last handed to a sync, and report only net changes: a Service that changes
-// and changes back before the next sync is not pending any more.
+// Change trackers (upstream's ServiceChangeTracker and EndpointsChangeTracker): they hold the state last
+// handed to a sync and the newer state of the Services that differ from it, and report only net changes: a
+// Service that changes and changes back before the next sync is not pending any more. Comparison is by value,
+// field by field (no serialized copies are kept: at 10,000 Services memory matters).
 import type { Service } from "../api/schema/core/service-types.ts";
 import type { EndpointSlice } from "../api/schema/discovery/endpointslice.ts";
 import { mergeSlices, type SliceInfo, sliceInfo, sliceKey } from "./endpoints.ts";
-import { type ServicePorts, servicePorts } from "./service-port.ts";
-import type { EndpointInfo, ServicePortInfo } from "./types.ts";
+import { servicePorts } from "./service-port.ts";
+import { type EndpointInfo, type ServicePortInfo, servicePortKey } from "./types.ts";
 
 export interface CheckoutResult {
   /** Services ("namespace/name") whose applied state changed. */
   changed: Set<string>;
 }
 
-function fingerprint(value: unknown): string {
-  return JSON.stringify(value);
+export function portKeyOf(port: ServicePortInfo): string {
+  return servicePortKey(port.name, port.protocol);
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function samePort(a: ServicePortInfo, b: ServicePortInfo): boolean {
+  return (
+    a.service === b.service &&
+    a.name === b.name &&
+    a.protocol === b.protocol &&
+    a.clusterIP === b.clusterIP &&
+    a.port === b.port &&
+    a.nodePort === b.nodePort &&
+    sameStrings(a.externalIPs, b.externalIPs) &&
+    sameStrings(a.loadBalancerVIPs, b.loadBalancerVIPs) &&
+    sameStrings(a.loadBalancerSourceRanges, b.loadBalancerSourceRanges) &&
+    a.stickyMaxAgeSeconds === b.stickyMaxAgeSeconds &&
+    a.externalPolicyLocal === b.externalPolicyLocal &&
+    a.internalPolicyLocal === b.internalPolicyLocal &&
+    a.healthCheckNodePort === b.healthCheckNodePort
+  );
+}
+
+function sameEndpoints(a: readonly EndpointInfo[], b: readonly EndpointInfo[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as EndpointInfo;
+    const y = b[i] as EndpointInfo;
+    if (
+      x.endpoint !== y.endpoint ||
+      x.ready !== y.ready ||
+      x.serving !== y.serving ||
+      x.terminating !== y.terminating ||
+      x.isLocal !== y.isLocal
+    )
+      return false;
+  }
+  return true;
 }
 
 /** Tracks Services; `ports` is the state as of the last checkout, keyed by service-port key. */
 export class ServiceChangeTracker {
   /** Applied (checked-out) service ports by service-port key. */
   readonly ports = new Map<string, ServicePortInfo>();
-  private readonly latest = new Map<string, ServicePortInfo[]>();
-  private readonly appliedFingerprint = new Map<string, string>();
-  private readonly pending = new Set<string>();
+  /** Keys of the applied ports of each Service. */
   private readonly appliedKeys = new Map<string, string[]>();
+  /** The newer ports of Services whose ports differ from the applied ones. */
+  private readonly pending = new Map<string, ServicePortInfo[]>();
   private readonly onProblems: ((service: Service, problems: string[]) => void) | undefined;
 
   constructor(options: { onProblems?: (service: Service, problems: string[]) => void } = {}) {
@@ -36,7 +76,7 @@ export class ServiceChangeTracker {
 
   /** A Service was added or modified. Returns whether any change is pending. */
   update(svc: Service): boolean {
-    const parsed: ServicePorts = servicePorts(svc);
+    const parsed = servicePorts(svc);
     if (parsed.problems.length > 0) this.onProblems?.(svc, parsed.problems);
     this.set(parsed.service, parsed.ports);
     return this.hasPending;
@@ -57,45 +97,32 @@ export class ServiceChangeTracker {
       seen.add(parsed.service);
       this.set(parsed.service, parsed.ports);
     }
-    for (const name of [...this.latest.keys()]) if (!seen.has(name)) this.set(name, []);
+    for (const name of [...this.appliedKeys.keys()]) if (!seen.has(name)) this.set(name, []);
+    for (const name of [...this.pending.keys()]) if (!seen.has(name)) this.set(name, []);
     return this.hasPending;
   }
 
   /** Applies pending changes to `ports` and returns which Services changed. */
   checkout(): CheckoutResult {
-    const changed = new Set(this.pending);
-    for (const name of changed) {
-      const previous = this.portsOf(name);
-      for (const key of previous) this.ports.delete(key);
-      const current = this.latest.get(name) ?? [];
+    const changed = new Set(this.pending.keys());
+    for (const [name, current] of this.pending) {
+      for (const key of this.appliedKeys.get(name) ?? []) this.ports.delete(key);
       for (const port of current) this.ports.set(portKeyOf(port), port);
-      if (current.length === 0) {
-        this.appliedFingerprint.delete(name);
-        this.appliedKeys.delete(name);
-      } else {
-        this.appliedFingerprint.set(name, fingerprint(current));
-        this.appliedKeys.set(name, current.map(portKeyOf));
-      }
+      if (current.length === 0) this.appliedKeys.delete(name);
+      else this.appliedKeys.set(name, current.map(portKeyOf));
     }
     this.pending.clear();
     return { changed };
   }
 
-  private portsOf(name: string): string[] {
-    return this.appliedKeys.get(name) ?? [];
-  }
-
   private set(name: string, ports: ServicePortInfo[]): void {
-    if (ports.length === 0) this.latest.delete(name);
-    else this.latest.set(name, ports);
-    const applied = this.appliedFingerprint.get(name) ?? fingerprint([]);
-    if (fingerprint(ports) === applied) this.pending.delete(name);
-    else this.pending.add(name);
+    const applied = (this.appliedKeys.get(name) ?? []).map((key) => this.ports.get(key) as ServicePortInfo);
+    const same =
+      applied.length === ports.length &&
+      applied.every((port, i) => samePort(port, ports[i] as ServicePortInfo));
+    if (same) this.pending.delete(name);
+    else this.pending.set(name, ports);
   }
-}
-
-export function portKeyOf(port: ServicePortInfo): string {
-  return `${port.name}/${port.protocol}`;
 }
 
 /** Tracks EndpointSlices; `endpoints` is the state as of the last checkout, keyed by service-port key. */
@@ -104,9 +131,11 @@ export class EndpointsChangeTracker {
   readonly endpoints = new Map<string, EndpointInfo[]>();
   private readonly nodeName: string;
   private readonly slices = new Map<string, SliceInfo>();
-  private readonly slicesByService = new Map<string, Set<string>>();
-  private readonly applied = new Map<string, { fingerprint: string; keys: string[] }>();
-  private readonly pending = new Set<string>();
+  /** Slice keys of each Service: one string for the usual single slice, a Set for more. */
+  private readonly slicesByService = new Map<string, string | Set<string>>();
+  private readonly appliedKeys = new Map<string, string[]>();
+  /** The newer endpoints of Services whose endpoints differ from the applied ones. */
+  private readonly pending = new Map<string, Map<string, EndpointInfo[]>>();
 
   constructor(nodeName: string) {
     this.nodeName = nodeName;
@@ -139,20 +168,19 @@ export class EndpointsChangeTracker {
 
   /** Applies pending changes to `endpoints`; `previous` has the replaced endpoints of each changed Service. */
   checkout(): CheckoutResult & { previous: Map<string, Map<string, EndpointInfo[]>> } {
-    const changed = new Set(this.pending);
+    const changed = new Set(this.pending.keys());
     const previous = new Map<string, Map<string, EndpointInfo[]>>();
-    for (const service of changed) {
+    for (const [service, current] of this.pending) {
       const before = new Map<string, EndpointInfo[]>();
-      for (const key of this.applied.get(service)?.keys ?? []) {
+      for (const key of this.appliedKeys.get(service) ?? []) {
         const eps = this.endpoints.get(key);
         if (eps) before.set(key, eps);
         this.endpoints.delete(key);
       }
       previous.set(service, before);
-      const current = this.merged(service);
       for (const [key, eps] of current) this.endpoints.set(key, eps);
-      if (current.size === 0) this.applied.delete(service);
-      else this.applied.set(service, { fingerprint: fingerprint([...current]), keys: [...current.keys()] });
+      if (current.size === 0) this.appliedKeys.delete(service);
+      else this.appliedKeys.set(service, [...current.keys()]);
     }
     this.pending.clear();
     return { changed, previous };
@@ -160,13 +188,23 @@ export class EndpointsChangeTracker {
 
   private merged(service: string): Map<string, EndpointInfo[]> {
     const keys = this.slicesByService.get(service);
-    if (!keys) return new Map();
+    if (keys === undefined) return new Map();
     const infos: SliceInfo[] = [];
-    for (const key of keys) {
+    for (const key of typeof keys === "string" ? [keys] : keys) {
       const info = this.slices.get(key);
       if (info) infos.push(info);
     }
     return mergeSlices(infos);
+  }
+
+  private isApplied(service: string, current: Map<string, EndpointInfo[]>): boolean {
+    const keys = this.appliedKeys.get(service) ?? [];
+    if (keys.length !== current.size) return false;
+    for (const key of keys) {
+      const eps = current.get(key);
+      if (!eps || !sameEndpoints(eps, this.endpoints.get(key) ?? [])) return false;
+    }
+    return true;
   }
 
   private setSlice(key: string, info: SliceInfo | undefined): void {
@@ -175,25 +213,26 @@ export class EndpointsChangeTracker {
     if (old) {
       affected.add(old.service);
       const set = this.slicesByService.get(old.service);
-      set?.delete(key);
-      if (set?.size === 0) this.slicesByService.delete(old.service);
+      if (set === key) this.slicesByService.delete(old.service);
+      else if (set instanceof Set) {
+        set.delete(key);
+        if (set.size === 1) this.slicesByService.set(old.service, [...set][0] as string);
+      }
       this.slices.delete(key);
     }
     if (info) {
       affected.add(info.service);
       this.slices.set(key, info);
-      let set = this.slicesByService.get(info.service);
-      if (!set) {
-        set = new Set();
-        this.slicesByService.set(info.service, set);
-      }
-      set.add(key);
+      const set = this.slicesByService.get(info.service);
+      if (set === undefined) this.slicesByService.set(info.service, key);
+      else if (typeof set === "string") {
+        if (set !== key) this.slicesByService.set(info.service, new Set([set, key]));
+      } else set.add(key);
     }
     for (const service of affected) {
       const current = this.merged(service);
-      const applied = this.applied.get(service)?.fingerprint ?? fingerprint([]);
-      if (fingerprint([...current]) === applied) this.pending.delete(service);
-      else this.pending.add(service);
+      if (this.isApplied(service, current)) this.pending.delete(service);
+      else this.pending.set(service, current);
     }
   }
 }

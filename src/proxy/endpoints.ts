@@ -2,6 +2,7 @@
 // Service named in their kubernetes.io/service-name label, endpoints are deduplicated by "ip:port" across the
 // slices of a Service and sorted, so that equal sets compare equal.
 import type { EndpointSlice } from "../api/schema/discovery/endpointslice.ts";
+import { flat } from "./chain-names.ts";
 import { isIPv4 } from "./ip.ts";
 import { servicePortName } from "./service-port.ts";
 import { type EndpointInfo, PROTOCOLS, type Protocol, servicePortKey } from "./types.ts";
@@ -66,7 +67,7 @@ export function mergeSlices(slices: Iterable<SliceInfo>): Map<string, EndpointIn
         byPort.set(port.key, set);
       }
       for (const ep of slice.endpoints) {
-        const endpoint = `${ep.ip}:${port.port}`;
+        const endpoint = flat(`${ep.ip}:${port.port}`);
         // An endpoint seen in two slices (moving between them, or an IP reused by a new pod while the old one
         // terminates): prefer the one that is not terminating.
         if (set.has(endpoint) && ep.terminating) continue;

@@ -1,5 +1,6 @@
 // The service proxy's public surface, for the agent's composition root and the `deckhand agent` command.
 export { type CleanupResult, cleanupProxyRules } from "./cleanup.ts";
+export { type Conntrack, type ConntrackDeletion, execConntrack } from "./conntrack.ts";
 export {
   type Backend,
   detectBackend,

@@ -76,18 +76,20 @@ export class PayloadBuilder {
 
   text(): string {
     const out: string[] = [];
+    // Appending with loops: one payload can hold hundreds of thousands of lines (too many for push(...xs)).
+    const append = (lines: readonly string[]) => {
+      for (const line of lines) out.push(line);
+    };
     for (const table of TABLE_ORDER) {
       const ops = this.tables.get(table);
       if (!ops) continue;
-      out.push(
-        `*${table}`,
-        ...ops.declares,
-        ...ops.rules,
-        ...ops.deletes,
-        ...ops.inserts,
-        ...ops.removeChains,
-        "COMMIT",
-      );
+      out.push(`*${table}`);
+      append(ops.declares);
+      append(ops.rules);
+      append(ops.deletes);
+      append(ops.inserts);
+      append(ops.removeChains);
+      out.push("COMMIT");
     }
     out.push("");
     return out.join("\n");
@@ -125,10 +127,11 @@ export class Batcher {
 
 /**
  * A digest of a chain's rules, to tell whether what is programmed differs from what is wanted: two
- * independent 32-bit FNV-1a-style lanes over the rule text (64 bits; not cryptographic, and cheap: a full
- * sync at 10,000 Services digests 220,000 chains).
+ * independent 32-bit FNV-1a-style lanes over the rule text folded into one 53-bit number (not
+ * cryptographic, and cheap: a full sync at 10,000 Services digests 220,000 chains; a number is 8 bytes in
+ * the record instead of a string).
  */
-export function chainDigest(rules: readonly string[]): string {
+export function chainDigest(rules: readonly string[]): number {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   for (const rule of rules) {
@@ -138,8 +141,8 @@ export function chainDigest(rules: readonly string[]): string {
       b = Math.imul(b ^ c, 0x5bd1e995);
     }
     a = Math.imul(a ^ 10, 0x01000193);
-    b = Math.imul(b ^ 10, 0x5bd1e995);
+    b = Math.imul(b ^ rules.length, 0x5bd1e995);
   }
   b ^= b >>> 15;
-  return (a >>> 0).toString(36) + ":" + (b >>> 0).toString(36) + ":" + rules.length;
+  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
 }

@@ -10,8 +10,8 @@ export interface KernelTable {
   chains: Set<string>;
   /** Full rules of the chains `keepRules` selected (built-in and Deckhand top-level/static chains). */
   rules: Map<string, string[]>;
-  /** Digest of the rules of each per-service chain (KUBE-SVC-…, KUBE-SEP-…, …). */
-  digests: Map<string, string>;
+  /** Digest of the rules of each per-service chain (KUBE-SVC-…, KUBE-SEP-…, …); NaN when unknown. */
+  digests: Map<string, number>;
   /** Deckhand chains that rules in chains Deckhand does not own jump to. */
   foreignReferences: Set<string>;
 }
@@ -59,7 +59,7 @@ export class SaveParser {
       if (chain !== this.digestChain) {
         this.flushDigest();
         if (this.finished.has(chain)) {
-          t.digests.set(chain, "unknown");
+          t.digests.set(chain, Number.NaN);
           return;
         }
         this.digestChain = chain;

@@ -7,12 +7,14 @@ import type { Service } from "../api/schema/core/service-types.ts";
 import type { EndpointSlice } from "../api/schema/discovery/endpointslice.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { EndpointsChangeTracker, ServiceChangeTracker } from "./change-tracker.ts";
+import { type Conntrack, execConntrack, planConntrackCleanup } from "./conntrack.ts";
 import { isIPv4, parseCidr } from "./ip.ts";
 import { type Iptables, isRestoreError } from "./iptables.ts";
 import type { ProxyRulesConfig } from "./render.ts";
 import { BoundedFrequencyRunner } from "./runner.ts";
 import { type ProxyLogger, RuleSyncer, type SyncReport } from "./syncer.ts";
 import { procSysctl, type Sysctl } from "./sysctl.ts";
+import type { EndpointInfo, ServicePortInfo } from "./types.ts";
 
 /** Services and EndpointSlices with these labels are not for this proxy (upstream's informer selector). */
 export const PROXY_LABEL_SELECTOR =
@@ -45,6 +47,8 @@ export interface ServiceProxyOptions {
   nodePortAddresses?: string[];
   /** Where route_localnet is set; default this process's /proc/sys. */
   sysctl?: Sysctl;
+  /** Deletes stale UDP conntrack entries; default the `conntrack` command on this host. */
+  conntrack?: Conntrack;
   /** Told about a Service whose ports cannot all be proxied (for an event on the Service). */
   onServiceProblem?(service: Service, message: string): void;
   maxChainsPerCreateRestore?: number;
@@ -73,6 +77,9 @@ export interface ServiceProxyStats {
   endpoints: number;
   lastReport: SyncReport | undefined;
   lastFullSyncReport: SyncReport | undefined;
+  /** Stale UDP conntrack filters deleted, and deletions that failed. */
+  conntrackDeletions: number;
+  conntrackErrors: number;
 }
 
 const SYSCTL_ROUTE_LOCALNET = "net/ipv4/conf/all/route_localnet";
@@ -96,6 +103,8 @@ export class ServiceProxy {
     endpoints: 0,
     lastReport: undefined,
     lastFullSyncReport: undefined,
+    conntrackDeletions: 0,
+    conntrackErrors: 0,
   };
   /** Resolves after the first successful sync. */
   readonly ready: Promise<void>;
@@ -110,6 +119,7 @@ export class ServiceProxy {
   private syncer: RuleSyncer | undefined;
   private oldestChangeAt: number | undefined;
   private retryDelayMs = 0;
+  private defaultConntrack: Conntrack | undefined;
 
   constructor(options: ServiceProxyOptions) {
     for (const ip of options.nodeIPs) {
@@ -258,6 +268,30 @@ export class ServiceProxy {
     };
   }
 
+  private async cleanConntrack(
+    previous: Map<string, Map<string, EndpointInfo[]>>,
+    state: {
+      ports: ReadonlyMap<string, ServicePortInfo>;
+      endpoints: ReadonlyMap<string, readonly EndpointInfo[]>;
+    },
+  ): Promise<void> {
+    const deletions = planConntrackCleanup(previous, state.ports, state.endpoints);
+    if (deletions.length === 0) return;
+    const conntrack = this.options.conntrack ?? (this.defaultConntrack ??= execConntrack());
+    for (const deletion of deletions) {
+      try {
+        await conntrack.delete(deletion);
+        this.stats.conntrackDeletions++;
+      } catch (error) {
+        this.stats.conntrackErrors++;
+        this.log.warn(
+          { err: error, deletion },
+          "service proxy: could not delete stale UDP conntrack entries",
+        );
+      }
+    }
+  }
+
   private reportProblems(svc: Service, problems: string[]): void {
     const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
     const message = problems.join("; ");
@@ -276,10 +310,8 @@ export class ServiceProxy {
       syncer.needFullSync = true;
     const changedAt = this.oldestChangeAt;
     this.oldestChangeAt = undefined;
-    const changed = new Set([
-      ...this.services.checkout().changed,
-      ...this.endpointsTracker.checkout().changed,
-    ]);
+    const endpointChanges = this.endpointsTracker.checkout();
+    const changed = new Set([...this.services.checkout().changed, ...endpointChanges.changed]);
     const state = { ports: this.services.ports, endpoints: this.endpointsTracker.endpoints };
     const failuresBefore = syncer.restoreFailures;
     try {
@@ -308,15 +340,17 @@ export class ServiceProxy {
         "service proxy: rules synced",
       );
       this.readyResolve();
+      await this.cleanConntrack(endpointChanges.previous, state);
     } catch (error) {
       this.stats.syncErrors++;
       syncer.needFullSync = true;
       // Changes checked out for this sync are in the trackers' applied state; the full sync covers them.
       this.oldestChangeAt ??= changedAt;
       const syncPeriodMs = this.options.syncPeriodMs ?? 30_000;
+      // Back off from 1 s (or minSyncPeriod, if longer) to syncPeriod.
       this.retryDelayMs = Math.min(
-        syncPeriodMs,
-        Math.max(this.options.minSyncPeriodMs ?? 1_000, this.retryDelayMs * 2),
+        Math.max(syncPeriodMs, 1_000),
+        Math.max(this.options.minSyncPeriodMs ?? 1_000, 1_000, this.retryDelayMs * 2),
       );
       this.log.error(
         {

@@ -77,7 +77,7 @@ export interface SyncReport {
 interface Programmed {
   service: string;
   chains: string[];
-  digests: string[];
+  digests: number[];
   top: TopRule[];
 }
 
@@ -447,9 +447,9 @@ export class RuleSyncer {
           : undefined;
         const next: Programmed | undefined =
           svc && rules ? { service: svc.service, chains: [], digests: [], top: rules.top } : undefined;
-        const oldDigests = new Map<string, string>();
+        const oldDigests = new Map<string, number>();
         for (const [i, chain] of (old?.chains ?? []).entries())
-          oldDigests.set(chain, old?.digests[i] as string);
+          oldDigests.set(chain, old?.digests[i] as number);
 
         // The unit's changes; a Service seen for the first time has nothing jumping to its chains yet, so its
         // chains go into creation payloads and its top-level rules into the last payload.
