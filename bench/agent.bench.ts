@@ -2,7 +2,7 @@
 // the runtime driver doing the same container work (sandbox + container) in the same run; then the agent's
 // own footprint (RSS, CPU) with 100 idle pods. Writes bench/results/agent.json.
 //
-//   node bench/agent.bench.ts            (PODS=30 BURST=20 IDLE=100 to change the sizes)
+//   npm run build && node bench/agent.bench.ts      (PODS=30 BURST=20 IDLE=100 to change the sizes)
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import { ApiClient } from "../src/api/client/client.ts";
 import { loadKubeconfig } from "../src/api/client/kubeconfig.ts";
 import type { KubeObject } from "../src/api/resource.ts";
 import type { Runtime } from "../src/runtime/types.ts";
-import { type AgentRuntimeKind, connectRuntime, startAgent } from "../test/support/agent.ts";
+import { type AgentRuntimeKind, BUILT_CLI, connectRuntime, startAgent } from "../test/support/agent.ts";
 import { startControlPlane } from "../test/support/controlplane.ts";
 import { testEnv } from "../test/support/env.ts";
 import { uniqueName } from "../test/support/names.ts";
@@ -135,7 +135,7 @@ async function cleanupBare(runtime: Runtime, sandboxes: string[]): Promise<void>
 
 function agentPid(nodeName: string): number {
   return Number(
-    execFileSync("pgrep", ["-f", "--", `main.ts agent .*${nodeName}`])
+    execFileSync("pgrep", ["-f", "--", `cli/main.js agent .*${nodeName}`])
       .toString()
       .trim()
       .split("\n")[0],
@@ -155,7 +155,13 @@ function processRssMiB(pid: number): number {
 
 async function benchRuntime(kind: AgentRuntimeKind) {
   const cp = await startControlPlane();
-  const agent = await startAgent({ runtime: kind, kubeconfigPath: cp.kubeconfigPath, logLevel: "warn" });
+  // The built agent (dist/), as operators run it: no TypeScript stripping in the process being measured.
+  const agent = await startAgent({
+    runtime: kind,
+    kubeconfigPath: cp.kubeconfigPath,
+    logLevel: "warn",
+    cli: BUILT_CLI,
+  });
   const api = new ApiClient(await loadKubeconfig(cp.kubeconfigPath));
   const runtime = connectRuntime(kind);
   try {

@@ -60,7 +60,7 @@ export function registerAgentCommand(program: Command): void {
         process.exit(2);
       }
       const connection = await loadKubeconfig(config.kubeconfig);
-      const runtime = createRuntime(config);
+      const runtime = await createRuntime(config);
       const agent = new Agent({ config, connection, runtime, log });
       const abort = new AbortController();
       for (const signal of ["SIGTERM", "SIGINT"] as const) {

@@ -76,7 +76,7 @@ export function registerUpCommand(program: Command): void {
         nodePortRange: "30000-32767",
         log: log.child({ component: "control-plane" }),
       });
-      const runtime = createRuntime(config);
+      const runtime = await createRuntime(config);
       const agent = new Agent({
         config,
         connection: await loadKubeconfig(controlPlane.kubeconfigPath),

@@ -31,6 +31,8 @@ export type AgentRuntimeKind = "docker" | "cri";
 
 const REPO_ROOT = join(import.meta.dirname, "..", "..");
 const CLI = join(REPO_ROOT, "src", "cli", "main.ts");
+/** The built command (npm run build), for benchmarks that measure what operators run. */
+export const BUILT_CLI = join(REPO_ROOT, "dist", "cli", "main.js");
 
 /** The shared test runtime's endpoint for each kind (scripts/setup-host.sh). */
 export function defaultEndpoint(kind: AgentRuntimeKind): string {
@@ -101,6 +103,8 @@ export interface StartAgentOptions {
   config?: Record<string, unknown>;
   nodeName?: string;
   logLevel?: string;
+  /** The `deckhand` entry point to run (default: the TypeScript sources, src/cli/main.ts). */
+  cli?: string;
 }
 
 export interface TestAgent {
@@ -156,7 +160,7 @@ export async function startAgent(options: StartAgentOptions): Promise<TestAgent>
       throw new Error(`agent for ${nodeName} is already running (pid ${child.pid})`);
     const fd = openSync(logPath, "a");
     const args = [
-      CLI,
+      options.cli ?? CLI,
       "agent",
       "--kubeconfig",
       options.kubeconfigPath,
