@@ -3,7 +3,8 @@
 // Typed clients (kubectl create namespace, client-go) send these; responses are always JSON.
 
 import { badRequest, unsupportedMediaType } from "../errors.ts";
-import { type FieldDef, MESSAGES, SPECIAL, TOP_LEVEL } from "./messages.ts";
+import type { FieldDef, MapValue, MessageDef } from "./fields.ts";
+import { MESSAGES, SPECIAL, TOP_LEVEL } from "./messages.ts";
 import { signed, WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireError, WireReader } from "./wire.ts";
 
 export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
@@ -12,7 +13,10 @@ const GO_ZERO_TIME_SECONDS = -62135596800;
 /** ObjectMeta's clusterName (15) and initializers (16) were removed from the API; old clients may still send them. */
 const RETIRED_FIELDS = new Set(["ObjectMeta.15", "ObjectMeta.16"]);
 
-/** Go marshals non-pointer zero values too; as JSON they are "unset" (omitempty), so they are dropped. */
+/**
+ * Go marshals non-pointer zero values too; as JSON they are "unset" (omitempty), so they are dropped. Pointer
+ * fields are written only when set, so their zero values are kept (see fields.ts).
+ */
 function isZero(value: unknown): boolean {
   if (value === undefined || value === "" || value === false || value === 0) return true;
   if (Array.isArray(value)) return value.length === 0;
@@ -48,17 +52,22 @@ function decodeScalar(field: FieldDef, reader: WireReader, wireType: number): Js
   }
 }
 
-function decodeMapEntry(bytes: Uint8Array, valueType: "string" | "bytes"): [string, Json] {
+function decodeMapEntry(bytes: Uint8Array, valueType: MapValue, path: string): [string, Json] {
   const reader = new WireReader(bytes);
   let key = "";
-  let value: Json = "";
+  let value: Json;
   while (!reader.done) {
     const [number, wireType] = reader.tag();
     if (number === 1 && wireType === WIRE_LENGTH_DELIMITED) key = utf8(reader.bytes());
     else if (number === 2 && wireType === WIRE_LENGTH_DELIMITED) {
-      value = valueType === "bytes" ? base64(reader.bytes()) : utf8(reader.bytes());
+      const raw = reader.bytes();
+      if (typeof valueType === "object") value = decodeMessage(valueType.message, raw, `${path}[${key}]`);
+      else value = valueType === "bytes" ? base64(raw) : utf8(raw);
     } else reader.skip(wireType);
   }
+  // A map value is never a pointer: an absent value is the Go zero value.
+  if (value === undefined)
+    value = typeof valueType === "object" ? decodeMessage(valueType.message, new Uint8Array(), path) : "";
   return [key, value];
 }
 
@@ -66,8 +75,10 @@ function special(name: string, fields: Record<string, Json>): Json {
   switch (name) {
     case "Time":
     case "MicroTime": {
+      // An unset non-pointer Time (Go's zero time.Time) marshals as an empty message; older encoders wrote
+      // year 1 (seconds -62135596800). The Unix epoch itself has its fields present.
+      if (fields.seconds === undefined && fields.nanos === undefined) return undefined;
       const seconds = Number(fields.seconds ?? 0);
-      // Go's zero time.Time (year 1) is what an unset non-pointer Time marshals to.
       if (seconds <= GO_ZERO_TIME_SECONDS) return undefined;
       const nanos = Number(fields.nanos ?? 0);
       const iso = new Date(seconds * 1000).toISOString().slice(0, 19);
@@ -84,24 +95,54 @@ function special(name: string, fields: Record<string, Json>): Json {
         return {};
       }
     }
+    case "Quantity":
+      // A zero Quantity marshals as "0", as in JSON.
+      return (fields.string as string | undefined) || "0";
+    case "IntOrString":
+      // type 0 is an int (intVal), type 1 a string (strVal).
+      return Number(fields.type ?? 0) === 1
+        ? ((fields.strVal as string | undefined) ?? "")
+        : Number(fields.intVal ?? 0);
     default:
       return fields;
   }
 }
 
-export function decodeMessage(name: string, bytes: Uint8Array): Json {
+/** Names of a message's pointer fields (their zero values are kept). */
+const pointerFields = new Map<string, Set<string>>();
+
+function pointersOf(name: string, def: MessageDef): Set<string> {
+  let set = pointerFields.get(name);
+  if (!set) {
+    set = new Set(Object.values(def).flatMap((f) => (f.pointer ? [f.name] : [])));
+    pointerFields.set(name, set);
+  }
+  return set;
+}
+
+function join(path: string, name: string): string {
+  return path ? `${path}.${name}` : name;
+}
+
+/**
+ * Decodes one message into its JSON form. `path` is where it sits in the object (for error messages, e.g.
+ * "spec.template.spec.volumes[0]").
+ */
+export function decodeMessage(name: string, bytes: Uint8Array, path = ""): Json {
   const def = MESSAGES[name];
   if (!def) throw new WireError(`no decoder for message ${name}`);
   const reader = new WireReader(bytes);
   const out: Record<string, Json> = {};
+  let inlined: Record<string, Json> | undefined;
   while (!reader.done) {
     const [number, wireType] = reader.tag();
     const field = def[number];
     if (!field) {
       // Never drop a field silently: only retired ones (absent from today's JSON) are skipped.
       if (!RETIRED_FIELDS.has(`${name}.${number}`)) {
+        const where = path ? ` (at ${path})` : "";
         throw unsupportedMediaType(
-          `${PROTOBUF_MEDIA_TYPE}: field ${number} of ${name} is not supported in protobuf bodies; send the object as application/json`,
+          `${PROTOBUF_MEDIA_TYPE}: field ${number} of ${name}${where} is not supported in protobuf bodies; send the object as application/json`,
         );
       }
       reader.skip(wireType);
@@ -109,10 +150,12 @@ export function decodeMessage(name: string, bytes: Uint8Array): Json {
     }
     let value: Json;
     const type = field.type;
+    const list = field.repeated ? ((out[field.name] as Json[] | undefined) ?? []) : undefined;
+    const fieldPath = list ? `${join(path, field.name)}[${list.length}]` : join(path, field.name);
     if (typeof type === "object" && "map" in type) {
       if (wireType !== WIRE_LENGTH_DELIMITED)
         throw new WireError(`${name}.${field.name}: expected a map entry`);
-      const [k, v] = decodeMapEntry(reader.bytes(), type.map);
+      const [k, v] = decodeMapEntry(reader.bytes(), type.map, fieldPath);
       if (out[field.name] === undefined) out[field.name] = {};
       (out[field.name] as Record<string, Json>)[k] = v;
       continue;
@@ -120,32 +163,34 @@ export function decodeMessage(name: string, bytes: Uint8Array): Json {
     if (typeof type === "object") {
       if (wireType !== WIRE_LENGTH_DELIMITED)
         throw new WireError(`${name}.${field.name}: expected a message`);
-      value = decodeMessage(type.message, reader.bytes());
-    } else if (
-      field.repeated &&
-      wireType === WIRE_LENGTH_DELIMITED &&
-      type !== "string" &&
-      type !== "bytes"
-    ) {
+      if (field.inline) {
+        // An embedded struct: its fields belong to this object (already filtered for zero values).
+        inlined = { ...inlined, ...(decodeMessage(type.message, reader.bytes(), path) as object) };
+        continue;
+      }
+      value = decodeMessage(type.message, reader.bytes(), fieldPath);
+    } else if (list && wireType === WIRE_LENGTH_DELIMITED && type !== "string" && type !== "bytes") {
       // Packed repeated scalars.
       const packed = new WireReader(reader.bytes());
-      if (out[field.name] === undefined) out[field.name] = [];
-      const list = out[field.name] as Json[];
       while (!packed.done) list.push(decodeScalar(field, packed, WIRE_VARINT));
+      out[field.name] = list;
       continue;
     } else {
       value = decodeScalar(field, reader, wireType);
     }
-    if (field.repeated) {
-      if (out[field.name] === undefined) out[field.name] = [];
-      (out[field.name] as Json[]).push(value);
+    if (list) {
+      list.push(value);
+      out[field.name] = list;
     } else {
       out[field.name] = value;
     }
   }
   if (SPECIAL.has(name)) return special(name, out);
-  for (const [key, value] of Object.entries(out)) if (isZero(value)) delete out[key];
-  return out;
+  const pointers = pointersOf(name, def);
+  for (const [key, value] of Object.entries(out)) {
+    if (value === undefined || (!pointers.has(key) && isZero(value))) delete out[key];
+  }
+  return inlined ? { ...inlined, ...out } : out;
 }
 
 export interface DecodedEnvelope {
