@@ -323,6 +323,13 @@ describe("protobuf workload bodies", () => {
     );
   });
 
+  it("answers 400 when a field arrives with the wrong wire type", () => {
+    // DeploymentSpec.replicas is a varint; a length-delimited value there is malformed, not unsupported.
+    expect(() => decodeProtobufBody(envelope("apps/v1", "Deployment", msg(2, str(1, "3"))))).toThrow(
+      /could not be decoded: replicas: wire type 2 where 0 was expected/,
+    );
+  });
+
   it("has a table for every message a table refers to, and for every top-level kind", () => {
     const missing: string[] = [];
     for (const [name, def] of Object.entries(MESSAGES)) {

@@ -35,6 +35,10 @@ function base64(bytes: Uint8Array): string {
 }
 
 function decodeScalar(field: FieldDef, reader: WireReader, wireType: number): Json {
+  const expected = field.type === "string" || field.type === "bytes" ? WIRE_LENGTH_DELIMITED : WIRE_VARINT;
+  if (wireType !== expected) {
+    throw new WireError(`${field.name}: wire type ${wireType} where ${expected} was expected`);
+  }
   switch (field.type) {
     case "string":
       return utf8(reader.bytes());
