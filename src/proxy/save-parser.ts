@@ -3,8 +3,10 @@
 // (110,000 of them at 10,000 services: only a digest each is kept), and which of Deckhand's chains other
 // programs' rules jump to.
 import { isServiceChainName } from "./chain-names.ts";
-import { chainDigest } from "./payload.ts";
+import { chainDigest, Digest } from "./payload.ts";
 import { chainOf, jumpTarget } from "./rule-text.ts";
+
+const EMPTY = chainDigest([]);
 
 export interface KernelTable {
   chains: Set<string>;
@@ -36,9 +38,7 @@ export class SaveParser {
   };
   private readonly options: SaveParserOptions;
   private digestChain: string | undefined;
-  private digestRules: string[] = [];
-  /** Per-service chains whose rules were not contiguous in the output: their digest is unknown. */
-  private readonly finished = new Set<string>();
+  private digest = new Digest();
 
   constructor(options: SaveParserOptions) {
     this.options = options;
@@ -50,7 +50,7 @@ export class SaveParser {
       const space = line.indexOf(" ");
       const chain = line.slice(1, space < 0 ? undefined : space);
       t.chains.add(chain);
-      if (isServiceChainName(chain)) t.digests.set(chain, chainDigest([]));
+      if (isServiceChainName(chain)) t.digests.set(chain, EMPTY);
       return;
     }
     if (!line.startsWith("-A ")) return;
@@ -58,13 +58,14 @@ export class SaveParser {
     if (isServiceChainName(chain) && !this.options.keepServiceChainRules) {
       if (chain !== this.digestChain) {
         this.flushDigest();
-        if (this.finished.has(chain)) {
+        // Rules of a chain come together in iptables-save output; if they did not, its digest is unknown.
+        if (t.digests.get(chain) !== EMPTY) {
           t.digests.set(chain, Number.NaN);
           return;
         }
         this.digestChain = chain;
       }
-      this.digestRules.push(line);
+      this.digest.add(line);
     } else if (this.options.keepRules(chain) || isServiceChainName(chain)) {
       let list = t.rules.get(chain);
       if (!list) {
@@ -81,15 +82,13 @@ export class SaveParser {
 
   private flushDigest(): void {
     if (this.digestChain === undefined) return;
-    this.table.digests.set(this.digestChain, chainDigest(this.digestRules));
-    this.finished.add(this.digestChain);
+    this.table.digests.set(this.digestChain, this.digest.value());
     this.digestChain = undefined;
-    this.digestRules = [];
+    this.digest = new Digest();
   }
 
   done(): KernelTable {
     this.flushDigest();
-    this.finished.clear();
     return this.table;
   }
 }

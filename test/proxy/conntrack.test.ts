@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { conntrackArgs, planConntrackCleanup } from "../../src/proxy/conntrack.ts";
+import { servicePortKey } from "../../src/proxy/types.ts";
+import { endpoint, port } from "./support/fixtures.ts";
+
+const dns = port("kube-system/dns", "dns", {
+  clusterIP: "10.96.0.10",
+  port: 53,
+  protocol: "UDP",
+  nodePort: 30_053,
+  externalIPs: ["192.168.1.53"],
+});
+const key = servicePortKey(dns.name, dns.protocol);
+const web = port("ns/web", "http", { clusterIP: "10.96.0.20", port: 80 });
+const webKey = servicePortKey(web.name, web.protocol);
+
+describe("stale UDP conntrack cleanup", () => {
+  it("deletes flows NATed to a removed endpoint, on every service address and the node port", () => {
+    const previous = new Map([
+      ["kube-system/dns", new Map([[key, [endpoint("10.0.0.1", 53), endpoint("10.0.0.2", 53)]]])],
+    ]);
+    const plan = planConntrackCleanup(
+      previous,
+      new Map([[key, dns]]),
+      new Map([[key, [endpoint("10.0.0.1", 53)]]]),
+    );
+    expect(plan).toEqual([
+      { kind: "nat", origin: "10.96.0.10", endpoint: "10.0.0.2" },
+      { kind: "nat", origin: "192.168.1.53", endpoint: "10.0.0.2" },
+      { kind: "port-nat", port: 30_053, endpoint: "10.0.0.2" },
+    ]);
+    expect(plan.map(conntrackArgs)[0]).toEqual([
+      "-D",
+      "-p",
+      "udp",
+      "--orig-dst",
+      "10.96.0.10",
+      "--dst-nat",
+      "10.0.0.2",
+    ]);
+  });
+
+  it("clears flows to a Service that had no endpoints once it has some", () => {
+    const previous = new Map([["kube-system/dns", new Map()]]);
+    const plan = planConntrackCleanup(
+      previous,
+      new Map([[key, dns]]),
+      new Map([[key, [endpoint("10.0.0.1", 53)]]]),
+    );
+    expect(plan).toEqual([
+      { kind: "ip", ip: "10.96.0.10" },
+      { kind: "ip", ip: "192.168.1.53" },
+      { kind: "port", port: 30_053 },
+    ]);
+  });
+
+  it("leaves TCP Services and unchanged Services alone", () => {
+    const previous = new Map([["ns/web", new Map([[webKey, [endpoint("10.0.0.5", 80)]]])]]);
+    expect(
+      planConntrackCleanup(
+        previous,
+        new Map([
+          [webKey, web],
+          [key, dns],
+        ]),
+        new Map(),
+      ),
+    ).toEqual([]);
+    expect(planConntrackCleanup(new Map(), new Map([[key, dns]]), new Map())).toEqual([]);
+  });
+});
