@@ -66,6 +66,7 @@ export class ServiceChangeTracker {
   private readonly pending = new Map<string, ServicePortInfo[]>();
   private readonly onProblems: ((service: Service, problems: string[]) => void) | undefined;
 
+  /** `onProblems` hears, for every Service seen, why some of its ports cannot be proxied (often nothing). */
   constructor(options: { onProblems?: (service: Service, problems: string[]) => void } = {}) {
     this.onProblems = options.onProblems;
   }
@@ -77,7 +78,7 @@ export class ServiceChangeTracker {
   /** A Service was added or modified. Returns whether any change is pending. */
   update(svc: Service): boolean {
     const parsed = servicePorts(svc);
-    if (parsed.problems.length > 0) this.onProblems?.(svc, parsed.problems);
+    this.onProblems?.(svc, parsed.problems);
     this.set(parsed.service, parsed.ports);
     return this.hasPending;
   }
@@ -93,7 +94,7 @@ export class ServiceChangeTracker {
     const seen = new Set<string>();
     for (const svc of services) {
       const parsed = servicePorts(svc);
-      if (parsed.problems.length > 0) this.onProblems?.(svc, parsed.problems);
+      this.onProblems?.(svc, parsed.problems);
       seen.add(parsed.service);
       this.set(parsed.service, parsed.ports);
     }

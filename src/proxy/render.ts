@@ -313,23 +313,19 @@ export function renderServicePort(
     });
   }
 
+  // Per-endpoint rules are most of the ruleset (three per endpoint): written as templates of the canonical
+  // form rule() produces, to keep rendering 100,000 endpoints cheap. The golden tests pin the text.
+  const note = ctx.largeClusterMode ? "" : ` -m comment --comment "${name}"`;
   for (const ep of allReachable) {
     const sep = sepOf(ep);
-    const note = ctx.largeClusterMode ? undefined : comment(name);
+    const recent =
+      svc.stickyMaxAgeSeconds > 0 ? ` -m recent --set --name ${sep} --mask 255.255.255.255 --rsource` : "";
     chains.push({
       name: sep,
       rules: [
         // Hairpin: a backend reaching itself through the service is masqueraded so replies come back here.
-        rule(sep, { source: ep.ip, matches: [note], target: KUBE_MARK_MASQ }),
-        rule(sep, {
-          protocol,
-          matches: [
-            note,
-            svc.stickyMaxAgeSeconds > 0 && `-m recent --set --name ${sep} --mask 255.255.255.255 --rsource`,
-            `-m ${protocol}`,
-          ],
-          target: `DNAT --to-destination ${ep.endpoint}`,
-        }),
+        `-A ${sep} -s ${ep.ip}/32${note} -j ${KUBE_MARK_MASQ}`,
+        `-A ${sep} -p ${protocol}${note}${recent} -m ${protocol} -j DNAT --to-destination ${ep.endpoint}`,
       ],
     });
   }
@@ -346,30 +342,22 @@ function endpointRules(
 ): string[] {
   const rules: string[] = [];
   const note = (ep: EndpointInfo) =>
-    ctx.largeClusterMode ? undefined : comment(`${svc.name} -> ${ep.endpoint}`);
+    ctx.largeClusterMode ? "" : ` -m comment --comment "${svc.name} -> ${ep.endpoint}"`;
   if (svc.stickyMaxAgeSeconds > 0) {
+    const seconds = svc.stickyMaxAgeSeconds;
     for (const ep of endpoints) {
       const sep = sepOf(ep);
       rules.push(
-        rule(chain, {
-          matches: [
-            note(ep),
-            `-m recent --rcheck --seconds ${svc.stickyMaxAgeSeconds} --reap --name ${sep} --mask 255.255.255.255 --rsource`,
-          ],
-          target: sep,
-        }),
+        `-A ${chain}${note(ep)} -m recent --rcheck --seconds ${seconds} --reap --name ${sep} --mask 255.255.255.255 --rsource -j ${sep}`,
       );
     }
   }
   const n = endpoints.length;
-  endpoints.forEach((ep, i) => {
-    rules.push(
-      rule(chain, {
-        matches: [note(ep), i < n - 1 && `-m statistic --mode random --probability ${probability(n - i)}`],
-        target: sepOf(ep),
-      }),
-    );
-  });
+  for (let i = 0; i < n; i++) {
+    const ep = endpoints[i] as EndpointInfo;
+    const statistic = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : "";
+    rules.push(`-A ${chain}${note(ep)}${statistic} -j ${sepOf(ep)}`);
+  }
   return rules;
 }
 

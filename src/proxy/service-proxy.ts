@@ -252,7 +252,12 @@ export class ServiceProxy {
         {},
         "setting route_localnet=1 to allow node ports on localhost (localhostNodePorts: false turns this off)",
       );
-      await sysctl.set(SYSCTL_ROUTE_LOCALNET, "1");
+      await sysctl.set(SYSCTL_ROUTE_LOCALNET, "1").catch((error: Error) => {
+        throw new Error(
+          `service proxy: cannot set net.ipv4.conf.all.route_localnet=1, needed for node ports on 127.0.0.1 (${error.message}); run as root, or set localhostNodePorts: false`,
+          { cause: error },
+        );
+      });
     }
     const liberal = await sysctl.get(SYSCTL_TCP_BE_LIBERAL);
     const bit = options.masqueradeBit ?? 14;
@@ -294,6 +299,10 @@ export class ServiceProxy {
 
   private reportProblems(svc: Service, problems: string[]): void {
     const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
+    if (problems.length === 0) {
+      this.problems.delete(key);
+      return;
+    }
     const message = problems.join("; ");
     if (this.problems.get(key) === message) return;
     this.problems.set(key, message);

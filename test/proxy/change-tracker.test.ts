@@ -46,6 +46,7 @@ describe("ServiceChangeTracker", () => {
   it("tells about Services with ports it cannot proxy", () => {
     const problems: string[] = [];
     const tracker = new ServiceChangeTracker({ onProblems: (_svc, p) => problems.push(...p) });
+    tracker.update(svc("10.96.0.1"));
     tracker.update(makeService("ns", "bad", { clusterIP: "10.96.0.3", ports: [{ port: 0 }] }));
     expect(problems).toEqual(["spec.ports[0]: port 0 is not within 1..65535; port skipped"]);
   });

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../src/api/resource.ts";
 import { cleanupProxyRules } from "../../src/proxy/cleanup.ts";
+import { execConntrack } from "../../src/proxy/conntrack.ts";
 import { ExecIptables, type Iptables, type RestoreSession, saveText } from "../../src/proxy/iptables.ts";
 import { JUMPS } from "../../src/proxy/jumps.ts";
 import { ServiceProxy } from "../../src/proxy/service-proxy.ts";
@@ -172,6 +173,7 @@ describe("service proxy on real iptables (nf_tables) with real traffic", () => {
       clusterCIDR: POD_CIDR,
       iptables: ipt,
       sysctl: procSysctl(lab.node.name),
+      conntrack: execConntrack(lab.node.name),
       log: memoryLog(logs),
       minSyncPeriodMs: 100,
       syncPeriodMs: 2_000,
@@ -252,6 +254,30 @@ describe("service proxy on real iptables (nf_tables) with real traffic", () => {
     expect(result.errors).toEqual({});
     expect(Object.keys(result.answers).every((k) => /^pod-[123]$/.test(k))).toBe(true);
     expect(Object.values(result.answers).reduce((a, b) => a + b, 0)).toBe(30);
+  });
+
+  it("deletes the conntrack entries of a removed UDP endpoint", async () => {
+    const { run } = await import("../support/run.ts");
+    const flows = async () =>
+      (
+        await run(
+          "ip",
+          ["netns", "exec", lab.node.name, "conntrack", "-L", "-p", "udp", "--orig-dst", "10.96.0.14"],
+          {
+            allowFailure: true,
+          },
+        )
+      ).stdout;
+    // UDP flows are kept per source port: make many, so that each endpoint has some.
+    const result = await lab.request(lab.node, "udp", "10.96.0.14", 53, 60);
+    expect(result.answers["pod-3"]).toBeGreaterThan(0);
+    expect(await flows()).toContain("src=10.244.0.4 ");
+    api.set("endpointslices", slice("dns", [1, 2], "UDP") as KubeObject);
+    await waitFor(async () => !(await flows()).includes("src=10.244.0.4 "), {
+      what: "the flows to pod-3 to be deleted",
+    });
+    expect(await flows()).toContain("src=10.244.0.2 ");
+    expect(proxy.stats.conntrackErrors).toBe(0);
   });
 
   it("changes only the changed Service's rules: the others keep their rules and packet counters", async () => {
