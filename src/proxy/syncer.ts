@@ -108,6 +108,8 @@ export class RuleSyncer {
   private readonly log: ProxyLogger;
   private readonly createBudget: number;
   private readonly updateBudget: number;
+  /** Unbounded payloads (legacy): a whole sync is one payload, one commit per table. */
+  private readonly single: boolean;
   private record = new Map<string, Programmed>();
   private largeClusterMode: boolean | undefined;
   private restores = 0;
@@ -125,6 +127,8 @@ export class RuleSyncer {
     const legacy = options.iptables.backend === "legacy";
     this.createBudget = options.maxChainsPerCreateRestore ?? (legacy ? Number.POSITIVE_INFINITY : 1_000);
     this.updateBudget = options.maxChainsPerUpdateRestore ?? (legacy ? Number.POSITIVE_INFINITY : 4_000);
+    this.single =
+      this.createBudget === Number.POSITIVE_INFINITY && this.updateBudget === Number.POSITIVE_INFINITY;
   }
 
   /** Service ports currently programmed. */
@@ -249,7 +253,11 @@ export class RuleSyncer {
     // 1. Canaries, missing top-level chains (never re-declared when present: that would flush them), and
     //    the static chains whose content differs.
     const base = renderBase(this.config);
-    const basePayload = new PayloadBuilder();
+    // On the legacy backend every commit copies the whole table: everything goes into one payload.
+    const shared = this.single
+      ? new Batcher(Number.POSITIVE_INFINITY, (text) => this.restore(text))
+      : undefined;
+    const basePayload = shared ? await shared.next() : new PayloadBuilder();
     for (const table of ["mangle", "nat", "filter"] as const) {
       if (!kernel[table].chains.has(KUBE_PROXY_CANARY)) basePayload.writeChain(table, KUBE_PROXY_CANARY, []);
     }
@@ -280,8 +288,10 @@ export class RuleSyncer {
 
     // 3.–5. follow in the same iptables-restore process, payload after payload.
     this.record = await this.inSession(async () => {
-      if (!basePayload.isEmpty) await this.restore(basePayload);
-      return this.fullServices(state, ctx, kernel, base, report);
+      if (!shared && !basePayload.isEmpty) await this.restore(basePayload);
+      const record = await this.fullServices(state, ctx, kernel, base, report, shared);
+      await shared?.flush();
+      return record;
     });
     report.restores = this.restores - restoresBefore;
     return report;
@@ -294,13 +304,14 @@ export class RuleSyncer {
     kernel: Record<Table, KernelTable>,
     base: ReturnType<typeof renderBase>,
     report: SyncReport,
+    shared: Batcher | undefined,
   ): Promise<Map<string, Programmed>> {
     // 3. Per-service chains whose content differs: unreachable ones in larger numbers per restore. Each
     //    service port is rendered, written if needed, and dropped, so memory stays bounded.
     const nat = kernel.nat;
     const apply = (text: string) => this.restore(text);
-    const create = new Batcher(this.createBudget, apply);
-    const update = new Batcher(this.updateBudget, apply);
+    const create = shared ?? new Batcher(this.createBudget, apply);
+    const update = shared ?? new Batcher(this.updateBudget, apply);
     const wanted = new Set<string>();
     const record = new Map<string, Programmed>();
     const desiredTop = new Map<string, string[]>();
@@ -333,11 +344,13 @@ export class RuleSyncer {
       }
       record.set(key, programmed);
     }
-    await create.flush();
-    await update.flush();
+    if (!shared) {
+      await create.flush();
+      await update.flush();
+    }
 
     // 4. The shared top-level chains: edit them rule by rule, or re-declare one when that is cheaper.
-    const topPayload = new PayloadBuilder();
+    const topPayload = shared ? await shared.next() : new PayloadBuilder();
     for (const table of ["filter", "nat"] as const) {
       for (const chain of TOP_CHAINS[table]) {
         const desired = desiredTop.get(`${table} ${chain}`) ?? [];
@@ -352,7 +365,7 @@ export class RuleSyncer {
         );
       }
     }
-    if (!topPayload.isEmpty) await this.restore(topPayload);
+    if (!shared && !topPayload.isEmpty) await this.restore(topPayload);
 
     // 5. Deckhand's chains nothing wants any more.
     const stale = [...nat.chains].filter((chain) => isServiceChainName(chain) && !wanted.has(chain));
@@ -360,7 +373,7 @@ export class RuleSyncer {
     if (blocked.length > 0) {
       this.log.warn({ chains: blocked }, "not deleting stale chains other programs' rules jump to");
     }
-    const removal = new Batcher(this.updateBudget, apply);
+    const removal = shared ?? new Batcher(this.updateBudget, apply);
     for (const prefix of DELETE_ORDER) {
       for (const chain of stale) {
         if (!chain.startsWith(prefix) || nat.foreignReferences.has(chain)) continue;
@@ -368,7 +381,7 @@ export class RuleSyncer {
         report.chainsDeleted++;
       }
     }
-    await removal.flush();
+    if (!shared) await removal.flush();
 
     return record;
   }
@@ -436,9 +449,10 @@ export class RuleSyncer {
     const updates = new Map<string, Programmed | undefined>();
     await this.inSession(async () => {
       const apply = (text: string) => this.restore(text);
-      const create = new Batcher(this.createBudget, apply);
-      const update = new Batcher(this.updateBudget, apply);
-      const last = new PayloadBuilder();
+      const shared = this.single ? new Batcher(Number.POSITIVE_INFINITY, apply) : undefined;
+      const create = shared ?? new Batcher(this.createBudget, apply);
+      const update = shared ?? new Batcher(this.updateBudget, apply);
+      const last = shared ? await shared.next() : new PayloadBuilder();
       for (const key of [...keys].sort()) {
         const old = this.record.get(key);
         const svc = state.ports.get(key);
@@ -496,9 +510,12 @@ export class RuleSyncer {
         }
         updates.set(key, next);
       }
-      await create.flush();
-      await update.flush();
-      if (!last.isEmpty) await this.restore(last);
+      if (shared) await shared.flush();
+      else {
+        await create.flush();
+        await update.flush();
+        if (!last.isEmpty) await this.restore(last);
+      }
     });
     for (const [key, next] of updates) {
       if (next) this.record.set(key, next);

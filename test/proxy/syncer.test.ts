@@ -303,6 +303,22 @@ describe("RuleSyncer partial sync", () => {
     expect(normalized(ipt)).toEqual(await reference(changedState));
   });
 
+  it("puts a whole sync into one payload on the legacy backend (each commit copies the whole table)", async () => {
+    const ipt = new FakeIptables("legacy");
+    const sync = syncer(ipt);
+    const big = syntheticState(300, 3);
+    await sync.sync(big, new Set());
+    expect(ipt.restores).toHaveLength(1);
+    expect(normalized(ipt)).toEqual(await reference(big));
+    ipt.restores.length = 0;
+    const next = syntheticState(300, 3, 100);
+    const changed = new Set([...big.ports.values(), ...next.ports.values()].map((p) => p.service));
+    const report = await sync.sync(next, changed);
+    expect(report).toMatchObject({ kind: "partial", restores: 1 });
+    expect(ipt.restores).toHaveLength(1);
+    expect(normalized(ipt)).toEqual(await reference(next));
+  });
+
   it("rewrites everything once when large-cluster mode switches", async () => {
     const small = syntheticState(10, 3);
     const { ipt, sync } = await programmed(small);

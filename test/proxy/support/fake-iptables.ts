@@ -20,12 +20,16 @@ function targetOf(rule: string): string | undefined {
 }
 
 export class FakeIptables implements Iptables {
-  readonly backend = "nft" as const;
+  readonly backend: "nft" | "legacy";
   readonly tables: Record<TableName, TableState> = {
     filter: emptyTable("filter"),
     nat: emptyTable("nat"),
     mangle: emptyTable("mangle"),
   };
+  constructor(backend: "nft" | "legacy" = "nft") {
+    this.backend = backend;
+  }
+
   /** Every payload restored (successfully or not), in order. */
   readonly restores: string[] = [];
   /** Every `iptables` command run, space-joined. */
