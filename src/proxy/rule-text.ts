@@ -18,10 +18,21 @@ export interface RuleParts {
 }
 
 function address(flag: "-s" | "-d", value: string): string {
-  return value.startsWith("!")
-    ? ` ! ${flag} ${canonicalCidr(value.slice(1))}`
-    : ` ${flag} ${canonicalCidr(value)}`;
+  return value.startsWith("!") ? ` ! ${flag} ${canonical(value.slice(1))}` : ` ${flag} ${canonical(value)}`;
 }
+
+/** canonicalCidr, with a fast path for one address and a cache for the few CIDRs rules use. */
+function canonical(value: string): string {
+  if (!value.includes("/") && isIPv4(value)) return `${value}/32`;
+  let cidr = cidrCache.get(value);
+  if (cidr === undefined) {
+    cidr = canonicalCidr(value);
+    if (cidrCache.size > 1_000) cidrCache.clear();
+    cidrCache.set(value, cidr);
+  }
+  return cidr;
+}
+const cidrCache = new Map<string, string>();
 
 /** "-A CHAIN …" in canonical order: -s, -d, -p, matches in order, -j. */
 export function rule(chain: string, parts: RuleParts): string {

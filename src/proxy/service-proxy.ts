@@ -282,7 +282,8 @@ export class ServiceProxy {
   ): Promise<void> {
     const deletions = planConntrackCleanup(previous, state.ports, state.endpoints);
     if (deletions.length === 0) return;
-    const conntrack = this.options.conntrack ?? (this.defaultConntrack ??= execConntrack());
+    this.defaultConntrack ??= execConntrack();
+    const conntrack = this.options.conntrack ?? this.defaultConntrack;
     for (const deletion of deletions) {
       try {
         await conntrack.delete(deletion);
