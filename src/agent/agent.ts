@@ -2,7 +2,7 @@
 // the signal aborts. Each component owns its state and loop; this file only connects them.
 import type { Logger } from "pino";
 import { ApiClient } from "../api/client/client.ts";
-import { isNotFound } from "../api/client/errors.ts";
+import { ApiError, isNotFound, isTransient } from "../api/client/errors.ts";
 import { EventRecorder } from "../api/client/events.ts";
 import type { ClusterConnection } from "../api/client/kubeconfig.ts";
 import { Reflector } from "../api/client/reflector.ts";
@@ -38,7 +38,8 @@ import { PodSyncer } from "./sync-pod.ts";
 
 export interface AgentOptions {
   config: AgentConfig;
-  connection: ClusterConnection;
+  /** The API server to join; without it the agent is a standalone node running its static pods only. */
+  connection?: ClusterConnection;
   runtime: Runtime;
   log: Logger;
   clock?: Clock;
@@ -49,9 +50,10 @@ export interface AgentOptions {
 export class Agent {
   private readonly options: AgentOptions;
   private readonly clock: Clock;
-  readonly api: ApiClient;
+  /** Undefined for a standalone node. */
+  readonly api: ApiClient | undefined;
   private readonly log: Logger;
-  private readonly sources = new PodSources(["api", "file"]);
+  private readonly sources: PodSources;
   /** UIDs admitted to run here; anything else bound to the node was rejected at admission. */
   private readonly admitted = new Set<string>();
   private readonly resyncTimers = new Map<string, () => void>();
@@ -67,9 +69,12 @@ export class Agent {
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
     const info = buildInfo();
-    this.api = new ApiClient(options.connection, {
-      userAgent: `deckhand/${info.deckhandVersion} (linux) kubelet/${KUBERNETES_VERSION.gitVersion}`,
-    });
+    this.api = options.connection
+      ? new ApiClient(options.connection, {
+          userAgent: `deckhand/${info.deckhandVersion} (linux) kubelet/${KUBERNETES_VERSION.gitVersion}`,
+        })
+      : undefined;
+    this.sources = new PodSources(options.connection ? ["api", "file"] : ["file"]);
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -84,12 +89,21 @@ export class Agent {
       (await runtime.version().catch(() => undefined))?.runtimeName ??
       (runtime.name === "cri" ? "containerd" : "docker");
 
-    const events = new EventRecorder({
-      client: this.api,
-      source: { component: "kubelet", host: config.nodeName },
-      clock: this.clock,
-      onError: (error) => log.debug({ err: error }, "event not recorded"),
-    });
+    const standalone = this.api === undefined;
+    // Every API call of a standalone node fails at once; the loops that need the API are not started.
+    const client = this.api ?? offlineClient();
+    const events: Recorder = this.api
+      ? new EventRecorder({
+          client: this.api,
+          source: { component: "kubelet", host: config.nodeName },
+          clock: this.clock,
+          onError: (error) => log.debug({ err: error }, "event not recorded"),
+        })
+      : {
+          record: (ref, type, reason, message) =>
+            log.info({ object: `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`, type, reason }, message),
+          flush: async () => {},
+        };
 
     const scopeLabels = { [RuntimeLabels.nodeName]: config.nodeName };
     const pleg = new Pleg({
@@ -105,7 +119,7 @@ export class Agent {
     });
 
     const nodeManager = new NodeManager({
-      client: this.api,
+      client,
       runtime,
       config,
       machine,
@@ -116,7 +130,7 @@ export class Agent {
     });
 
     const statusManager = new StatusManager({
-      client: this.api,
+      client,
       clock: this.clock,
       onError: (key, error) =>
         log.warn({ pod: key.name, namespace: key.namespace, err: error }, "pod status not written"),
@@ -153,16 +167,25 @@ export class Agent {
           ),
         getSecret: (namespace, name) => this.readSecret(namespace, name),
         listServices: (namespace) =>
-          this.lastKnown.read(
-            `services/${namespace}`,
-            async () =>
-              (await this.api.list<Service>({ version: "v1", resource: "services", namespace })).items,
-          ),
+          standalone
+            ? Promise.resolve([])
+            : this.lastKnown
+                .read(
+                  `services/${namespace}`,
+                  async () =>
+                    (await client.list<Service>({ version: "v1", resource: "services", namespace })).items,
+                )
+                .catch((error) => {
+                  // Never read yet and the API is unreachable: only static pods can be starting now (API pods
+                  // come from the API); they start without service links rather than not at all.
+                  if (isTransient(error)) return [];
+                  throw error;
+                }),
       },
     };
 
     const mirrorPods = new MirrorPods({
-      client: this.api,
+      client,
       nodeName: config.nodeName,
       nodeUid: () => nodeManager.uid,
     });
@@ -173,10 +196,12 @@ export class Agent {
       uid: pod.metadata?.uid ?? "",
       ...(isStaticPod(pod) ? { apiUid: mirrorPods.mirrorUid(pod) ?? "" } : {}),
     });
-    const syncMirrors = () =>
-      mirrorPods
+    const syncMirrors = async (): Promise<void> => {
+      if (standalone) return;
+      await mirrorPods
         .reconcile(this.sources.pods().filter(isStaticPod))
         .catch((error) => log.warn({ err: error }, "mirror pods not reconciled; retrying later"));
+    };
 
     const syncer = new PodSyncer({
       runtime,
@@ -256,7 +281,7 @@ export class Agent {
     });
 
     const podReflector = new Reflector<Pod>({
-      client: this.api,
+      client,
       ref: { version: "v1", resource: "pods" },
       fieldSelector: `spec.nodeName=${config.nodeName}`,
       clock: this.clock,
@@ -290,7 +315,7 @@ export class Agent {
     });
 
     const lease = new NodeLease({
-      client: this.api,
+      client,
       nodeName: config.nodeName,
       nodeUid: () => nodeManager.uid,
       leaseDurationSeconds: config.nodeLeaseDurationSeconds,
@@ -339,27 +364,35 @@ export class Agent {
     });
     await nodeServer.start();
 
-    log.info({ node: config.nodeName, runtime: runtime.endpoint, api: this.api.server }, "agent starting");
+    log.info(
+      { node: config.nodeName, runtime: runtime.endpoint, api: this.api?.server ?? "none (standalone node)" },
+      "agent starting",
+    );
+    const apiLoops = standalone
+      ? []
+      : [
+          nodeManager.run(signal),
+          lease.run(signal),
+          statusManager.run(signal),
+          (async () => {
+            await pleg.waitForRelist();
+            await podReflector.run(signal);
+          })(),
+        ];
     const loops = [
       nodeServer.run(signal),
-      nodeManager.run(signal),
-      lease.run(signal),
       pleg.run(signal),
-      statusManager.run(signal),
-      (async () => {
-        await pleg.waitForRelist();
-        await podReflector.run(signal);
-      })(),
+      ...apiLoops,
       this.housekeeping(signal, pleg, workers, syncMirrors),
       (async () => {
         await pleg.waitForRelist();
         await staticPods.run(signal);
       })(),
     ];
-    void Promise.all([
-      podReflector.waitForSync(),
-      waitFor(() => nodeManager.uid !== undefined, this.clock, signal),
-    ]).then(() => {
+    const synced = standalone
+      ? [waitFor(() => this.sources.sourceReady("file"), this.clock, signal)]
+      : [podReflector.waitForSync(), waitFor(() => nodeManager.uid !== undefined, this.clock, signal)];
+    void Promise.all(synced).then(() => {
       log.info({ node: config.nodeName }, "agent ready");
       this.readyResolve();
     });
@@ -367,7 +400,7 @@ export class Agent {
     prober.stop();
     for (const cancel of this.resyncTimers.values()) cancel();
     await events.flush();
-    this.api.close();
+    this.api?.close();
   }
 
   /** Periodic resync of every pod, and removal of runtime pods no source claims (once all sources synced). */
@@ -403,7 +436,7 @@ export class Agent {
     statusManager: StatusManager,
     nodeManager: NodeManager,
     runtimeName: string,
-    events: EventRecorder,
+    events: Recorder,
   ): boolean {
     const uid = pod.metadata?.uid ?? "";
     if (this.admitted.has(uid)) return true;
@@ -476,6 +509,7 @@ export class Agent {
     namespace: string,
     name: string,
   ) {
+    if (!this.api) return undefined;
     try {
       return await this.api.get<T & { metadata?: object }>({ version: "v1", resource, namespace, name });
     } catch (error) {
@@ -508,4 +542,23 @@ function runningContainers(status: PodRuntimeStatus | undefined): ProbedContaine
       podIP: sandbox?.ip ?? "",
       startedAt: c.startedAt || c.createdAt,
     }));
+}
+
+/** Where events go: the API (EventRecorder), or the log on a standalone node. */
+type Recorder = Pick<EventRecorder, "record" | "flush">;
+
+/** The API client of a standalone node: every call fails at once, naming why. */
+function offlineClient(): ApiClient {
+  const fail = async () => {
+    throw new ApiError("API_UNREACHABLE", "standalone node: no API server configured (--kubeconfig)");
+  };
+  return {
+    get: fail,
+    list: fail,
+    create: fail,
+    update: fail,
+    patch: fail,
+    delete: fail,
+    watch: fail,
+  } as unknown as ApiClient;
 }

@@ -17,6 +17,7 @@ export interface Taint {
 
 export interface AgentConfig {
   nodeName: string;
+  /** The API server's kubeconfig; empty: a standalone node that runs its static pods only. */
   kubeconfig: string;
   runtime: RuntimeKind;
   /** unix:///run/containerd/containerd.sock (cri) or unix:///var/run/docker.sock (docker) by default. */
@@ -68,7 +69,7 @@ export class ConfigError extends Error {
 export function defaultConfig(): AgentConfig {
   return {
     nodeName: hostname().toLowerCase(),
-    kubeconfig: "/etc/deckhand/kubelet.kubeconfig",
+    kubeconfig: "",
     runtime: "cri",
     runtimeEndpoint: "",
     rootDir: "/var/lib/deckhand",

@@ -23,7 +23,7 @@ export function registerAgentCommand(program: Command): void {
   program
     .command("agent")
     .description("run the node agent: register the node, run its pods, report their status")
-    .option("--kubeconfig <file>", "kubeconfig to reach the API server with")
+    .option("--kubeconfig <file>", "kubeconfig to reach the API server with (without it: a standalone node)")
     .option("--node-name <name>", "name of this node (default: the hostname)")
     .option("--runtime <kind>", "container runtime: cri (containerd) or docker")
     .option("--runtime-endpoint <url>", "runtime socket, e.g. unix:///run/containerd/containerd.sock")
@@ -59,7 +59,8 @@ export function registerAgentCommand(program: Command): void {
         process.stderr.write(`deckhand agent: --runtime must be "cri" or "docker", not "${flags.runtime}"\n`);
         process.exit(2);
       }
-      const connection = await loadKubeconfig(config.kubeconfig);
+      const connection = config.kubeconfig ? await loadKubeconfig(config.kubeconfig) : undefined;
+      if (!connection) log.warn("no --kubeconfig: standalone node, running static pods only");
       const runtime = await createRuntime(config);
       const agent = new Agent({ config, connection, runtime, log });
       const abort = new AbortController();

@@ -361,11 +361,12 @@ export class ObjectStore {
     obj.kind = r.kind;
     const generated = !meta.name && !!meta.generateName;
     if (generated) meta.name = generateName(meta.generateName as string);
+    // The UID exists before defaulting and the strategy run, as upstream's: a Job's selector is built from it.
+    meta.uid = randomUUID();
 
     r.def.applyDefaults(obj);
     await this.admission.admit(this.attributes("CREATE", meta.namespace ?? "", meta.name ?? "", ctx, obj));
     this.strategy.prepareForCreate(obj);
-    meta.uid = randomUUID();
     meta.creationTimestamp = formatTime(this.now());
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
