@@ -371,6 +371,7 @@ export class Agent {
     const apiLoops = standalone
       ? []
       : [
+          this.serviceProxy(signal, client, machine.internalIPs),
           nodeManager.run(signal),
           lease.run(signal),
           statusManager.run(signal),
@@ -401,6 +402,34 @@ export class Agent {
     for (const cancel of this.resyncTimers.values()) cancel();
     await events.flush();
     this.api?.close();
+  }
+
+  /** The kube-proxy half: iptables rules for Services, when proxyMode is iptables. */
+  private async serviceProxy(signal: AbortSignal, client: ApiClient, nodeIPs: string[]): Promise<void> {
+    const { config } = this.options;
+    if (config.proxyMode !== "iptables") return;
+    const log = this.log.child({ component: "proxy" });
+    const { ExecIptables, ServiceProxy } = await import("../proxy/index.ts");
+    let iptables: Awaited<ReturnType<typeof ExecIptables.create>>;
+    try {
+      iptables = await ExecIptables.create();
+    } catch (error) {
+      log.error(
+        { err: error },
+        "service proxy disabled: iptables is not usable on this host (install iptables, or set proxyMode: none)",
+      );
+      return;
+    }
+    const proxy = new ServiceProxy({
+      client,
+      nodeName: config.nodeName,
+      nodeIPs,
+      ...(config.podCIDR ? { clusterCIDR: config.podCIDR } : {}),
+      iptables,
+      log,
+      clock: this.clock,
+    });
+    await proxy.run(signal);
   }
 
   /** Periodic resync of every pod, and removal of runtime pods no source claims (once all sources synced). */

@@ -16,6 +16,8 @@ interface AgentFlags {
   config?: string;
   staticPodDir?: string;
   podInfraContainerImage?: string;
+  proxyMode?: string;
+  cleanupProxy?: boolean;
   logLevel: string;
 }
 
@@ -31,9 +33,23 @@ export function registerAgentCommand(program: Command): void {
     .option("--config <file>", "YAML configuration file (KubeletConfiguration-style); flags override it")
     .option("--static-pod-dir <dir>", "directory of static pod manifests")
     .option("--pod-infra-container-image <image>", "pause image for the Docker runtime's sandboxes")
+    .option("--proxy-mode <mode>", "iptables (kube-proxy's rules for Services) or none")
+    .option("--cleanup-proxy", "remove every Deckhand iptables rule and chain, then exit")
     .option("--log-level <level>", "trace, debug, info, warn or error", "info")
     .action(async (flags: AgentFlags) => {
       const log = pino({ level: flags.logLevel, base: { component: "agent" } });
+      if (flags.cleanupProxy) {
+        const { cleanupProxyRules, ExecIptables } = await import("../proxy/index.ts");
+        const result = await cleanupProxyRules(await ExecIptables.create());
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+        return;
+      }
+      if (flags.proxyMode !== undefined && flags.proxyMode !== "iptables" && flags.proxyMode !== "none") {
+        process.stderr.write(
+          `deckhand agent: --proxy-mode must be "iptables" or "none", not "${flags.proxyMode}"\n`,
+        );
+        process.exit(2);
+      }
       let config: AgentConfig;
       try {
         config = await loadConfig({
@@ -46,6 +62,7 @@ export function registerAgentCommand(program: Command): void {
             rootDir: flags.rootDir,
             staticPodPath: flags.staticPodDir,
             podInfraContainerImage: flags.podInfraContainerImage,
+            proxyMode: flags.proxyMode as "iptables" | "none" | undefined,
           },
         });
       } catch (error) {

@@ -18,6 +18,7 @@ interface UpFlags {
   nodeName?: string;
   podInfraContainerImage?: string;
   config?: string;
+  proxyMode?: string;
   logLevel: string;
 }
 
@@ -36,6 +37,7 @@ export function registerUpCommand(program: Command): void {
     .option("--node-name <name>", "name of the node (default: the hostname)")
     .option("--pod-infra-container-image <image>", "pause image for the Docker runtime's sandboxes")
     .option("--config <file>", "agent configuration file (KubeletConfiguration-style)")
+    .option("--proxy-mode <mode>", "iptables (Service rules on this host) or none")
     .option("--log-level <level>", "trace, debug, info, warn or error", "info")
     .action(async (flags: UpFlags) => {
       const log = pino({ level: flags.logLevel });
@@ -60,6 +62,7 @@ export function registerUpCommand(program: Command): void {
             runtimeEndpoint: flags.runtimeEndpoint,
             rootDir: join(dataDir, "agent"),
             podInfraContainerImage: flags.podInfraContainerImage,
+            proxyMode: flags.proxyMode as "iptables" | "none" | undefined,
           },
         });
       } catch (error) {

@@ -43,6 +43,9 @@ describe("deckhand up (the quick start's single-node cluster)", () => {
         "docker",
         "--pod-infra-container-image",
         testEnv.pauseImage,
+        // Other tests share this host: leave its iptables alone (the proxy is tested in namespaces).
+        "--proxy-mode",
+        "none",
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );

@@ -142,11 +142,14 @@ export async function startAgent(options: StartAgentOptions): Promise<TestAgent>
   // The node API (logs, exec, port-forward, metrics) listens on loopback only and on ports of its own, so
   // that agents of parallel test files never collide; the Node reports 127.0.0.1 as its InternalIP, so the
   // control plane reaches the agent there (tests talk to loopback only).
+  // No service proxy: agents of parallel tests would all program the host's KUBE-* chains. The proxy's
+  // own tests run it in network namespaces of their own.
   const nodeApi = {
     address: "127.0.0.1",
     port: await freePort(),
     healthzPort: await freePort(),
     nodeIP: "127.0.0.1",
+    proxyMode: "none",
   };
   writeFileSync(configPath, JSON.stringify({ ...nodeApi, ...options.config }, null, 2));
   let child: ChildProcess | undefined;
