@@ -88,7 +88,8 @@ export function staticPodFromManifest(
     return { problem: prepared.errors.map((e) => `${e.field}: ${e.message}`).join("; ") };
   }
   const pod = prepared.obj as Pod;
-  const metadata = (pod.metadata ??= {});
+  pod.metadata ??= {};
+  const metadata = pod.metadata;
   const spec = pod.spec as NonNullable<Pod["spec"]>;
   spec.nodeName = nodeName;
   // Static pods tolerate every NoExecute taint: the node must never evict them (upstream does the same).
