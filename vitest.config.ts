@@ -7,6 +7,9 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     pool: "forks",
+    // Most integration tests wait on engines, networks and child processes rather than on the CPU: four at
+    // once keep a 2-core machine busy without starving any of them.
+    maxWorkers: 4,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ["default"],
