@@ -429,7 +429,12 @@ export class Agent {
       log,
       clock: this.clock,
     });
-    await proxy.run(signal);
+    try {
+      await proxy.run(signal);
+    } catch (error) {
+      // The pods go on without Service rules; the message names the fix (e.g. route_localnet not settable).
+      log.error({ err: error }, "service proxy stopped");
+    }
   }
 
   /** Periodic resync of every pod, and removal of runtime pods no source claims (once all sources synced). */
