@@ -10,9 +10,9 @@ import { SocketProxy } from "../../runtime/conformance/socket-proxy.ts";
 import { type AgentRuntimeKind, getNode, nodeCondition, waitForNodeReady } from "../../support/agent.ts";
 import { testEnv } from "../../support/env.ts";
 import { uniqueName } from "../../support/names.ts";
+import { PrivateContainerd } from "../../support/private-containerd.ts";
 import { waitFor } from "../../support/wait.ts";
 import { BUSYBOX, httpGet, SLEEP_FOREVER, shContainer, useE2E } from "./harness.ts";
-import { PrivateContainerd } from "./private-containerd.ts";
 
 /** The runtime the agent is given, with a way to take it down and bring it back. */
 interface Outage {

@@ -6,9 +6,9 @@ import { existsSync, openSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requirePrerequisite, requireRoot, requireSocket, testEnv } from "../../support/env.ts";
-import { run } from "../../support/run.ts";
-import { waitFor } from "../../support/wait.ts";
+import { requirePrerequisite, requireRoot, requireSocket, testEnv } from "./env.ts";
+import { run } from "./run.ts";
+import { waitFor } from "./wait.ts";
 
 export interface PrivateNetwork {
   /** Linux bridge name (at most 15 characters). */
