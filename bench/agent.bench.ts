@@ -102,12 +102,15 @@ async function deleteAll(api: ApiClient): Promise<void> {
   }
 }
 
-/** The same container work as one pod, through the runtime driver: sandbox, create, start. */
+/**
+ * The same container work as one pod, through the runtime driver: sandbox, create, start. Labelled for a
+ * node of its own: the agent under test would otherwise adopt these as orphans and remove them.
+ */
 async function bareSandboxAndContainer(runtime: Runtime, name: string, nodeName: string): Promise<string> {
   const sandboxConfig = {
     metadata: { name, uid: uniqueName("uid"), namespace: NAMESPACE, attempt: 0 },
     hostname: name,
-    labels: { "io.deckhand.node": nodeName },
+    labels: { "io.deckhand.node": `${nodeName}-bare` },
     logDirectory: `/tmp/deckhand-bench-logs/${name}`,
   };
   const sandboxId = await runtime.runPodSandbox(sandboxConfig);
@@ -117,7 +120,7 @@ async function bareSandboxAndContainer(runtime: Runtime, name: string, nodeName:
       metadata: { name: "app", attempt: 0 },
       image: testEnv.busyboxImage,
       command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
-      labels: { "io.deckhand.node": nodeName },
+      labels: { "io.deckhand.node": `${nodeName}-bare` },
       logPath: "app/0.log",
     },
     sandboxConfig,
