@@ -50,12 +50,9 @@ describe("Deployment controller", () => {
       { what: `deployment ${name} rolled out with ${replicas} replicas`, timeoutMs: 90_000 },
     );
 
-  /**
-   * `kubectl create deployment`, rendered client-side and applied: the API server does not yet accept the
-   * protobuf body kubectl's typed client sends for apps/v1 Deployments (JSON works).
-   */
+  /** `kubectl create deployment` as users type it (kubectl 1.32 sends the Deployment as protobuf). */
   const createDeployment = async (name: string, image: string, replicas: number) => {
-    const yaml = await cluster.kubectl(
+    await cluster.kubectl(
       "create",
       "deployment",
       name,
@@ -63,11 +60,7 @@ describe("Deployment controller", () => {
       `--replicas=${replicas}`,
       "-n",
       ns,
-      "--dry-run=client",
-      "-o",
-      "yaml",
     );
-    await cluster.cp.kubectl(["apply", "-f", "-"], { input: yaml });
   };
 
   beforeAll(async () => {
