@@ -174,7 +174,7 @@ function applyOnce(
     for (const m of managers.values()) owned = owned.union(m.fields);
     pruneUnowned(schema, merged, previous.fields, owned, {
       keep: isMetadataRoot,
-      skip: (path) =>
+      leave: (path) =>
         (isStrippedPath(path) && !isMetadataRoot(path)) ||
         resetFields.some((reset) => startsWith(path, reset)),
     });

@@ -402,7 +402,7 @@ function locate(
 /**
  * Removes from `value` (in place) what the applier owned before (`last`) and nobody owns now (`owned`):
  * a struct field stays while anyone owns something under it; a list element or map entry only while someone
- * owns it itself. `keep(path)` protects a path from removal (it is still descended into); `skip(path)` leaves
+ * owns it itself. `keep(path)` protects a path from removal (it is still descended into); `leave(path)` leaves
  * a path and everything under it alone.
  */
 export function pruneUnowned(
@@ -410,7 +410,7 @@ export function pruneUnowned(
   value: JsonObject,
   last: FieldSet,
   owned: FieldSet,
-  guards: { keep(path: FieldPath): boolean; skip(path: FieldPath): boolean },
+  guards: { keep(path: FieldPath): boolean; leave(path: FieldPath): boolean },
 ): void {
   const walk = (
     container: JsonValue,
@@ -421,7 +421,7 @@ export function pruneUnowned(
   ): void => {
     for (const pe of lastLevel.elements()) {
       const childPath = [...path, pe];
-      if (guards.skip(childPath)) continue;
+      if (guards.leave(childPath)) continue;
       const found = locate(schema, container, pe, node, path);
       if (!found) continue;
       const ownedChild = ownedLevel?.child(pe);

@@ -51,7 +51,7 @@ function decodeScalar(field: FieldDef, reader: WireReader, wireType: number): Js
     case "int64":
       return signed(reader.varint(), 64);
     default:
-      reader.skip(wireType);
+      reader.skipField(wireType);
       return undefined;
   }
 }
@@ -67,7 +67,7 @@ function decodeMapEntry(bytes: Uint8Array, valueType: MapValue, path: string): [
       const raw = reader.bytes();
       if (typeof valueType === "object") value = decodeMessage(valueType.message, raw, `${path}[${key}]`);
       else value = valueType === "bytes" ? base64(raw) : utf8(raw);
-    } else reader.skip(wireType);
+    } else reader.skipField(wireType);
   }
   // A map value is never a pointer: an absent value is the Go zero value.
   if (value === undefined)
@@ -149,7 +149,7 @@ export function decodeMessage(name: string, bytes: Uint8Array, path = ""): Json 
           `${PROTOBUF_MEDIA_TYPE}: field ${number} of ${name}${where} is not supported in protobuf bodies; send the object as application/json`,
         );
       }
-      reader.skip(wireType);
+      reader.skipField(wireType);
       continue;
     }
     let value: Json;
@@ -221,12 +221,12 @@ export function decodeProtobufBody(body: Uint8Array): DecodedEnvelope {
           const [n, w] = typeMeta.tag();
           if (n === 1 && w === WIRE_LENGTH_DELIMITED) apiVersion = utf8(typeMeta.bytes());
           else if (n === 2 && w === WIRE_LENGTH_DELIMITED) kind = utf8(typeMeta.bytes());
-          else typeMeta.skip(w);
+          else typeMeta.skipField(w);
         }
       } else if (number === 2 && wireType === WIRE_LENGTH_DELIMITED) {
         raw = reader.bytes();
       } else {
-        reader.skip(wireType);
+        reader.skipField(wireType);
       }
     }
     const message = TOP_LEVEL[`${apiVersion}/${kind}`];

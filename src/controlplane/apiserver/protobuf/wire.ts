@@ -50,7 +50,7 @@ export class WireReader {
     return out;
   }
 
-  skip(wireType: number): void {
+  skipField(wireType: number): void {
     switch (wireType) {
       case WIRE_VARINT:
         this.varint();
