@@ -373,7 +373,11 @@ export class Agent {
       : [
           this.serviceProxy(signal, client, machine.internalIPs),
           nodeManager.run(signal),
-          lease.run(signal),
+          (async () => {
+            // The Lease is owned by the Node (it goes when the Node goes): start once the Node is registered.
+            await waitFor(() => nodeManager.uid !== undefined, this.clock, signal);
+            await lease.run(signal);
+          })(),
           statusManager.run(signal),
           (async () => {
             await pleg.waitForRelist();
