@@ -6,72 +6,30 @@
 //   from the moment the create request is sent to the moment each watcher has the event.
 // `deckhand control-plane` runs as its own process, as in production. Writes bench/results/apiserver.json.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { loadavg, tmpdir } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { Etcd3 } from "etcd3";
 import { EtcdStorage } from "../src/controlplane/storage/etcd.ts";
-import { SqliteStorage } from "../src/controlplane/storage/sqlite.ts";
 import { startControlPlane, type TestControlPlane } from "../test/support/controlplane.ts";
 import { startEtcd } from "../test/support/etcd.ts";
+import {
+  type Measurement,
+  measure,
+  percentile,
+  rawSqlite,
+  round,
+  sqliteBackend,
+  VALUE,
+} from "./lib/store-rates.ts";
 
 const loadBefore = loadavg()[0] ?? 0;
-const VALUE = JSON.stringify({ pad: "v".repeat(2030) });
-
-interface Measurement {
-  ops: number;
-  seconds: number;
-  perSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** For API runs: CPU time (user + system) the control plane process spent per create. */
-  serverCpuUsPerOp?: number;
-}
 
 /** utime + stime of a process in milliseconds, from /proc (clock ticks of 10 ms). */
 function processCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-function round(n: number, digits: number): number {
-  return Number(n.toFixed(digits));
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-}
-
-async function measure(
-  ops: number,
-  inFlight: number,
-  op: (i: number) => Promise<unknown> | unknown,
-): Promise<Measurement> {
-  const latencies: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < ops) {
-        const i = next++;
-        const t0 = performance.now();
-        await op(i);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    ops,
-    seconds: round(seconds, 3),
-    perSecond: Math.round(ops / seconds),
-    p50Ms: round(percentile(latencies, 50), 3),
-    p99Ms: round(percentile(latencies, 99), 3),
-  };
 }
 
 // --- HTTP client ------------------------------------------------------------------------------------------------
@@ -234,32 +192,6 @@ async function fanOut(
 
 const ROUNDS = 3;
 
-function tempDir(name: string): string {
-  return mkdtempSync(join(tmpdir(), `deckhand-bench-${name}-`));
-}
-
-async function rawSqlite(): Promise<Measurement> {
-  const dir = tempDir("raw-sqlite");
-  const db = new DatabaseSync(join(dir, "raw.sqlite"));
-  db.exec("PRAGMA journal_mode = WAL");
-  db.exec("PRAGMA synchronous = FULL");
-  db.exec("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-  const insert = db.prepare("INSERT INTO kv (key, value) VALUES (?, ?)");
-  const m = await measure(1000, 1, (i) => insert.run(`/bench/k${i}`, VALUE));
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return m;
-}
-
-async function sqliteBackend(ops: number, inFlight: number): Promise<Measurement> {
-  const dir = tempDir("sqlite");
-  const storage = SqliteStorage.open(dir);
-  const m = await measure(ops, inFlight, (i) => storage.create(`/bench/k${i}`, VALUE));
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-  return m;
-}
-
 function median(list: Measurement[]): Measurement {
   return [...list].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(list.length / 2)] as Measurement;
 }
@@ -311,7 +243,7 @@ let sqliteFan: Awaited<ReturnType<typeof fanOutRuns>>;
 try {
   await apiPrepare(sqliteCp, "sqlite");
   sqlite = await interleaved({
-    raw: () => rawSqlite(),
+    raw: () => rawSqlite(1000),
     backendSequential: () => sqliteBackend(1000, 1),
     apiSequential: (r) => apiCreates(sqliteCp, `sqlite-seq-${r}`, 500, 1),
     backendInFlight64: () => sqliteBackend(6000, 64),

@@ -5,57 +5,16 @@
 //   in flight, vs. the etcd backend's create (a transaction) the same ways.
 // Each figure is the median of five runs, interleaved with the runs it is compared with. Writes bench/results/storage.json.
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { Etcd3 } from "etcd3";
 import { EtcdStorage } from "../src/controlplane/storage/etcd.ts";
-import { SqliteStorage } from "../src/controlplane/storage/sqlite.ts";
 import { startEtcd } from "../test/support/etcd.ts";
+import { type Measurement, measure, rawSqlite, round, sqliteBackend, VALUE } from "./lib/store-rates.ts";
 
 const loadBefore = loadavg()[0] ?? 0;
-const VALUE = JSON.stringify({ pad: "v".repeat(2030) });
 const RUNS = 5;
-
-interface Measurement {
-  ops: number;
-  seconds: number;
-  perSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
-}
-
-/** Runs `op(i)` for i in [0, ops) with `inFlight` concurrent callers; per-op latency and overall rate. */
-async function measure(ops: number, inFlight: number, op: (i: number) => Promise<unknown> | unknown) {
-  const latencies: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < ops) {
-        const i = next++;
-        const t0 = performance.now();
-        await op(i);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const seconds = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    ops,
-    seconds: round(seconds, 3),
-    perSecond: Math.round(ops / seconds),
-    p50Ms: round(percentile(latencies, 50), 3),
-    p99Ms: round(percentile(latencies, 99), 3),
-  } satisfies Measurement;
-}
 
 /** Runs each labelled measurement RUNS times, interleaved round by round so load drift hits all alike. */
 async function interleaved(
@@ -83,44 +42,14 @@ async function interleaved(
   return medians;
 }
 
-function round(n: number, digits: number): number {
-  return Number(n.toFixed(digits));
-}
-
-function tempDir(name: string): string {
-  return mkdtempSync(join(tmpdir(), `deckhand-bench-${name}-`));
-}
-
 // --- SQLite -------------------------------------------------------------------------------------------------
 
-async function rawSqliteRun(): Promise<Measurement> {
-  const dir = tempDir("raw-sqlite");
-  const db = new DatabaseSync(join(dir, "raw.sqlite"));
-  db.exec("PRAGMA journal_mode = WAL");
-  db.exec("PRAGMA synchronous = FULL");
-  db.exec("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-  const insert = db.prepare("INSERT INTO kv (key, value) VALUES (?, ?)");
-  const m = await measure(3000, 1, (i) => insert.run(`/bench/k${i}`, VALUE));
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return m;
-}
-
-async function sqliteBackend(ops: number, inFlight: number): Promise<Measurement> {
-  const dir = tempDir("sqlite");
-  const storage = SqliteStorage.open(dir);
-  const m = await measure(ops, inFlight, (i) => storage.create(`/bench/k${i}`, VALUE));
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-  return m;
-}
-
 const sqliteResults = await interleaved({
-  "raw node:sqlite WAL FULL, 1 writer": rawSqliteRun,
+  "raw node:sqlite WAL FULL, 1 writer": () => rawSqlite(3000),
   "SQLite backend, sequential": () => sqliteBackend(3000, 1),
   "SQLite backend, 64 in flight": () => sqliteBackend(20_000, 64),
 });
-const [rawSqlite, sqliteSeq, sqlite64] = Object.values(sqliteResults) as [
+const [sqliteRaw, sqliteSeq, sqlite64] = Object.values(sqliteResults) as [
   Measurement,
   Measurement,
   Measurement,
@@ -151,8 +80,8 @@ const [etcdRawSeq, etcdSeq, etcdRaw64, etcd64] = etcdResults;
 
 const ratio = (a: Measurement, b: Measurement): number => round(a.perSecond / b.perSecond, 2);
 const ratios = {
-  sqliteSequentialVsRaw: ratio(sqliteSeq, rawSqlite),
-  sqlite64InFlightVsRaw: ratio(sqlite64, rawSqlite),
+  sqliteSequentialVsRaw: ratio(sqliteSeq, sqliteRaw),
+  sqlite64InFlightVsRaw: ratio(sqlite64, sqliteRaw),
   etcdSequentialVsRaw: ratio(etcdSeq, etcdRawSeq),
   etcd64InFlightVsRaw: ratio(etcd64, etcdRaw64),
 };
@@ -160,7 +89,7 @@ const ratios = {
 const result = {
   name: "storage",
   summary: [
-    `node:sqlite WAL synchronous=FULL, one writer, one 2 KB row per commit: ${rawSqlite.perSecond} commits/s`,
+    `node:sqlite WAL synchronous=FULL, one writer, one 2 KB row per commit: ${sqliteRaw.perSecond} commits/s`,
     `SQLite backend creates, sequential: ${sqliteSeq.perSecond}/s (${ratios.sqliteSequentialVsRaw}× raw), p50 ${sqliteSeq.p50Ms} ms`,
     `SQLite backend creates, 64 in flight (group commit): ${sqlite64.perSecond}/s (${ratios.sqlite64InFlightVsRaw}× raw single-writer), p99 ${sqlite64.p99Ms} ms`,
     `etcd 3.4 (1 member) raw etcd3 put: ${etcdRawSeq.perSecond}/s sequential, ${etcdRaw64.perSecond}/s with 64 in flight`,
@@ -171,7 +100,7 @@ const result = {
   /** The 1-minute load average before and after: the machine is shared, so figures vary with it. */
   loadAverage: { before: round(loadBefore, 2), after: round(loadavg()[0] ?? 0, 2) },
   runs: RUNS,
-  sqlite: { raw: rawSqlite, sequential: sqliteSeq, inFlight64: sqlite64 },
+  sqlite: { raw: sqliteRaw, sequential: sqliteSeq, inFlight64: sqlite64 },
   etcd: { rawSequential: etcdRawSeq, rawInFlight64: etcdRaw64, sequential: etcdSeq, inFlight64: etcd64 },
   ratios,
 };
