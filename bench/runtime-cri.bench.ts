@@ -21,8 +21,8 @@ import { performance } from "node:perf_hooks";
 import { callUnary, createCriClients } from "../src/runtime/cri/client.ts";
 import { containerLogPath, toCriContainerConfig, toCriSandboxConfig } from "../src/runtime/cri/convert.ts";
 import { createCriRuntime } from "../src/runtime/cri/index.ts";
-import { validateContainerConfig, validateSandboxConfig } from "../src/runtime/cri/validate.ts";
 import type { ContainerConfig, PodSandboxConfig } from "../src/runtime/types.ts";
+import { validateContainerConfig, validateSandboxConfig } from "../src/runtime/validate.ts";
 
 const PODS = 20;
 const PARALLEL_ROUNDS = 6;

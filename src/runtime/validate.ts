@@ -1,13 +1,16 @@
-// Checks requests before they reach the CRI runtime. A bad value throws RuntimeError RUNTIME_INVALID whose
-// `field` is its path inside the request object ("portMappings[0].containerPort", "mounts[1].hostPath",
+// Checks requests before they reach either runtime driver. A bad value throws RuntimeError RUNTIME_INVALID
+// whose `field` is its path inside the request object ("portMappings[0].containerPort", "mounts[1].hostPath",
 // "resources.memoryLimitBytes", "port"), so that nothing half-valid is ever sent.
 import { isIP } from "node:net";
 import { posix } from "node:path";
-import { invalid } from "../errors.ts";
-import type { ContainerConfig, ContainerResources, PodSandboxConfig } from "../types.ts";
+import { invalid } from "./errors.ts";
+import type { ContainerConfig, ContainerResources, PodSandboxConfig } from "./types.ts";
 
-/** Kubernetes object names and UIDs as they appear in sandbox and container metadata. */
-const NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+/**
+ * Kubernetes object names and UIDs as they appear in sandbox and container metadata. No "_": the Docker
+ * driver joins metadata into container names with it.
+ */
+const NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 /** Container names are RFC 1123 labels upstream. */
 const CONTAINER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;

@@ -15,9 +15,9 @@ import { toPullError, toRuntimeError } from "../../src/runtime/cri/errors.ts";
 import type { ContainerStatus__Output } from "../../src/runtime/cri/generated/runtime/v1/ContainerStatus.ts";
 import type { PodSandboxStatus__Output } from "../../src/runtime/cri/generated/runtime/v1/PodSandboxStatus.ts";
 import { resolveCriOptions } from "../../src/runtime/cri/options.ts";
-import { validateContainerConfig, validateSandboxConfig } from "../../src/runtime/cri/validate.ts";
 import { RuntimeError } from "../../src/runtime/errors.ts";
 import type { ContainerConfig, PodSandboxConfig } from "../../src/runtime/types.ts";
+import { validateContainerConfig, validateSandboxConfig } from "../../src/runtime/validate.ts";
 
 const sandbox: PodSandboxConfig = {
   metadata: { name: "web", namespace: "shop", uid: "u-1", attempt: 2 },

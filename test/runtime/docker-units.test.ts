@@ -14,9 +14,9 @@ import { demuxLogLines, dockerSince, rawLogLines } from "../../src/runtime/docke
 import { resolveDockerOptions } from "../../src/runtime/docker/options.ts";
 import { containerCreateOptions, sandboxCreateOptions } from "../../src/runtime/docker/specs.ts";
 import { statsFromDocument } from "../../src/runtime/docker/stats.ts";
-import { validateContainerConfig, validateSandboxConfig } from "../../src/runtime/docker/validate.ts";
 import { RuntimeError } from "../../src/runtime/errors.ts";
 import type { ContainerConfig, LogLine, PodSandboxConfig } from "../../src/runtime/types.ts";
+import { validateContainerConfig, validateSandboxConfig } from "../../src/runtime/validate.ts";
 
 const pod: PodSandboxConfig = {
   metadata: { name: "web", namespace: "shop", uid: "0b7c-11", attempt: 2 },

@@ -34,6 +34,13 @@ import type {
 } from "../types.ts";
 import { RuntimeLabels } from "../types.ts";
 import {
+  validateContainerConfig,
+  validateId,
+  validatePort,
+  validateSandboxConfig,
+  validateSeconds,
+} from "../validate.ts";
+import {
   type CallOptions,
   type CriClients,
   callUnary,
@@ -69,13 +76,6 @@ import { readCriLog } from "./logs.ts";
 import { type CriRuntimeOptions, type ResolvedCriOptions, resolveCriOptions } from "./options.ts";
 import { openPortForward } from "./streaming/portforward.ts";
 import { runRemoteCommand } from "./streaming/remotecommand.ts";
-import {
-  validateContainerConfig,
-  validateId,
-  validatePort,
-  validateSandboxConfig,
-  validateSeconds,
-} from "./validate.ts";
 
 /** How long a failed RunPodSandbox's half-made sandbox is looked for before giving up on cleaning it. */
 const SANDBOX_CLEANUP_WINDOW_MS = 10_000;

@@ -28,6 +28,7 @@ import type {
   StreamResult,
 } from "../types.ts";
 import { RuntimeLabels } from "../types.ts";
+import { validateContainerConfig, validatePort, validateSandboxConfig } from "../validate.ts";
 import { type CallOptions, createDockerClient, type DockerClient } from "./client.ts";
 import {
   containerFromListEntry,
@@ -50,7 +51,6 @@ import { type DockerRuntimeOptions, type ResolvedDockerOptions, resolveDockerOpt
 import { containerCreateOptions, sandboxCreateOptions } from "./specs.ts";
 import { type DockerStatsDocument, statsFromDocument } from "./stats.ts";
 import { Collector, killTree, wireSession } from "./streams.ts";
-import { validateContainerConfig, validatePort, validateSandboxConfig } from "./validate.ts";
 
 const FULL_ID = /^[0-9a-f]{64}$/;
 
