@@ -15,11 +15,12 @@ import { KUBERNETES_VERSION } from "../../version.ts";
 import type { Storage } from "../storage/types.ts";
 import { IpAllocator } from "./allocators/ip.ts";
 import { PortAllocator } from "./allocators/ports.ts";
+import { ClusterAuthorization } from "./authz/index.ts";
 import { drainBody } from "./body.ts";
 import { bootstrapCluster } from "./bootstrap.ts";
 import { Compactor } from "./compactor.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from "./discovery.ts";
-import { ApiError, forbidden } from "./errors.ts";
+import { ApiError } from "./errors.ts";
 import { GarbageCollector } from "./gc.ts";
 import type { RequestScope, ServerContext, WatchSettings } from "./handlers/scope.ts";
 import { NamespaceFinalizer } from "./namespace-finalizer.ts";
@@ -33,7 +34,7 @@ import {
   authenticate,
   type UserInfo,
 } from "./pipeline/authentication.ts";
-import { type Authorizer, allowAllAuthorizer, authorize } from "./pipeline/authorization.ts";
+import { type Authorizer, authorize, forbiddenError } from "./pipeline/authorization.ts";
 import { namespaceLifecycle } from "./pipeline/namespace-lifecycle.ts";
 import {
   CONNECT_SUBRESOURCES,
@@ -88,6 +89,7 @@ export class ApiServer {
   private readonly context: ServerContext;
   private readonly authenticators: Authenticator[];
   private readonly authorizer: Authorizer;
+  private readonly authorization: ClusterAuthorization;
   private readonly openapi: OpenApiEndpoint | undefined;
   private readonly http: Server;
   private readonly gc: GarbageCollector;
@@ -105,8 +107,16 @@ export class ApiServer {
       ips: new IpAllocator(options.serviceCidr),
       ports: new PortAllocator(options.nodePortRange),
     };
+    // Node authorizer + RBAC, NodeRestriction and the bootstrap policy (src/controlplane/apiserver/authz).
+    this.authorization = new ClusterAuthorization({
+      registry: this.registry,
+      caches: this.caches,
+      stores: this.stores,
+      log: this.log,
+    });
     const admission = new AdmissionChain([
       namespaceLifecycle((name) => this.getNamespace(name)),
+      ...this.authorization.admission,
       ...(options.admission ?? []),
     ]);
     for (const r of this.registry.all) {
@@ -134,7 +144,7 @@ export class ApiServer {
       this.caches.set(r, new WatchCache(cacheOptions));
     }
     this.authenticators = options.authenticators ?? [anonymousAdminAuthenticator()];
-    this.authorizer = options.authorizer ?? allowAllAuthorizer();
+    this.authorizer = options.authorizer ?? this.authorization.authorizer;
     this.openapi = options.openapi ? new OpenApiEndpoint(options.openapi, options.openapiV2) : undefined;
     this.context = {
       registry: this.registry,
@@ -145,6 +155,7 @@ export class ApiServer {
       watch: { ...DEFAULT_WATCH, ...stripUndefined(options.watch ?? {}) },
       streaming: options.streaming ?? notWiredStreamingBackend(),
       patch: options.patch,
+      authorizer: this.authorizer,
     };
     this.gc = new GarbageCollector({
       registry: this.registry,
@@ -195,6 +206,7 @@ export class ApiServer {
       log: this.log,
       ...(this.advertised() ? { advertise: this.advertised() as { address: string; port: number } } : {}),
     });
+    await this.authorization.start();
     this.gc.start();
     this.namespaceFinalizer.start();
     this.compactor?.start();
@@ -225,6 +237,7 @@ export class ApiServer {
     this.gc.stop();
     this.namespaceFinalizer.stop();
     this.compactor?.stop();
+    this.authorization.stop();
     for (const cache of this.caches.values()) cache.stop();
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
@@ -247,23 +260,7 @@ export class ApiServer {
     const user = await authenticate(this.authenticators, req);
     if (!user) throw new ApiError(401, "Unauthorized", "Unauthorized");
     const decision = await authorize(this.authorizer, { user, request: info });
-    if (!decision.allowed) {
-      if (info.isResourceRequest) {
-        throw forbidden(
-          {
-            group: info.apiGroup,
-            resource: info.subresource ? `${info.resource}/${info.subresource}` : info.resource,
-          },
-          info.name,
-          `User "${user.name}" cannot ${info.verb} resource "${info.resource}" in API group "${info.apiGroup}"${info.namespace ? ` in the namespace "${info.namespace}"` : ""}: ${decision.reason}`,
-        );
-      }
-      throw new ApiError(
-        403,
-        "Forbidden",
-        `forbidden: User "${user.name}" cannot ${info.verb} path "${info.path}": ${decision.reason}`,
-      );
-    }
+    if (!decision.allowed) throw forbiddenError(user, info, decision.reason);
     return user;
   }
 

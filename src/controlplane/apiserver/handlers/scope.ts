@@ -9,6 +9,7 @@ import { notAcceptable } from "../errors.ts";
 import type { OutputFormat } from "../negotiation.ts";
 import type { PatchEngine } from "../patching.ts";
 import type { UserInfo } from "../pipeline/authentication.ts";
+import type { Authorizer } from "../pipeline/authorization.ts";
 import type { ResourceRequestInfo } from "../request-info.ts";
 import type { ResourceRegistry, ServedResource } from "../resources.ts";
 import { writeObject } from "../response.ts";
@@ -33,6 +34,8 @@ export interface ServerContext {
   watch: WatchSettings;
   streaming: StreamingBackend;
   patch: PatchEngine;
+  /** The server's authorizer (without the system:masters shortcut), for access reviews. */
+  authorizer: Authorizer;
 }
 
 export interface RequestScope {
