@@ -4,7 +4,7 @@
 
 import type { KubeObject } from "../../api/resource.ts";
 import { Scale } from "../../api/schema/autoscaling/scale-types.ts";
-import { ApiError, qualifiedName, type StatusReason } from "./errors.ts";
+import { qualifiedName } from "./errors.ts";
 import {
   applyPatch,
   inlineSchema,
@@ -52,13 +52,9 @@ export interface PatchEngine {
   recordUpdate(request: UpdateRecord): KubeObject;
 }
 
-function toApiError(error: PatchError): ApiError {
-  return new ApiError(error.code, error.reason as StatusReason, error.message, error.details);
-}
-
 /** Fields an endpoint resets: the main resource never changes status, the status endpoint nothing else. */
 function resetFields(resource: ServedResource, subresource: string): string[][] | undefined {
-  if (subresource === "status") return [["spec"]];
+  if (subresource === "status" || subresource === "approval") return [["spec"]];
   if (subresource === "" && resource.hasStatus) return [["status"]];
   return undefined;
 }
@@ -95,7 +91,7 @@ export function schemaPatchEngine(): PatchEngine {
         trackManagedFields: !isScale,
         target: { resource: qualifiedName(r.qualified), name: request.name },
       });
-      if (result instanceof PatchError) throw toApiError(result);
+      if (result instanceof PatchError) throw result;
       return result.object;
     },
     recordUpdate(request) {

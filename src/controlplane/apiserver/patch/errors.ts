@@ -1,65 +1,21 @@
-// The one error type the patch engines produce. It carries what the API server needs to answer with a
-// Kubernetes `Status`: the HTTP code, upstream's reason, and upstream's message wording (the HTTP layer can
-// hand `toStatus()` to the client as is, or copy code/reason/message/details into its own error type).
+// The one error type the patch engines produce: an ApiError with upstream's code, reason and message
+// wording for each way a patch can fail, answered to the client as a Kubernetes `Status` like any other.
 
-export type PatchErrorReason =
-  | "BadRequest"
-  | "Invalid"
-  | "Conflict"
-  | "NotFound"
-  | "UnsupportedMediaType"
-  | "RequestEntityTooLarge";
+import { ApiError, type StatusDetails, type StatusReason } from "../errors.ts";
 
-export interface PatchStatusCause {
-  reason?: string;
-  message?: string;
-  field?: string;
-}
+export type PatchErrorReason = Extract<
+  StatusReason,
+  "BadRequest" | "Invalid" | "Conflict" | "NotFound" | "UnsupportedMediaType" | "RequestEntityTooLarge"
+>;
 
-export interface PatchStatusDetails {
-  name?: string;
-  group?: string;
-  kind?: string;
-  causes?: PatchStatusCause[];
-}
-
-export interface PatchStatus {
-  kind: "Status";
-  apiVersion: "v1";
-  metadata: Record<string, never>;
-  status: "Failure";
-  message: string;
-  reason: PatchErrorReason;
-  details?: PatchStatusDetails;
-  code: number;
-}
-
-export class PatchError extends Error {
+/** An ApiError limited to the reasons a patch can fail with, so the HTTP layer answers it as it is. */
+export class PatchError extends ApiError {
   /** HTTP status: 400 undecodable body, 404 nothing to patch, 409 apply conflict, 413, 415, 422 invalid patch. */
-  readonly code: number;
-  readonly reason: PatchErrorReason;
-  readonly details: PatchStatusDetails | undefined;
+  declare readonly reason: PatchErrorReason;
 
-  constructor(code: number, reason: PatchErrorReason, message: string, details?: PatchStatusDetails) {
-    super(message);
+  constructor(code: number, reason: PatchErrorReason, message: string, details?: StatusDetails) {
+    super(code, reason, message, details);
     this.name = "PatchError";
-    this.code = code;
-    this.reason = reason;
-    this.details = details;
-  }
-
-  toStatus(): PatchStatus {
-    const status: PatchStatus = {
-      kind: "Status",
-      apiVersion: "v1",
-      metadata: {},
-      status: "Failure",
-      message: this.message,
-      reason: this.reason,
-      code: this.code,
-    };
-    if (this.details) status.details = this.details;
-    return status;
   }
 }
 

@@ -27,9 +27,6 @@ import { applyStrategicMergePatch, decodeStrategicMergePatch } from "./strategic
 export {
   isPatchError,
   PatchError,
-  type PatchStatus,
-  type PatchStatusCause,
-  type PatchStatusDetails,
 } from "./errors.ts";
 export { applyJsonPatch, decodeJsonPatch, MAX_JSON_PATCH_OPERATIONS } from "./json-patch.ts";
 export {
