@@ -47,6 +47,7 @@ export interface FieldError {
 
 export type SubresourceName =
   | "status"
+  | "approval"
   | "scale"
   | "binding"
   | "log"

@@ -5,6 +5,7 @@ import { daemonSets } from "./apps/daemonset.ts";
 import { deployments } from "./apps/deployment.ts";
 import { replicaSets } from "./apps/replicaset.ts";
 import { jobs } from "./batch/job.ts";
+import { certificateSigningRequests } from "./certificates/csr.ts";
 import { leases } from "./coordination/lease.ts";
 import { configMaps, secrets } from "./core/config.ts";
 import { endpoints } from "./core/endpoints.ts";
@@ -38,6 +39,7 @@ export const resourceDefinitions: KindDefinition[] = [
   endpointSlices,
   leases,
   eventsV1,
+  certificateSigningRequests,
 ] as unknown as KindDefinition[];
 
 /** The definition for a group/version/plural, or undefined. */

@@ -22,6 +22,7 @@ const SUBRESOURCES: Record<
   (r: ServedResource) => { kind: string; verbs: string[]; group?: string; version?: string }
 > = {
   status: (r) => ({ kind: r.kind, verbs: ["get", "patch", "update"] }),
+  approval: (r) => ({ kind: r.kind, verbs: ["get", "patch", "update"] }),
   scale: () => ({ group: "autoscaling", version: "v1", kind: "Scale", verbs: ["get", "patch", "update"] }),
   binding: () => ({ kind: "Binding", verbs: ["create"] }),
   log: () => ({ kind: "Pod", verbs: ["get"] }),

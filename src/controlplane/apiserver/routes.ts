@@ -66,10 +66,10 @@ export async function routeResource(scope: RequestScope): Promise<void> {
   if (info.name === "") throw notServed(scope);
   const sub = info.subresource;
   if (!(subresourcesOf(served) as string[]).includes(sub)) throw notServed(scope);
-  if (sub === "status") {
+  if (sub === "status" || sub === "approval") {
     if (info.verb === "get") return getObject(scope);
-    if (info.verb === "update") return replaceObject(scope, "status");
-    if (info.verb === "patch") return patchObject(scope, "status");
+    if (info.verb === "update") return replaceObject(scope, sub);
+    if (info.verb === "patch") return patchObject(scope, sub);
     throw methodNotAllowed();
   }
   if (sub === "scale") {

@@ -64,7 +64,7 @@ export async function createObject(scope: RequestScope): Promise<void> {
 export async function replaceObject(scope: RequestScope, mode: UpdateMode = "main"): Promise<void> {
   const validation = parseFieldValidation(scope.query);
   parseFieldManager(scope.query);
-  const ctx = writeContext(scope, mode === "status" ? "status" : "");
+  const ctx = writeContext(scope, mode === "status" || mode === "approval" ? mode : "");
   const raw = await readObjectBody(scope);
   const { object, warnings } = decodeObject(scope.served, raw, validation);
   scope.warnings.push(...warnings);
@@ -90,7 +90,7 @@ export async function patchObject(scope: RequestScope, mode: UpdateMode = "main"
   const fieldManager = scope.query.get("fieldManager") || undefined;
   const force = parseBoolean(scope.query, "force");
   const isApply = contentType === "application/apply-patch+yaml";
-  const subresource = mode === "status" ? "status" : "";
+  const subresource = mode === "status" || mode === "approval" ? mode : "";
   const ctx = writeContext(scope, subresource);
   const body = (await readBody(scope.req)).toString("utf8");
   const pinned = patchPinsResourceVersion(contentType, body);

@@ -102,6 +102,9 @@ function special(name: string, fields: Record<string, Json>): Json {
     case "Quantity":
       // A zero Quantity marshals as "0", as in JSON.
       return (fields.string as string | undefined) || "0";
+    case "ExtraValue":
+      // certificates/v1 and authentication/v1 extra values: a list of strings in JSON.
+      return (fields.items as Json | undefined) ?? [];
     case "IntOrString":
       // type 0 is an int (intVal), type 1 a string (strVal).
       return Number(fields.type ?? 0) === 1

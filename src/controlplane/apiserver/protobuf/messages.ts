@@ -8,6 +8,7 @@
 import type { FieldDef, MessageDef } from "./fields.ts";
 import { APPS } from "./tables/apps.ts";
 import { BATCH } from "./tables/batch.ts";
+import { CERTIFICATES } from "./tables/certificates.ts";
 import { CONTAINERS } from "./tables/container.ts";
 import { CORE } from "./tables/core.ts";
 import { META } from "./tables/meta.ts";
@@ -17,7 +18,15 @@ import { VOLUMES } from "./tables/volume.ts";
 export type { FieldDef, MessageDef };
 
 /** Messages whose JSON form is not an object (they are converted specially). */
-export const SPECIAL = new Set(["Time", "MicroTime", "FieldsV1", "RawExtension", "IntOrString", "Quantity"]);
+export const SPECIAL = new Set([
+  "Time",
+  "MicroTime",
+  "FieldsV1",
+  "RawExtension",
+  "IntOrString",
+  "Quantity",
+  "ExtraValue",
+]);
 
 function merge(...tables: Record<string, MessageDef>[]): Record<string, MessageDef> {
   const out: Record<string, MessageDef> = {};
@@ -30,7 +39,16 @@ function merge(...tables: Record<string, MessageDef>[]): Record<string, MessageD
   return out;
 }
 
-export const MESSAGES: Record<string, MessageDef> = merge(META, CORE, POD, CONTAINERS, VOLUMES, APPS, BATCH);
+export const MESSAGES: Record<string, MessageDef> = merge(
+  META,
+  CORE,
+  POD,
+  CONTAINERS,
+  VOLUMES,
+  APPS,
+  BATCH,
+  CERTIFICATES,
+);
 
 /** Top-level kinds accepted as protobuf bodies, by "apiVersion/Kind". */
 export const TOP_LEVEL: Record<string, string> = {
@@ -46,6 +64,7 @@ export const TOP_LEVEL: Record<string, string> = {
   "apps/v1/ReplicaSet": "ReplicaSet",
   "apps/v1/DaemonSet": "DaemonSet",
   "batch/v1/Job": "Job",
+  "certificates.k8s.io/v1/CertificateSigningRequest": "CertificateSigningRequest",
   "policy/v1/Eviction": "Eviction",
   "meta.k8s.io/v1/DeleteOptions": "DeleteOptions",
   "v1/DeleteOptions": "DeleteOptions",

@@ -49,9 +49,10 @@ export interface WriteContext {
  * How an update treats the client's object:
  * - "main": the object endpoint — status is kept from the stored object;
  * - "status": the status endpoint — only status (and labels/annotations) change;
+ * - "approval": CertificateSigningRequests' approval endpoint — only the Approved/Denied conditions change;
  * - "internal": a server component's own change (finalizers, owner references, binding) taken as is.
  */
-export type UpdateMode = "main" | "status" | "internal";
+export type UpdateMode = "main" | "status" | "approval" | "internal";
 
 export interface UpdateOptions {
   mode: UpdateMode;
@@ -186,7 +187,7 @@ export class ObjectStore {
         : validateObjectMeta(obj, this.resource.namespaced, nameFn)),
       ...validateEnums(def.schema, obj),
     ];
-    if (mode === "status") {
+    if (mode === "status" || mode === "approval") {
       errors.push(...(asKindDefinition(def)?.validateStatusUpdate?.(obj, old as KubeObject) ?? []));
     } else if (mode !== "internal") {
       errors.push(...def.validate(obj, old));
@@ -366,7 +367,7 @@ export class ObjectStore {
 
     r.def.applyDefaults(obj);
     await this.admission.admit(this.attributes("CREATE", meta.namespace ?? "", meta.name ?? "", ctx, obj));
-    this.strategy.prepareForCreate(obj);
+    this.strategy.prepareForCreate(obj, ctx.user);
     meta.creationTimestamp = formatTime(this.now());
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
@@ -520,6 +521,11 @@ export class ObjectStore {
     }
     if (mode === "main") this.strategy.prepareForUpdate(next, current);
     else if (mode === "status") this.strategy.prepareForStatusUpdate(next, current);
+    else if (mode === "approval") {
+      if (!this.strategy.prepareForApprovalUpdate)
+        throw badRequest(`${r.plural} have no approval subresource`);
+      this.strategy.prepareForApprovalUpdate(next, current);
+    }
     if (mode === "main" && this.strategy.tracksGeneration && !jsonEqual(next.spec, current.spec)) {
       meta.generation = (current.metadata?.generation ?? 0) + 1;
     }

@@ -2,6 +2,7 @@
 
 import { asKindDefinition } from "../../../api/schema/kind.ts";
 import type { ServedResource } from "../resources.ts";
+import { csrStrategy } from "./csr.ts";
 import { genericStrategy } from "./generic.ts";
 import { namespaceStrategy } from "./namespaces.ts";
 import { podStrategy } from "./pods.ts";
@@ -28,6 +29,7 @@ export function strategyFor(r: ServedResource, allocators: ServiceAllocators): S
   if (id === "/Pod") return podStrategy(kind);
   if (id === "/Namespace") return namespaceStrategy(kind);
   if (id === "/Service") return serviceStrategy(allocators, kind);
+  if (id === "certificates.k8s.io/CertificateSigningRequest") return csrStrategy();
   return genericStrategy({
     hasStatus: r.hasStatus,
     kind,

@@ -3,6 +3,7 @@
 // works, and which cluster-wide resources (IPs, ports) a write reserves.
 
 import type { FieldError, KubeObject } from "../../../api/resource.ts";
+import type { UserInfo } from "../pipeline/authentication.ts";
 
 export type PropagationPolicy = "Background" | "Foreground" | "Orphan";
 
@@ -31,12 +32,14 @@ export interface Strategy {
   readonly allowUnconditionalUpdate: boolean;
   /** Propagation when the client names none. */
   readonly defaultPropagation: PropagationPolicy;
-  /** Resets what clients may not set on create (status, system fields of the spec). */
-  prepareForCreate(obj: KubeObject): void;
+  /** Resets what clients may not set on create (status, system fields of the spec); `user` is the requester. */
+  prepareForCreate(obj: KubeObject, user?: UserInfo): void;
   /** Main-resource update: keeps what only the status subresource may change. */
   prepareForUpdate(obj: KubeObject, old: KubeObject): void;
   /** Status update: keeps everything but the status (and what status writers may touch). */
   prepareForStatusUpdate(obj: KubeObject, old: KubeObject): void;
+  /** Update through an approval subresource (CertificateSigningRequests): only the approval may change. */
+  prepareForApprovalUpdate?(obj: KubeObject, old: KubeObject): void;
   /** Checks beyond the kind's own validation that only make sense for this store (immutability …). */
   validateUpdate?(obj: KubeObject, old: KubeObject): FieldError[];
   /**
