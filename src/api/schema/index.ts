@@ -19,6 +19,7 @@ import { serviceAccounts } from "./core/serviceaccount.ts";
 import { endpointSlices } from "./discovery/endpointslice.ts";
 import { eventsV1 } from "./events/event.ts";
 import type { KindDefinition } from "./kind.ts";
+import { accessControlDefinitions } from "./rbac/index.ts";
 
 export const resourceDefinitions: KindDefinition[] = [
   bindings,
@@ -39,6 +40,7 @@ export const resourceDefinitions: KindDefinition[] = [
   endpointSlices,
   leases,
   eventsV1,
+  ...accessControlDefinitions,
   certificateSigningRequests,
 ] as unknown as KindDefinition[];
 
