@@ -63,7 +63,10 @@ async function execProbe(
     };
   } catch (error) {
     const message = (error as Error).message;
-    if (/deadline|timed out|timeout/i.test(message)) {
+    if (
+      (error as { code?: unknown }).code === "RUNTIME_DEADLINE" ||
+      /deadline|timed out|timeout/i.test(message)
+    ) {
       return { outcome: "failure", message: `command ${JSON.stringify(command.join(" "))} timed out` };
     }
     return { outcome: "unknown", message };
@@ -158,11 +161,27 @@ function httpGet(
       });
     });
     request.on("error", (error: NodeJS.ErrnoException) =>
-      resolve({
-        error: `Get "${url}": dial tcp ${url.host}: connect: ${error.code === "ECONNREFUSED" ? "connection refused" : error.message}`,
-      }),
+      resolve({ error: `Get "${url}": ${goError(error, url)}` }),
     );
   });
+}
+
+/** Go's net/http wording for a failed request: dial errors name the address, a closed connection is EOF. */
+function goError(error: NodeJS.ErrnoException, url: URL): string {
+  const dial = (what: string) => `dial tcp ${url.host}: connect: ${what}`;
+  switch (error.code) {
+    case "ECONNREFUSED":
+      return dial("connection refused");
+    case "EHOSTUNREACH":
+      return dial("no route to host");
+    case "ENETUNREACH":
+      return dial("network is unreachable");
+    case "ECONNRESET":
+      // "socket hang up": the server closed the connection before any response.
+      return error.message === "socket hang up" ? "EOF" : "read: connection reset by peer";
+    default:
+      return error.message;
+  }
 }
 
 /** grpc.health.v1.Health/Check with hand-encoded messages (one string field in, one enum field out). */

@@ -4,6 +4,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runProbe } from "../../../src/agent/prober/probes.ts";
 import type { Container } from "../../../src/api/schema/core/container.ts";
+import { RuntimeError } from "../../../src/runtime/errors.ts";
 import type { ExecSyncResult } from "../../../src/runtime/types.ts";
 
 const seenAgents: string[] = [];
@@ -68,6 +69,21 @@ describe("probe handlers (against local servers)", () => {
     expect(slow.message).toContain("Client.Timeout exceeded while awaiting headers");
   });
 
+  it("httpGet: a connection closed before any response fails with Go's EOF, a refused one names the dial", async () => {
+    const hangUp = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => hangUp.listen(0, "127.0.0.1", resolve));
+    const hangUpPort = (hangUp.address() as AddressInfo).port;
+    expect(await runProbe({ httpGet: { path: "/", port: hangUpPort } }, target())).toEqual({
+      outcome: "failure",
+      message: `Get "http://127.0.0.1:${hangUpPort}/": EOF`,
+    });
+    await new Promise((resolve) => hangUp.close(resolve));
+    expect(await runProbe({ httpGet: { path: "/", port: hangUpPort } }, target())).toEqual({
+      outcome: "failure",
+      message: `Get "http://127.0.0.1:${hangUpPort}/": dial tcp 127.0.0.1:${hangUpPort}: connect: connection refused`,
+    });
+  });
+
   it("tcpSocket: open port succeeds, closed port fails with connection refused", async () => {
     expect((await runProbe({ tcpSocket: { port } }, target())).outcome).toBe("success");
     const closed = net.createServer();
@@ -95,5 +111,17 @@ describe("probe handlers (against local servers)", () => {
       message: "not ready\n",
     });
     expect((await runProbe({ exec: { command: ["true"] } }, target())).outcome).toBe("success");
+  });
+
+  it("exec: the runtime's deadline error is a failure with upstream's timed-out message", async () => {
+    const slow = {
+      execSync: async (): Promise<ExecSyncResult> => {
+        throw new RuntimeError("RUNTIME_DEADLINE", "exec did not finish within 1s; the process was killed");
+      },
+    };
+    expect(await runProbe({ exec: { command: ["sleep", "5"] } }, { ...target(), runtime: slow })).toEqual({
+      outcome: "failure",
+      message: 'command "sleep 5" timed out',
+    });
   });
 });
