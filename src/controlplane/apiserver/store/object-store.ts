@@ -81,6 +81,14 @@ export type TryUpdate = (current: KubeObject | undefined) => KubeObject | Promis
 const MAX_GENERATE_NAME_ATTEMPTS = 8;
 const MAX_UPDATE_ATTEMPTS = 32;
 
+/** Upstream's storage.NewTooLargeResourceVersionError: 504 Timeout, retried by clients after a second. */
+function tooLargeResourceVersion(requested: number, current: number): ApiError {
+  return new ApiError(504, "Timeout", `Too large resource version: ${requested}, current: ${current}`, {
+    causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+    retryAfterSeconds: 1,
+  });
+}
+
 function storageError(error: unknown, what: string): ApiError {
   if (error instanceof ApiError) return error;
   if (isUnavailable(error))
@@ -300,20 +308,19 @@ export class ObjectStore {
               )
             : expired(`The resourceVersion for the provided list is too old.`);
         }
+        // An exact read ahead of the store: upstream answers 504 "Too large resource version" (etcd's
+        // ErrFutureRev), which clients retry, rather than 503.
+        if (isUnavailable(error) && revision !== undefined) {
+          const current = await this.storage
+            .list(prefix, { limit: 1 })
+            .then((p) => p.revision)
+            .catch(() => undefined);
+          if (current !== undefined && current < revision) throw tooLargeResourceVersion(revision, current);
+        }
         throw storageError(error, `list ${prefix}`);
       }
       revision ??= page.revision;
-      if (page.revision < minRevision) {
-        throw new ApiError(
-          504,
-          "Timeout",
-          `Too large resource version: ${minRevision}, current: ${page.revision}`,
-          {
-            causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
-            retryAfterSeconds: 1,
-          },
-        );
-      }
+      if (page.revision < minRevision) throw tooLargeResourceVersion(minRevision, page.revision);
       let consumed = 0;
       for (const kv of page.items) {
         consumed++;
