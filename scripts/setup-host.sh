@@ -33,7 +33,8 @@ TEST_BRIDGE=dhtest0
 DOCKER=/usr/bin/docker # Debian's client; /usr/local/bin/docker on these machines downgrades the API version
 
 PACKAGES=(docker.io containerd runc iptables conntrack iproute2 busybox-static catatonit
-  containernetworking-plugins docker-registry etcd-server etcd-client apache2-utils curl ca-certificates)
+  containernetworking-plugins docker-registry etcd-server etcd-client apache2-utils curl ca-certificates
+  systemd mmdebstrap) # systemd: systemd-analyze for the unit files; mmdebstrap: scripts/build-base-image.sh
 
 mkdir -p "$RUN_DIR" "$DATA_DIR" "$LOG_DIR" "$CONF_DIR"
 
