@@ -12,6 +12,7 @@ export {
 } from "./iptables.ts";
 export {
   PROXY_LABEL_SELECTOR,
+  type ServicePortView,
   ServiceProxy,
   type ServiceProxyOptions,
   type ServiceProxyStats,

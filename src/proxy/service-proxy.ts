@@ -82,6 +82,29 @@ export interface ServiceProxyStats {
   conntrackErrors: number;
 }
 
+/** One service port as `deckhand debug services` shows it: its address, endpoints and programmed rules. */
+export interface ServicePortView {
+  service: string;
+  name: string;
+  protocol: string;
+  clusterIP: string;
+  port: number;
+  nodePort: number;
+  externalIPs: string[];
+  endpoints: Array<{
+    endpoint: string;
+    ready: boolean;
+    serving: boolean;
+    terminating: boolean;
+    local: boolean;
+  }>;
+  /** nat chains programmed for it (KUBE-SVC-…, KUBE-SEP-…), and its rules in the top-level chains. */
+  chains: readonly string[];
+  topRules: readonly string[];
+  /** Why some of the Service's ports cannot be proxied, if anything. */
+  problem?: string;
+}
+
 const SYSCTL_ROUTE_LOCALNET = "net/ipv4/conf/all/route_localnet";
 const SYSCTL_TCP_BE_LIBERAL = "net/netfilter/nf_conntrack_tcp_be_liberal";
 
@@ -165,6 +188,39 @@ export class ServiceProxy {
   requestFullSync(): void {
     if (this.syncer) this.syncer.needFullSync = true;
     this.runner?.request();
+  }
+
+  /** A read-only view of every service port as of the last checkout (for `deckhand debug services`). */
+  view(): ServicePortView[] {
+    const views: ServicePortView[] = [];
+    for (const [key, svc] of this.services.ports) {
+      const programmed = this.syncer?.programmedFor(key);
+      const problem = this.problems.get(svc.service);
+      views.push({
+        service: svc.service,
+        name: svc.name,
+        protocol: svc.protocol,
+        clusterIP: svc.clusterIP,
+        port: svc.port,
+        nodePort: svc.nodePort,
+        externalIPs: svc.externalIPs,
+        endpoints: (this.endpointsTracker.endpoints.get(key) ?? []).map((ep) => ({
+          endpoint: ep.endpoint,
+          ready: ep.ready,
+          serving: ep.serving,
+          terminating: ep.terminating,
+          local: ep.isLocal,
+        })),
+        chains: programmed?.chains ?? [],
+        topRules: programmed?.topRules ?? [],
+        ...(problem ? { problem } : {}),
+      });
+    }
+    return views.sort((a, b) => a.name.localeCompare(b.name) || a.protocol.localeCompare(b.protocol));
+  }
+
+  get backend(): string {
+    return this.options.iptables.backend;
   }
 
   async run(signal: AbortSignal): Promise<void> {

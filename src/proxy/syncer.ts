@@ -136,6 +136,13 @@ export class RuleSyncer {
     return this.record.size;
   }
 
+  /** What is programmed for one service port (for `deckhand debug services`); undefined if nothing. */
+  programmedFor(key: string): { chains: readonly string[]; topRules: readonly string[] } | undefined {
+    const programmed = this.record.get(key);
+    if (!programmed) return undefined;
+    return { chains: programmed.chains, topRules: programmed.top.map((top) => `${top.table} ${top.rule}`) };
+  }
+
   /**
    * Brings the kernel in line with `state`. `changed` names the Services ("namespace/name") whose ports or
    * endpoints changed since the last sync; a full sync ignores it. Throws when the rules could not be
