@@ -2,19 +2,22 @@
 // Service named in their kubernetes.io/service-name label, endpoints are deduplicated by "ip:port" across the
 // slices of a Service and sorted, so that equal sets compare equal.
 import type { EndpointSlice } from "../api/schema/discovery/endpointslice.ts";
-import { flat } from "./chain-names.ts";
+import { endpointChainName, flat } from "./chain-names.ts";
 import { isIPv4 } from "./ip.ts";
 import { servicePortName } from "./service-port.ts";
 import { type EndpointInfo, PROTOCOLS, type Protocol, servicePortKey } from "./types.ts";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
-/** The parts of one EndpointSlice the proxy uses. */
+/**
+ * The parts of one EndpointSlice the proxy uses: its endpoints already in the proxy's model, per service port,
+ * sorted and deduplicated. A Service with one slice (the usual case) uses these arrays as they are, so each
+ * endpoint is one small object however often it is compared or rendered.
+ */
 export interface SliceInfo {
   /** "namespace/name" of the owning Service. */
   service: string;
-  ports: Array<{ key: string; port: number }>;
-  endpoints: Array<Omit<EndpointInfo, "port" | "endpoint">>;
+  ports: Array<{ key: string; endpoints: EndpointInfo[] }>;
 }
 
 /** "namespace/slice-name" */
@@ -22,62 +25,111 @@ export function sliceKey(slice: EndpointSlice): string {
   return `${slice.metadata?.namespace ?? ""}/${slice.metadata?.name ?? ""}`;
 }
 
-/** Compacts a slice; undefined for slices the proxy ignores (no service label, not IPv4). */
-export function sliceInfo(slice: EndpointSlice, nodeName: string): SliceInfo | undefined {
-  const namespace = slice.metadata?.namespace ?? "";
-  const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
-  if (!serviceName || slice.addressType !== "IPv4") return undefined;
-  const ports: SliceInfo["ports"] = [];
-  for (const port of slice.ports ?? []) {
-    const protocol = (port.protocol ?? "TCP") as Protocol;
-    if (!PROTOCOLS.includes(protocol) || !port.port) continue;
-    ports.push({
-      key: servicePortKey(servicePortName(namespace, serviceName, port.name ?? ""), protocol),
-      port: port.port,
-    });
-  }
-  const endpoints: SliceInfo["endpoints"] = [];
-  for (const endpoint of slice.endpoints ?? []) {
-    const ip = endpoint.addresses?.[0];
-    if (!ip || !isIPv4(ip)) continue;
-    const conditions = endpoint.conditions ?? {};
-    endpoints.push({
-      ip,
-      ready: conditions.ready ?? true,
-      serving: conditions.serving ?? true,
-      terminating: conditions.terminating ?? false,
-      isLocal: endpoint.nodeName !== undefined && endpoint.nodeName === nodeName,
-    });
-  }
-  return { service: `${namespace}/${serviceName}`, ports, endpoints };
+/** One endpoint, always built with the same fields in the same order (one hidden class, fields in-object). */
+function endpointInfo(
+  ip: string,
+  port: number,
+  endpoint: string,
+  conditions: { ready: boolean; serving: boolean; terminating: boolean },
+  isLocal: boolean,
+  chain: string,
+): EndpointInfo {
+  return {
+    ip,
+    port,
+    endpoint,
+    ready: conditions.ready,
+    serving: conditions.serving,
+    terminating: conditions.terminating,
+    isLocal,
+    chain,
+  };
+}
+
+/** Keeps one endpoint per "ip:port": one that is not terminating when there is one (see mergeSlices). */
+function keep(set: Map<string, EndpointInfo>, ep: EndpointInfo): void {
+  if (set.has(ep.endpoint) && ep.terminating) return;
+  set.set(ep.endpoint, ep);
 }
 
 function byEndpoint(a: EndpointInfo, b: EndpointInfo): number {
   return a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0;
 }
 
+/** Compacts a slice; undefined for slices the proxy ignores (no service label, not IPv4). */
+export function sliceInfo(slice: EndpointSlice, nodeName: string): SliceInfo | undefined {
+  const namespace = slice.metadata?.namespace ?? "";
+  const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+  if (!serviceName || slice.addressType !== "IPv4") return undefined;
+  const usable: Array<{
+    ip: string;
+    conditions: { ready: boolean; serving: boolean; terminating: boolean };
+    isLocal: boolean;
+  }> = [];
+  for (const endpoint of slice.endpoints ?? []) {
+    const ip = endpoint.addresses?.[0];
+    if (!ip || !isIPv4(ip)) continue;
+    const conditions = endpoint.conditions ?? {};
+    usable.push({
+      ip: flat(ip),
+      conditions: {
+        ready: conditions.ready ?? true,
+        serving: conditions.serving ?? true,
+        terminating: conditions.terminating ?? false,
+      },
+      isLocal: endpoint.nodeName !== undefined && endpoint.nodeName === nodeName,
+    });
+  }
+  const ports: SliceInfo["ports"] = [];
+  for (const port of slice.ports ?? []) {
+    const protocol = (port.protocol ?? "TCP") as Protocol;
+    if (!PROTOCOLS.includes(protocol) || !port.port) continue;
+    const portName = servicePortName(namespace, serviceName, port.name ?? "");
+    const set = new Map<string, EndpointInfo>();
+    for (const ep of usable) {
+      const endpoint = flat(`${ep.ip}:${port.port}`);
+      // The KUBE-SEP chain name is a SHA-256 hash: computed once here, not on every sync.
+      const chain = endpointChainName(portName, protocol.toLowerCase(), endpoint);
+      keep(set, endpointInfo(ep.ip, port.port, endpoint, ep.conditions, ep.isLocal, chain));
+    }
+    ports.push({ key: servicePortKey(portName, protocol), endpoints: [...set.values()].sort(byEndpoint) });
+  }
+  return { service: `${namespace}/${serviceName}`, ports };
+}
+
 /** Merges the slices of one Service into endpoints per service-port key, deduplicated and sorted. */
-export function mergeSlices(slices: Iterable<SliceInfo>): Map<string, EndpointInfo[]> {
-  const byPort = new Map<string, Map<string, EndpointInfo>>();
+export function mergeSlices(slices: readonly SliceInfo[]): Map<string, EndpointInfo[]> {
+  const result = new Map<string, EndpointInfo[]>();
+  if (slices.length === 1) {
+    for (const port of (slices[0] as SliceInfo).ports) {
+      if (port.endpoints.length === 0) continue;
+      // Two ports of one slice with the same name (a bad slice): merged like ports of different slices.
+      const other = result.get(port.key);
+      result.set(port.key, other ? mergeEndpoints([other, port.endpoints]) : port.endpoints);
+    }
+    return result;
+  }
+  const byPort = new Map<string, EndpointInfo[][]>();
   for (const slice of slices) {
     for (const port of slice.ports) {
-      let set = byPort.get(port.key);
-      if (!set) {
-        set = new Map();
-        byPort.set(port.key, set);
-      }
-      for (const ep of slice.endpoints) {
-        const endpoint = flat(`${ep.ip}:${port.port}`);
-        // An endpoint seen in two slices (moving between them, or an IP reused by a new pod while the old one
-        // terminates): prefer the one that is not terminating.
-        if (set.has(endpoint) && ep.terminating) continue;
-        set.set(endpoint, { ...ep, port: port.port, endpoint });
-      }
+      const lists = byPort.get(port.key);
+      if (lists) lists.push(port.endpoints);
+      else byPort.set(port.key, [port.endpoints]);
     }
   }
-  const result = new Map<string, EndpointInfo[]>();
-  for (const [key, set] of byPort) {
-    if (set.size > 0) result.set(key, [...set.values()].sort(byEndpoint));
+  for (const [key, lists] of byPort) {
+    const merged = mergeEndpoints(lists);
+    if (merged.length > 0) result.set(key, merged);
   }
   return result;
+}
+
+/**
+ * An endpoint seen in two slices (moving between them, or an IP reused by a new pod while the old one
+ * terminates): the one that is not terminating wins.
+ */
+function mergeEndpoints(lists: readonly EndpointInfo[][]): EndpointInfo[] {
+  const set = new Map<string, EndpointInfo>();
+  for (const list of lists) for (const ep of list) keep(set, ep);
+  return [...set.values()].sort(byEndpoint);
 }

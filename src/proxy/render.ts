@@ -86,9 +86,10 @@ export function renderServicePort(
   const name = svc.name;
   const names = servicePortChains(name, protocol);
   const { cluster, local, allReachable, hasAnyEndpoints } = categorizeEndpoints(svc, endpoints);
-  // Endpoint chain names are SHA-256 hashes: compute each once per render.
+  // Endpoint chain names are SHA-256 hashes: the tracker's (ep.chain), or computed once per render.
   const sepNames = new Map<string, string>();
   const sepOf = (ep: EndpointInfo) => {
+    if (ep.chain !== undefined) return ep.chain;
     let name = sepNames.get(ep.endpoint);
     if (name === undefined) {
       name = endpointChainName(svc.name, protocol, ep.endpoint);
@@ -315,7 +316,7 @@ export function renderServicePort(
 
   // Per-endpoint rules are most of the ruleset (three per endpoint): written as templates of the canonical
   // form rule() produces, to keep rendering 100,000 endpoints cheap. The golden tests pin the text.
-  const note = ctx.largeClusterMode ? "" : ` -m comment --comment "${name}"`;
+  const note = ctx.largeClusterMode ? "" : ` ${comment(name)}`;
   for (const ep of allReachable) {
     const sep = sepOf(ep);
     const recent =
@@ -342,7 +343,7 @@ function endpointRules(
 ): string[] {
   const rules: string[] = [];
   const note = (ep: EndpointInfo) =>
-    ctx.largeClusterMode ? "" : ` -m comment --comment "${svc.name} -> ${ep.endpoint}"`;
+    ctx.largeClusterMode ? "" : ` ${comment(`${svc.name} -> ${ep.endpoint}`)}`;
   if (svc.stickyMaxAgeSeconds > 0) {
     const seconds = svc.stickyMaxAgeSeconds;
     for (const ep of endpoints) {

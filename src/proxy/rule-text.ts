@@ -45,8 +45,24 @@ export function rule(chain: string, parts: RuleParts): string {
   return text;
 }
 
+/**
+ * `-m comment --comment "…"`. Comments carry Service and port names; the API server validates those, but the
+ * proxy must not trust that for rule text: a quote, backslash or control character would end the comment or
+ * the line and turn the rest into rules, and a comment over 255 bytes fails the whole iptables-restore. Such
+ * characters become "_" and long comments are cut (valid names never need either).
+ */
 export function comment(text: string): string {
+  if (UNSAFE_COMMENT.test(text) || text.length > MAX_COMMENT) text = safeComment(text);
   return `-m comment --comment "${text}"`;
+}
+
+/** The comment match holds 256 bytes including the terminating NUL. */
+const MAX_COMMENT = 255;
+const UNSAFE_COMMENT = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+const UNSAFE_COMMENT_ALL = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+
+function safeComment(text: string): string {
+  return text.replace(UNSAFE_COMMENT_ALL, "_").slice(0, MAX_COMMENT);
 }
 
 /** `-m tcp --dport N` (the protocol's own match module). */

@@ -40,8 +40,14 @@ export function servicePorts(svc: Service): ServicePorts {
     type === "NodePort" ||
     (type === "ClusterIP" && (spec.externalIPs ?? []).length > 0);
   const externalPolicyLocal = externallyAccessible && spec.externalTrafficPolicy === "Local";
-  const healthCheckNodePort =
+  let healthCheckNodePort =
     type === "LoadBalancer" && externalPolicyLocal ? (spec.healthCheckNodePort ?? 0) : 0;
+  if (!Number.isInteger(healthCheckNodePort) || healthCheckNodePort < 0 || healthCheckNodePort > 65_535) {
+    result.problems.push(
+      `spec.healthCheckNodePort ${JSON.stringify(healthCheckNodePort)} is not within 1..65535; health check port skipped`,
+    );
+    healthCheckNodePort = 0;
+  }
   const sticky =
     spec.sessionAffinity === "ClientIP"
       ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_STICKY_MAX_AGE_SECONDS)
