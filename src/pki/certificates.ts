@@ -35,6 +35,8 @@ export interface IssueRequest extends Partial<SubjectFields>, AltNames {
   csrPem?: string;
   usage: CertificateUsage;
   validityDays?: number;
+  /** How far notBefore lies before now (default 5 minutes, as upstream's signer). */
+  backdateMs?: number;
 }
 
 /** Certificates start this far in the past so that peers whose clocks lag a little accept them (as upstream's signer). */
@@ -102,7 +104,7 @@ export async function issueCertificate(
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKeys = await signingKeyPair(ca.keyPem);
   const publicKey = await webPublicKey(publicKeyPem);
-  const { notBefore, notAfter } = validity(request.validityDays ?? 365, request.now);
+  const { notBefore, notAfter } = validity(request.validityDays ?? 365, request.now, request.backdateMs);
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(keyUsages(publicKeyPem), true),
@@ -217,12 +219,19 @@ function extendedKeyUsages(usage: CertificateUsage): string[] {
   return [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth];
 }
 
-function validity(days: number, now = new Date()): { notBefore: Date; notAfter: Date } {
+function validity(
+  days: number,
+  now = new Date(),
+  backdateMs = BACKDATE_MS,
+): { notBefore: Date; notAfter: Date } {
   if (!Number.isFinite(days) || days <= 0) {
     throw new PkiError("PKI_INVALID_REQUEST", `validityDays must be a positive number, got ${days}`);
   }
+  if (!Number.isFinite(backdateMs) || backdateMs < 0) {
+    throw new PkiError("PKI_INVALID_REQUEST", `backdateMs must be zero or positive, got ${backdateMs}`);
+  }
   return {
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notBefore: new Date(now.getTime() - backdateMs),
     notAfter: new Date(now.getTime() + days * DAY_MS),
   };
 }
