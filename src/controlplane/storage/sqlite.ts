@@ -3,15 +3,20 @@
 // watches' prevKv and for reads at a past revision) and the global revision counter (`meta`).
 //
 // Writes are queued and committed in groups: every write waiting when the previous commit finished goes
-// into one transaction, each with its own revision, and every caller resolves only after that transaction
-// is on disk (synchronous=FULL fsyncs the WAL on commit). Reads are synchronous on the same connection and
-// never see a half-applied group, because a group is applied and committed within one synchronous call.
+// into one transaction, each with its own revision. The commit itself only writes the WAL (SQLite's
+// synchronous=NORMAL); making it durable is an fsync of the WAL file on libuv's thread pool, so the event
+// loop keeps serving requests while the disk works. One fsync is in flight at a time and covers every group
+// committed before it started (group commit across transactions); a writer resolves, and watches see its
+// event, only once that fsync returned. Reads are synchronous on the same connection and never see a
+// half-applied group, because a group is applied and committed within one synchronous call; they may see a
+// committed group whose fsync is still running (which a crash of the process cannot lose: the WAL frames are
+// in the kernel's page cache; a power loss could).
 //
 // The connection holds an exclusive lock for its lifetime, so a second process (or a second open in this
 // one) cannot write behind this one's back; the watch notifier is in-process.
 
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { checkKey, checkRevision, compareKeys, prefixEnd } from "./keys.ts";
 import { type RevisionedEvent, watchCommitted } from "./sqlite-watch.ts";
@@ -26,8 +31,9 @@ import {
 
 export interface SqliteStorageOptions {
   /**
-   * SQLite `synchronous` mode. FULL (default) fsyncs the WAL at every commit: an acknowledged write survives
-   * a crash of the process and of the machine. NORMAL survives a crash of the process only.
+   * Durability of an acknowledged write. FULL (default) fsyncs the WAL before acknowledging (off the event
+   * loop, one fsync per group of commits): it survives a crash of the process and of the machine. NORMAL
+   * never waits for the disk: it survives a crash of the process only.
    */
   synchronous?: "FULL" | "NORMAL";
   /** How often an idle watch reports progress (the revision it has delivered up to). Default 5000 ms. */
@@ -95,6 +101,14 @@ interface EventRow {
 
 type Outcome = { ok: true; kv: KeyValue } | { ok: false; error: StorageError };
 
+/** A committed group waiting for the fsync that makes it durable. */
+interface CommittedGroup {
+  batch: readonly WriteOp[];
+  outcomes: Outcome[];
+  events: RevisionedEvent[];
+  revision: number;
+}
+
 export class SqliteStorage implements Storage {
   readonly backend = "sqlite";
   /** Path of the database file, for messages. */
@@ -106,24 +120,39 @@ export class SqliteStorage implements Storage {
   readonly #watchQueueLimit: number;
   readonly #statements = new Map<string, StatementSync>();
   readonly #listeners = new Set<(events: readonly RevisionedEvent[]) => void>();
+  /** The WAL file, fsynced to make committed groups durable; undefined with synchronous NORMAL. */
+  readonly #walFd: number | undefined;
+  /** The last committed revision (what reads see). */
   #revision: number;
+  /** The last revision acknowledged to writers and delivered to watches (durable with FULL). */
+  #durable: number;
   #compacted: number;
   #queue: WriteOp[] = [];
   #flushScheduled = false;
+  #awaitingSync: CommittedGroup[] = [];
+  #syncing = false;
+  /** An fsync failed: what was committed since the last good one may not be on disk, so writes stop. */
+  #syncFailure: StorageError | undefined;
   #closed = false;
   /** close() was called: no new writes are accepted; queued ones still commit. */
   #closing = false;
   #closePromise: Promise<void> | undefined;
-  #idle: Promise<void> = Promise.resolve();
-  #markIdle: (() => void) | undefined;
+  #drainWaiters: Array<() => void> = [];
 
-  private constructor(db: DatabaseSync, path: string, options: SqliteStorageOptions) {
+  private constructor(
+    db: DatabaseSync,
+    path: string,
+    walFd: number | undefined,
+    options: SqliteStorageOptions,
+  ) {
     this.#db = db;
     this.path = path;
+    this.#walFd = walFd;
     this.#progressIntervalMs = options.progressIntervalMs ?? 5000;
     this.#maxBatch = options.maxBatch ?? 1000;
     this.#watchQueueLimit = options.watchQueueLimit ?? 10_000;
     this.#revision = this.#meta("revision");
+    this.#durable = this.#revision;
     this.#compacted = this.#meta("compacted");
   }
 
@@ -135,19 +164,29 @@ export class SqliteStorage implements Storage {
     }
     const path = join(dataDir, SQLITE_FILE_NAME);
     let db: DatabaseSync | undefined;
+    let walFd: number | undefined;
     try {
       mkdirSync(dataDir, { recursive: true });
       db = new DatabaseSync(path, { timeout: 0 });
       // Exclusive before WAL: no shared-memory index, and the lock below is held until close.
       db.exec("PRAGMA locking_mode = EXCLUSIVE");
       db.exec("PRAGMA journal_mode = WAL");
-      db.exec(`PRAGMA synchronous = ${synchronous}`);
+      // Commits write the WAL without syncing it; FULL durability is this class's own fsync (see top).
+      // Checkpoints still sync the WAL before and the database file after copying.
+      db.exec("PRAGMA synchronous = NORMAL");
       db.exec("BEGIN IMMEDIATE");
       db.exec(SCHEMA);
       db.exec("COMMIT");
-      return new SqliteStorage(db, path, options);
+      if (synchronous === "FULL") {
+        // The WAL exists from the first read on; its directory entry must be durable too.
+        walFd = openSync(`${path}-wal`, "r");
+        fsyncSync(walFd);
+        syncDirectory(dirname(path));
+      }
+      return new SqliteStorage(db, path, walFd, options);
     } catch (error) {
       try {
+        if (walFd !== undefined) closeSync(walFd);
         db?.close();
       } catch {
         // The open failed; closing is best effort.
@@ -251,7 +290,7 @@ export class SqliteStorage implements Storage {
     return watchCommitted(
       {
         describe: () => `SQLite store ${this.path}`,
-        head: () => this.#revision,
+        head: () => this.#durable,
         compacted: () => this.#compacted,
         closed: () => this.#closed,
         readEvents: (p, after, limit) => this.#readEvents(p, after, limit),
@@ -297,16 +336,20 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  /** Commits the writes already queued, ends every watch (STORAGE_UNAVAILABLE) and closes the file. */
+  /**
+   * Commits the writes already queued and waits until they are durable, ends every watch
+   * (STORAGE_UNAVAILABLE) and closes the file.
+   */
   close(): Promise<void> {
     this.#closePromise ??= (async () => {
       this.#closing = true;
-      if (this.#queue.length > 0 || this.#flushScheduled) await this.#idle;
+      if (!this.#drained()) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
       this.#closed = true;
       for (const listener of this.#listeners) listener([]);
       this.#listeners.clear();
       this.#statements.clear();
       this.#db.close();
+      if (this.#walFd !== undefined) closeSync(this.#walFd);
     })();
     return this.#closePromise;
   }
@@ -315,37 +358,93 @@ export class SqliteStorage implements Storage {
 
   #enqueue(make: (settle: Settle) => WriteOp): Promise<KeyValue> {
     if (this.#closing) return Promise.reject(this.#closedError());
+    if (this.#syncFailure) return Promise.reject(this.#syncFailure);
     return new Promise<KeyValue>((resolve, reject) => {
       this.#queue.push(make({ resolve, reject }));
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        this.#idle = new Promise((done) => {
-          this.#markIdle = done;
-        });
         // setImmediate rather than a microtask: every caller that is ready in this turn joins the group.
         setImmediate(() => this.#flush());
       }
     });
   }
 
+  #drained(): boolean {
+    return (
+      this.#queue.length === 0 && !this.#flushScheduled && this.#awaitingSync.length === 0 && !this.#syncing
+    );
+  }
+
+  #notifyIfDrained(): void {
+    if (!this.#drained()) return;
+    for (const resolve of this.#drainWaiters.splice(0)) resolve();
+  }
+
   #flush(): void {
     const batch = this.#queue.splice(0, this.#maxBatch);
-    const outcomes = this.#commit(batch);
+    const group = this.#commit(batch);
     if (this.#queue.length > 0) {
       setImmediate(() => this.#flush());
     } else {
       this.#flushScheduled = false;
-      this.#markIdle?.();
     }
-    batch.forEach((op, i) => {
-      const outcome = outcomes[i];
-      if (outcome?.ok) op.resolve(outcome.kv);
-      else op.reject(outcome?.error ?? new Error("internal: no outcome for a queued write"));
+    if (this.#walFd === undefined || group.revision === this.#durable) {
+      // Nothing to wait for: NORMAL durability, or a group that wrote nothing (every op was refused).
+      this.#awaitingSync.push(group);
+      this.#deliver(this.#awaitingSync.splice(0));
+    } else {
+      this.#awaitingSync.push(group);
+      this.#startSync();
+    }
+    this.#notifyIfDrained();
+  }
+
+  /** One fsync at a time; it covers every group committed before it started. */
+  #startSync(): void {
+    if (this.#syncing || this.#awaitingSync.length === 0 || this.#walFd === undefined) return;
+    this.#syncing = true;
+    const covered = this.#awaitingSync.splice(0);
+    fsync(this.#walFd, (error) => {
+      this.#syncing = false;
+      if (error) this.#failSync(covered, error);
+      else this.#deliver(covered);
+      this.#startSync();
+      this.#notifyIfDrained();
     });
   }
 
-  /** Applies `batch` in one transaction; publishes its events only once committed. */
-  #commit(batch: readonly WriteOp[]): Outcome[] {
+  /** Acknowledges the writers of durable groups and hands their events to the watches, in revision order. */
+  #deliver(groups: readonly CommittedGroup[]): void {
+    for (const group of groups) {
+      if (group.revision > this.#durable) this.#durable = group.revision;
+      if (group.events.length > 0) for (const listener of this.#listeners) listener(group.events);
+      group.batch.forEach((op, i) => {
+        const outcome = group.outcomes[i];
+        if (outcome?.ok) op.resolve(outcome.kv);
+        else op.reject(outcome?.error ?? new Error("internal: no outcome for a queued write"));
+      });
+    }
+  }
+
+  /**
+   * The disk refused an fsync: the covered writes (and anything committed after them) may not be durable.
+   * Their writers get STORAGE_UNAVAILABLE and the store accepts no more writes; a restart re-reads the file.
+   */
+  #failSync(covered: readonly CommittedGroup[], error: Error): void {
+    this.#syncFailure ??= new StorageError(
+      "STORAGE_UNAVAILABLE",
+      `SQLite store ${this.path}: fsync of the write-ahead log failed (${error.message}); writes are refused until the control plane restarts`,
+      { cause: error },
+    );
+    const failure = this.#syncFailure;
+    for (const group of [...covered, ...this.#awaitingSync.splice(0)]) {
+      for (const op of group.batch) op.reject(failure);
+    }
+    for (const op of this.#queue.splice(0)) op.reject(failure);
+  }
+
+  /** Applies `batch` in one transaction; its events are published once the group is durable. */
+  #commit(batch: readonly WriteOp[]): CommittedGroup {
     const outcomes: Outcome[] = [];
     const events: RevisionedEvent[] = [];
     let revision = this.#revision;
@@ -398,11 +497,15 @@ export class SqliteStorage implements Storage {
         `SQLite store ${this.path} failed to commit: ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
-      return batch.map(() => ({ ok: false, error: failure }));
+      return {
+        batch,
+        outcomes: batch.map(() => ({ ok: false, error: failure })),
+        events: [],
+        revision: this.#revision,
+      };
     }
     this.#revision = revision;
-    if (events.length > 0) for (const listener of this.#listeners) listener(events);
-    return outcomes;
+    return { batch, outcomes, events, revision };
   }
 
   #precondition(op: WriteOp, current: KeyValue | undefined): StorageError | undefined {
@@ -445,13 +548,16 @@ export class SqliteStorage implements Storage {
 
   // --- reads ----------------------------------------------------------------------------------------------
 
+  /** Durable events only: the rest reach watches through the listeners once their fsync returns. */
   #readEvents(prefix: string, afterRevision: number, limit: number): RevisionedEvent[] {
     const end = prefixEnd(prefix);
     // `+key` keeps the planner on the revision order (the primary key) rather than the key index.
     const rows = this.#stmt(
-      `SELECT * FROM events WHERE revision > ? AND +key >= ? ${end === undefined ? "" : "AND +key < ?"} ORDER BY revision LIMIT ?`,
+      `SELECT * FROM events WHERE revision > ? AND revision <= ? AND +key >= ? ${end === undefined ? "" : "AND +key < ?"} ORDER BY revision LIMIT ?`,
     ).all(
-      ...(end === undefined ? [afterRevision, prefix, limit] : [afterRevision, prefix, end, limit]),
+      ...(end === undefined
+        ? [afterRevision, this.#durable, prefix, limit]
+        : [afterRevision, this.#durable, prefix, end, limit]),
     ) as unknown as EventRow[];
     return rows.map(toEvent);
   }
@@ -532,4 +638,14 @@ function gone(what: string, compactedRevision: number): StorageError {
     `${what}: history before revision ${compactedRevision} has been compacted`,
     { compactedRevision },
   );
+}
+
+/** fsync of a directory, so that a file created in it survives a power loss. */
+function syncDirectory(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

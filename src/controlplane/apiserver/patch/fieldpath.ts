@@ -272,9 +272,13 @@ export class FieldSet {
 
   /** This set without the given paths and everything under them. */
   withoutSubtrees(paths: readonly FieldPath[]): FieldSet {
-    const out = this.clone();
-    for (const path of paths) out.removeSubtree(path);
-    return out;
+    return this.clone().deleteSubtrees(paths);
+  }
+
+  /** Removes the given paths and everything under them from this set, in place; returns it. */
+  deleteSubtrees(paths: readonly FieldPath[]): this {
+    for (const path of paths) this.removeSubtree(path);
+    return this;
   }
 
   clone(): FieldSet {

@@ -150,7 +150,9 @@ const STRIPPED_SET = FieldSet.of(STRIPPED);
 
 /** Ownership filter: drops stripped metadata fields and the reset subtrees (e.g. `status` on the main resource). */
 export function ownableFields(set: FieldSet, resetFields: readonly FieldPath[]): FieldSet {
-  return set.difference(STRIPPED_SET).withoutSubtrees(resetFields);
+  if (set.isEmpty()) return new FieldSet();
+  // difference() builds a new set, so the reset subtrees can go in place.
+  return set.difference(STRIPPED_SET).deleteSubtrees(resetFields);
 }
 
 export function isStrippedPath(path: FieldPath): boolean {
@@ -188,6 +190,7 @@ export function takeOwnership(
   self: string,
   force: boolean,
 ): Map<string, FieldSet> {
+  if (managers.size === 0) return new Map();
   const changed = changes.modified.union(changes.added);
   const conflicts = new Map<string, FieldSet>();
   for (const [key, entry] of managers) {
@@ -286,7 +289,8 @@ export function recordUpdate<T extends object>(
   // The request itself acts as a fresh manager (upstream's "current-operation"), so the named manager's own
   // earlier fields follow the same rules as everybody else's before the new ones are added back.
   takeOwnership(managers, changes, "", true);
-  const taken = changes.modified.union(changes.added);
+  // The change sets are this function's own, so one of them can serve as the union when the other is empty.
+  const taken = changes.modified.isEmpty() ? changes.added : changes.modified.union(changes.added);
   if (!taken.isEmpty()) {
     const previous = managers.get(self);
     managers.set(self, {
