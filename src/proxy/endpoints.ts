@@ -52,6 +52,10 @@ function keep(set: Map<string, EndpointInfo>, ep: EndpointInfo): void {
   set.set(ep.endpoint, ep);
 }
 
+function isPortNumber(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 65_535;
+}
+
 function byEndpoint(a: EndpointInfo, b: EndpointInfo): number {
   return a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0;
 }
@@ -83,7 +87,9 @@ export function sliceInfo(slice: EndpointSlice, nodeName: string): SliceInfo | u
   const ports: SliceInfo["ports"] = [];
   for (const port of slice.ports ?? []) {
     const protocol = (port.protocol ?? "TCP") as Protocol;
-    if (!PROTOCOLS.includes(protocol) || !port.port) continue;
+    // A port outside 1..65535 (or not a number at all) cannot be a DNAT target; the API validates it, the
+    // rule text must not depend on that.
+    if (!PROTOCOLS.includes(protocol) || !isPortNumber(port.port)) continue;
     const portName = servicePortName(namespace, serviceName, port.name ?? "");
     const set = new Map<string, EndpointInfo>();
     for (const ep of usable) {
