@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Service } from "../../src/api/schema/core/service-types.ts";
 import type { EndpointSlice } from "../../src/api/schema/discovery/endpointslice.ts";
 import { mergeSlices, SERVICE_NAME_LABEL, sliceInfo } from "../../src/proxy/endpoints.ts";
+import { isIPv4 } from "../../src/proxy/ip.ts";
 import { type ProxyState, renderPayload } from "../../src/proxy/render.ts";
 import { servicePorts } from "../../src/proxy/service-port.ts";
 import { type EndpointInfo, type ServicePortInfo, servicePortKey } from "../../src/proxy/types.ts";
@@ -199,6 +200,10 @@ function tokenize(line: string): { words: string[]; quoted: string[] } {
   return { words, quoted };
 }
 
+function isPort(text: string): boolean {
+  return /^[1-9][0-9]{0,4}$/.test(text) && Number(text) <= 65_535;
+}
+
 /** The proxy's own vocabulary outside comments: flags, chain names, addresses, numbers, marks. */
 const SAFE_WORD = /^(?:[A-Za-z0-9_.:/,!-]+)$/;
 
@@ -222,6 +227,18 @@ function violation(payload: string): string | undefined {
         continue;
       }
       if (!SAFE_WORD.test(word)) return `user text outside a comment (${JSON.stringify(word)}): ${line}`;
+    }
+    // Structure that injected words would break: one target per rule, ports and DNAT targets in range.
+    const words = tokens.words;
+    if (words.filter((w) => w === "-j").length !== 1) return `not exactly one -j: ${line}`;
+    for (const [i, word] of words.entries()) {
+      const value = words[i + 1] ?? "";
+      if ((word === "--dport" || word === "--dports") && !isPort(value)) return `a bad port: ${line}`;
+      if (word === "--to-destination") {
+        const [ip, port, ...rest] = value.split(":");
+        if (rest.length || !ip || !isIPv4(ip) || !isPort(port ?? "")) return `a bad DNAT target: ${line}`;
+        if (i + 2 !== words.length) return `words after the DNAT target: ${line}`;
+      }
     }
     for (const text of tokens.quoted) {
       // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is checked.
