@@ -40,7 +40,7 @@ import {
 } from "./render.ts";
 import { chainOf, type Table } from "./rule-text.ts";
 import { type KernelTable, SaveParser } from "./save-parser.ts";
-import type { ServicePortInfo } from "./types.ts";
+import type { EndpointInfo, ServicePortInfo } from "./types.ts";
 
 export interface ProxyLogger {
   debug(fields: Record<string, unknown>, message: string): void;
@@ -73,12 +73,36 @@ export interface SyncReport {
   jumpsFixed: number;
 }
 
-/** What the syncer programmed for one service port. */
+/** What the syncer programmed for one service port, and what it was rendered from. */
 interface Programmed {
   service: string;
   chains: string[];
   digests: number[];
   top: TopRule[];
+  /**
+   * The inputs of that render (the trackers hand out new objects for every change): when they are the same
+   * objects, rendering again would give the same rules, so a full sync compares digests without rendering.
+   */
+  from: { svc: ServicePortInfo; endpoints: readonly EndpointInfo[]; largeClusterMode: boolean };
+}
+
+/** The endpoints of a service port that has none: one shared array, so "unchanged" is an identity check. */
+const NO_ENDPOINTS: readonly EndpointInfo[] = Object.freeze([]);
+
+function renderedFrom(
+  svc: ServicePortInfo,
+  endpoints: readonly EndpointInfo[],
+  ctx: RenderContext,
+): Programmed["from"] {
+  return { svc, endpoints, largeClusterMode: ctx.largeClusterMode };
+}
+
+function sameInputs(from: Programmed["from"], next: Programmed["from"]): boolean {
+  return (
+    from.svc === next.svc &&
+    from.endpoints === next.endpoints &&
+    from.largeClusterMode === next.largeClusterMode
+  );
 }
 
 const BUILTIN_CHAINS = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]);
@@ -324,9 +348,21 @@ export class RuleSyncer {
     const desiredTop = new Map<string, string[]>();
     for (const key of [...state.ports.keys()].sort()) {
       const svc = state.ports.get(key) as ServicePortInfo;
-      const rules = renderServicePort(svc, state.endpoints.get(key) ?? [], ctx);
-      const programmed: Programmed = { service: svc.service, chains: [], digests: [], top: rules.top };
-      for (const top of rules.top) {
+      const endpoints = state.endpoints.get(key) ?? NO_ENDPOINTS;
+      const from = renderedFrom(svc, endpoints, ctx);
+      const old = this.record.get(key);
+      let rules: ServicePortRules | undefined;
+      let programmed: Programmed;
+      if (old && sameInputs(old.from, from)) programmed = old;
+      else {
+        rules = renderServicePort(svc, endpoints, ctx);
+        programmed = { service: svc.service, chains: [], digests: [], top: rules.top, from };
+        for (const chain of rules.chains) {
+          programmed.chains.push(chain.name);
+          programmed.digests.push(chainDigest(chain.rules));
+        }
+      }
+      for (const top of programmed.top) {
         const id = `${top.table} ${chainOf(top.rule)}`;
         let list = desiredTop.get(id);
         if (!list) {
@@ -335,14 +371,13 @@ export class RuleSyncer {
         }
         list.push(top.rule);
       }
-      const fresh = rules.chains.every((chain) => !nat.chains.has(chain.name));
+      const fresh = programmed.chains.every((chain) => !nat.chains.has(chain));
       const writes: ChainRules[] = [];
-      for (const chain of rules.chains) {
-        const digest = chainDigest(chain.rules);
-        programmed.chains.push(chain.name);
-        programmed.digests.push(digest);
-        wanted.add(chain.name);
-        if (nat.digests.get(chain.name) !== digest) writes.push(chain);
+      for (const [i, chain] of programmed.chains.entries()) {
+        wanted.add(chain);
+        if (nat.digests.get(chain) === programmed.digests[i]) continue;
+        rules ??= renderServicePort(svc, endpoints, ctx);
+        writes.push(rules.chains[i] as ChainRules);
       }
       if (writes.length > 0) {
         const payload = await (fresh ? create : update).next();
@@ -463,11 +498,18 @@ export class RuleSyncer {
       for (const key of [...keys].sort()) {
         const old = this.record.get(key);
         const svc = state.ports.get(key);
-        const rules: ServicePortRules | undefined = svc
-          ? renderServicePort(svc, state.endpoints.get(key) ?? [], ctx)
-          : undefined;
+        const endpoints = state.endpoints.get(key) ?? NO_ENDPOINTS;
+        const rules: ServicePortRules | undefined = svc ? renderServicePort(svc, endpoints, ctx) : undefined;
         const next: Programmed | undefined =
-          svc && rules ? { service: svc.service, chains: [], digests: [], top: rules.top } : undefined;
+          svc && rules
+            ? {
+                service: svc.service,
+                chains: [],
+                digests: [],
+                top: rules.top,
+                from: renderedFrom(svc, endpoints, ctx),
+              }
+            : undefined;
         const oldDigests = new Map<string, number>();
         for (const [i, chain] of (old?.chains ?? []).entries())
           oldDigests.set(chain, old?.digests[i] as number);

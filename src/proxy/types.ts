@@ -40,6 +40,11 @@ export interface EndpointInfo {
   terminating: boolean;
   /** Runs on this node (nodeName matches). */
   isLocal: boolean;
+  /**
+   * Its KUBE-SEP chain name, when already known (the endpoints tracker computes it once per endpoint); the
+   * renderer computes it otherwise. Only valid for the service port whose endpoint list holds this object.
+   */
+  chain?: string;
 }
 
 /** Map key of a service port: its name and protocol (two ports may share a name only across protocols). */

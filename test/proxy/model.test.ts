@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { endpointChainName } from "../../src/proxy/chain-names.ts";
 import { mergeSlices, sliceInfo } from "../../src/proxy/endpoints.ts";
+import { renderServicePort } from "../../src/proxy/render.ts";
 import { servicePorts } from "../../src/proxy/service-port.ts";
 import { categorizeEndpoints } from "../../src/proxy/topology.ts";
-import { endpoint, makeService, makeSlice, port } from "./support/fixtures.ts";
+import { endpoint, makeService, makeSlice, port, TEST_CONFIG } from "./support/fixtures.ts";
 
 describe("Service → service ports", () => {
   it("takes a ClusterIP Service's ports with upstream's names and defaults", () => {
@@ -135,6 +137,34 @@ describe("EndpointSlices → endpoints", () => {
       ["10.0.0.2:8080", false, false],
       ["10.0.0.3:8080", true, false],
     ]);
+  });
+
+  it("names each endpoint's KUBE-SEP chain once, as the renderer would", () => {
+    const info = sliceInfo(
+      makeSlice(
+        "ns",
+        "svc",
+        "svc-a",
+        [
+          { name: "http", port: 8080 },
+          { name: "dns", port: 53, protocol: "UDP" },
+        ],
+        [{ ip: "10.0.0.3" }, { ip: "10.0.0.3" }],
+      ),
+      "node-1",
+    );
+    const merged = mergeSlices(info ? [info] : []);
+    const http = merged.get("ns/svc:http/TCP") ?? [];
+    const dns = merged.get("ns/svc:dns/UDP") ?? [];
+    expect(http.map((e) => e.endpoint)).toEqual(["10.0.0.3:8080"]);
+    expect(http[0]?.chain).toBe(endpointChainName("ns/svc:http", "tcp", "10.0.0.3:8080"));
+    expect(dns[0]?.chain).toBe(endpointChainName("ns/svc:dns", "udp", "10.0.0.3:53"));
+    const rendered = renderServicePort(
+      port("ns/svc", "http", { clusterIP: "172.30.0.9", port: 80 }),
+      [endpoint("10.0.0.3", 8080)],
+      { ...TEST_CONFIG, largeClusterMode: false },
+    );
+    expect(rendered.chains.map((c) => c.name)).toContain(http[0]?.chain);
   });
 
   it("ignores slices without the service-name label and non-IPv4 slices", () => {
