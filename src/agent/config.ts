@@ -159,7 +159,8 @@ export function parseConfigFile(text: string, source: string): Partial<AgentConf
   let result: Partial<AgentConfig> = {};
   for (const [key, value] of Object.entries(doc)) {
     if (IGNORED_FILE_FIELDS.has(key)) continue;
-    const reader = FILE_FIELDS[key];
+    // Own keys only: "__proto__" or "toString" in a file must be an unknown field, not Object's members.
+    const reader = Object.hasOwn(FILE_FIELDS, key) ? FILE_FIELDS[key] : undefined;
     if (!reader) {
       throw new ConfigError(key, `unknown field (known: ${Object.keys(FILE_FIELDS).sort().join(", ")})`);
     }
