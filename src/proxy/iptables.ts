@@ -229,8 +229,12 @@ export class ExecIptables implements Iptables {
   }
 }
 
-/** Keeps this much of the most recent input to quote the line iptables-restore blames. */
-const KEEP_INPUT_CHARS = 8 * 1024 * 1024;
+/**
+ * Keeps this much of the most recent input (and always the last payload) to quote the line iptables-restore
+ * blames. iptables-restore is never far behind: each write waits for the pipe to drain, and a failing table
+ * section is blamed at the latest at its COMMIT, the end of its payload.
+ */
+const KEEP_INPUT_CHARS = 1024 * 1024;
 
 class ProcessRestoreSession implements RestoreSession {
   private readonly child;
