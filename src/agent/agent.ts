@@ -15,6 +15,8 @@ import { buildInfo, KUBERNETES_VERSION } from "../version.ts";
 import { admitPod } from "./admission.ts";
 import type { AgentConfig } from "./config.ts";
 import { CrashBackoff } from "./crash-backoff.ts";
+import { DebugHistory } from "./debug/history.ts";
+import { DebugServer } from "./debug/server.ts";
 import { instrumentRuntime } from "./instrumented-runtime.ts";
 import { LastKnownReads } from "./last-known.ts";
 import { AgentMetrics, podIsRunning } from "./metrics.ts";
@@ -58,6 +60,9 @@ export class Agent {
   private readonly admitted = new Set<string>();
   private readonly resyncTimers = new Map<string, () => void>();
   private readonly lastKnown = new LastKnownReads();
+  /** What `deckhand debug` tells about pods and Services beyond the current state. */
+  private readonly history = new DebugHistory();
+  private proxy: import("../proxy/index.ts").ServiceProxy | undefined;
   private readyResolve!: () => void;
   /** Resolves once the Node is registered and the pod source has synced. */
   readonly ready = new Promise<void>((resolve) => {
@@ -92,7 +97,8 @@ export class Agent {
     const standalone = this.api === undefined;
     // Every API call of a standalone node fails at once; the loops that need the API are not started.
     const client = this.api ?? offlineClient();
-    const events: Recorder = this.api
+    const history = this.history;
+    const sink: Recorder = this.api
       ? new EventRecorder({
           client: this.api,
           source: { component: "kubelet", host: config.nodeName },
@@ -104,6 +110,15 @@ export class Agent {
             log.info({ object: `${ref.kind}/${ref.namespace ?? ""}/${ref.name}`, type, reason }, message),
           flush: async () => {},
         };
+    // Pod events are also kept for `deckhand debug pod` (they may never reach an unreachable API server).
+    const events: Recorder = {
+      record: (ref, type, reason, message) => {
+        if (ref.kind === "Pod" && ref.uid)
+          history.recordEvent(ref.uid, { type, reason, message, fieldPath: ref.fieldPath });
+        sink.record(ref, type, reason, message);
+      },
+      flush: () => sink.flush(),
+    };
 
     const scopeLabels = { [RuntimeLabels.nodeName]: config.nodeName };
     const pleg = new Pleg({
@@ -230,7 +245,10 @@ export class Agent {
     const prober = new ProberManager({
       runtime,
       clock: this.clock,
-      onResult: (event) => metrics.observeProbe(event, this.sources.get(event.podUid)),
+      onResult: (event) => {
+        metrics.observeProbe(event, this.sources.get(event.podUid));
+        history.recordProbe(event);
+      },
       onChange: (uid, type) => workers.update({ uid, desired: undefined, reason: `${type} probe` }),
       onFailure: (event, pod) =>
         events.record(
@@ -264,11 +282,16 @@ export class Agent {
           statusManager.forget(uid);
           this.admitted.delete(uid);
           workers.forget(uid);
+          history.forget(uid);
           return;
         }
         await syncer.sync(current, workerSignal);
+        history.recordSync(uid);
       }, podState),
-      onError: (uid, error) => log.warn({ uid, err: error }, "pod sync failed"),
+      onError: (uid, error) => {
+        log.warn({ uid, err: error }, "pod sync failed");
+        history.recordSync(uid, error);
+      },
     });
 
     this.sources.onUpdate((update) => {
@@ -364,6 +387,35 @@ export class Agent {
     });
     await nodeServer.start();
 
+    // `deckhand debug`: the agent's own view over a root-only unix socket.
+    const debugServer = config.debugSocket
+      ? new DebugServer({
+          socketPath: config.debugSocket,
+          runtime,
+          log: log.child({ component: "debug" }),
+          state: {
+            nodeName: config.nodeName,
+            pods: () =>
+              [...this.admitted].map((uid) => this.sources.get(uid)).filter((p): p is Pod => p !== undefined),
+            runtimePods: () => runtimePods(pleg),
+            probes: () => prober.describe(),
+            history,
+            services: () =>
+              this.proxy && {
+                backend: this.proxy.backend,
+                ...this.proxy.stats,
+                servicePorts: this.proxy.view(),
+              },
+            config: () => config,
+          },
+        })
+      : undefined;
+    await debugServer
+      ?.start()
+      .catch((error: unknown) =>
+        log.warn({ err: error, socket: config.debugSocket }, "debug socket not started"),
+      );
+
     log.info(
       { node: config.nodeName, runtime: runtime.endpoint, api: this.api?.server ?? "none (standalone node)" },
       "agent starting",
@@ -386,6 +438,7 @@ export class Agent {
         ];
     const loops = [
       nodeServer.run(signal),
+      debugServer?.run(signal),
       pleg.run(signal),
       ...apiLoops,
       this.housekeeping(signal, pleg, workers, syncMirrors),
@@ -433,6 +486,7 @@ export class Agent {
       log,
       clock: this.clock,
     });
+    this.proxy = proxy;
     try {
       await proxy.run(signal);
     } catch (error) {

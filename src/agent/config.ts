@@ -55,6 +55,8 @@ export interface AgentConfig {
   healthzPort: number;
   /** The node's InternalIP (kubelet's --node-ip); empty: the address of the default route's interface. */
   nodeIP: string;
+  /** Root-only unix socket `deckhand debug` talks to; empty: none. */
+  debugSocket: string;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +103,7 @@ export function defaultConfig(): AgentConfig {
     healthzBindAddress: "127.0.0.1",
     healthzPort: 10248,
     nodeIP: "",
+    debugSocket: "/run/deckhand/debug.sock",
   };
 }
 
@@ -141,6 +144,7 @@ const FILE_FIELDS: Record<string, FileReader> = {
   healthzBindAddress: (v, f) => ({ healthzBindAddress: ipv4(v, f) }),
   healthzPort: (v, f) => ({ healthzPort: integer(v, f, 0, 65535) }),
   nodeIP: (v, f) => ({ nodeIP: ipv4(v, f) }),
+  debugSocket: (v, f) => ({ debugSocket: v === "" ? "" : absolutePath(v, f) }),
 };
 
 /** Fields of upstream's KubeletConfiguration header that may appear and mean nothing to Deckhand. */

@@ -113,6 +113,8 @@ export interface TestAgent {
   readonly runtimeKind: AgentRuntimeKind;
   readonly runtimeEndpoint: string;
   readonly logPath: string;
+  /** The unix socket `deckhand debug --socket` talks to. */
+  readonly debugSocket: string;
   /** The process is alive. */
   readonly running: boolean;
   /** The agent's log so far (pino JSON lines). */
@@ -150,6 +152,8 @@ export async function startAgent(options: StartAgentOptions): Promise<TestAgent>
     healthzPort: await freePort(),
     nodeIP: "127.0.0.1",
     proxyMode: "none",
+    // `deckhand debug`'s socket, private to this agent.
+    debugSocket: join(dir, "debug.sock"),
   };
   writeFileSync(configPath, JSON.stringify({ ...nodeApi, ...options.config }, null, 2));
   let child: ChildProcess | undefined;
@@ -214,6 +218,7 @@ export async function startAgent(options: StartAgentOptions): Promise<TestAgent>
     runtimeKind: options.runtime,
     runtimeEndpoint,
     logPath,
+    debugSocket: nodeApi.debugSocket,
     get running() {
       return child !== undefined && child.exitCode === null && child.signalCode === null;
     },
@@ -255,9 +260,14 @@ export interface NodeLike {
   };
 }
 
+/** Reaches the API server as a test control plane does (cp.fetch: HTTPS with the admin's certificate). */
+export interface ApiFetch {
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+}
+
 /** GETs the Node from the API (undefined while it does not exist). */
-export async function getNode(apiUrl: string, nodeName: string): Promise<NodeLike | undefined> {
-  const res = await fetch(`${apiUrl}/api/v1/nodes/${nodeName}`);
+export async function getNode(api: ApiFetch, nodeName: string): Promise<NodeLike | undefined> {
+  const res = await api.fetch(`/api/v1/nodes/${nodeName}`);
   if (res.status === 404) return undefined;
   if (!res.ok) throw new Error(`GET node ${nodeName}: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as NodeLike;
@@ -269,7 +279,7 @@ export function nodeCondition(node: NodeLike | undefined, type: string) {
 
 /** Waits until the agent's Node exists with Ready=True; returns it. Fails at once if the agent exits. */
 export async function waitForNodeReady(
-  apiUrl: string,
+  api: ApiFetch,
   agent: Pick<TestAgent, "nodeName" | "tail" | "running">,
   timeoutMs = 90_000,
 ): Promise<NodeLike> {
@@ -281,7 +291,7 @@ export async function waitForNodeReady(
         `the agent for ${agent.nodeName} exited before its node was Ready; log:\n${agent.tail()}`,
       );
     try {
-      const node = await getNode(apiUrl, agent.nodeName);
+      const node = await getNode(api, agent.nodeName);
       const ready = nodeCondition(node, "Ready");
       if (ready?.status === "True") return node as NodeLike;
       last = node ? `Ready=${ready?.status} ${ready?.reason}: ${ready?.message}` : "node not registered";

@@ -55,6 +55,37 @@ interface WorkerState {
   abort: AbortController;
 }
 
+/** A probe worker as `deckhand debug probes` shows it. */
+export interface ProbeWorkerView {
+  podUid: string;
+  namespace: string;
+  pod: string;
+  container: string;
+  containerId: string;
+  type: ProbeType;
+  /** e.g. "httpGet http://:8080/healthz", "tcpSocket :5432", "exec cat /tmp/ready". */
+  handler: string;
+  periodSeconds: number;
+  /** The current result (readiness/startup: passed; liveness: not failed). */
+  ok: boolean;
+  lastOutcome: ProbeOutcome | undefined;
+  /** How many probes in a row came out as lastOutcome. */
+  streak: number;
+  /** Held back by a startup probe that has not succeeded yet. */
+  gated: boolean;
+}
+
+function handlerOf(probe: Probe): string {
+  if (probe.httpGet) {
+    const { scheme, host, port, path } = probe.httpGet;
+    return `httpGet ${(scheme ?? "HTTP").toLowerCase()}://${host ?? ""}:${port}${path ?? "/"}`;
+  }
+  if (probe.tcpSocket) return `tcpSocket ${probe.tcpSocket.host ?? ""}:${probe.tcpSocket.port}`;
+  if (probe.exec) return `exec ${(probe.exec.command ?? []).join(" ")}`;
+  if (probe.grpc) return `grpc :${probe.grpc.port}${probe.grpc.service ? ` ${probe.grpc.service}` : ""}`;
+  return "none";
+}
+
 const PROBE_TYPES: ProbeType[] = ["startup", "liveness", "readiness"];
 
 function probeOf(container: Container, type: ProbeType): Probe | undefined {
@@ -139,6 +170,24 @@ export class ProberManager {
   stop(): void {
     for (const state of this.workers.values()) state.abort.abort();
     this.workers.clear();
+  }
+
+  /** Every worker's current state (for `deckhand debug probes`). */
+  describe(): ProbeWorkerView[] {
+    return [...this.workers.values()].map((state) => ({
+      podUid: state.podUid,
+      namespace: state.pod.metadata?.namespace ?? "",
+      pod: state.pod.metadata?.name ?? "",
+      container: state.container.name,
+      containerId: state.target.containerId,
+      type: state.type,
+      handler: handlerOf(state.probe),
+      periodSeconds: state.probe.periodSeconds ?? 10,
+      ok: state.ok,
+      lastOutcome: state.lastOutcome,
+      streak: state.streak,
+      gated: state.type !== "startup" && !this.startupDone(state),
+    }));
   }
 
   /** Per container: why it must be restarted (liveness or startup failed), readiness, and whether it started. */

@@ -1,0 +1,134 @@
+// `deckhand debug` on a standalone node (no API server anywhere): the static pod, its containers and its
+// story come from the agent's own state; events that could not go to any API server are still told.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { stringify as stringifyYaml } from "yaml";
+import { connectRuntime, removeNodeObjects, requireRuntime } from "../../support/agent.ts";
+import { testEnv } from "../../support/env.ts";
+import { freePort } from "../../support/etcd.ts";
+import { uniqueName } from "../../support/names.ts";
+import { run } from "../../support/run.ts";
+import { waitFor } from "../../support/wait.ts";
+import { SLEEP_FOREVER, shContainer } from "../e2e/harness.ts";
+
+const CLI = join(import.meta.dirname, "..", "..", "..", "src", "cli", "main.ts");
+
+// biome-ignore lint/suspicious/noExplicitAny: the command's JSON output.
+type Json = any;
+
+describe("deckhand debug on a standalone node", () => {
+  const nodeName = uniqueName("dh-debug-solo");
+  const dir = mkdtempSync(join(tmpdir(), "deckhand-debug-solo-"));
+  const manifests = join(dir, "manifests");
+  const socket = join(dir, "debug.sock");
+  const logPath = join(dir, "agent.log");
+  const runtime = connectRuntime("docker");
+  let child: ChildProcess | undefined;
+
+  afterAll(async () => {
+    child?.kill("SIGTERM");
+    if (child && child.exitCode === null) await new Promise((resolve) => child?.once("exit", resolve));
+    await removeNodeObjects(runtime, nodeName);
+    await runtime.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const debug = (...args: string[]) =>
+    run(process.execPath, [CLI, "debug", ...args, "--socket", socket], { allowFailure: true });
+  const json = async (...args: string[]): Promise<Json> => {
+    const result = await debug(...args, "-o", "json");
+    if (result.code !== 0) throw new Error(`deckhand debug ${args.join(" ")}: ${result.stderr}`);
+    return JSON.parse(result.stdout);
+  };
+
+  it("lists the static pod with source file and tells its story", async () => {
+    requireRuntime("docker");
+    mkdirSync(manifests);
+    writeFileSync(
+      join(manifests, "solo.yaml"),
+      stringifyYaml({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "solo", namespace: "kube-system" },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            shContainer("main", `echo up; ${SLEEP_FOREVER}`, {
+              livenessProbe: { exec: { command: ["true"] }, periodSeconds: 1 },
+            }),
+          ],
+        },
+      }),
+    );
+    const config = join(dir, "config.yaml");
+    writeFileSync(
+      config,
+      stringifyYaml({
+        address: "127.0.0.1",
+        port: await freePort(),
+        healthzPort: await freePort(),
+        fileCheckFrequency: "2s",
+        debugSocket: socket,
+      }),
+    );
+    const fd = openSync(logPath, "a");
+    child = spawn(
+      process.execPath,
+      [
+        CLI,
+        "agent",
+        "--node-name",
+        nodeName,
+        "--runtime",
+        "docker",
+        "--runtime-endpoint",
+        `unix://${testEnv.dockerSocket}`,
+        "--root-dir",
+        join(dir, "root"),
+        "--static-pod-dir",
+        manifests,
+        "--pod-infra-container-image",
+        testEnv.pauseImage,
+        "--config",
+        config,
+        "--log-level",
+        "debug",
+      ],
+      { stdio: ["ignore", fd, fd] },
+    );
+    const podName = `solo-${nodeName}`;
+    const pod = await waitFor(
+      async () => {
+        const pods: Json[] = await json("pods");
+        return pods.find((p) => p.name === podName && p.running === 1);
+      },
+      { what: "the static pod running, as deckhand debug pods tells", timeoutMs: 90_000, intervalMs: 500 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\nagent log:\n${readFileSync(logPath, "utf8").slice(-4000)}`);
+    });
+    expect(pod).toMatchObject({ namespace: "kube-system", source: "file", sandboxState: "ready" });
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+
+    const story: Json = await waitFor(
+      async () => {
+        const s: Json = await json("pod", `kube-system/${podName}`);
+        return s.probes[0]?.history.length >= 2 ? s : undefined;
+      },
+      { what: "two liveness results in the pod's story", timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(story.probes[0]).toMatchObject({
+      container: "main",
+      type: "liveness",
+      ok: true,
+      lastOutcome: "success",
+    });
+    // Started/Created events went nowhere (no API server), yet the story has them.
+    expect(story.events.map((e: Json) => e.reason)).toEqual(expect.arrayContaining(["Created", "Started"]));
+    expect((await debug("logs", `kube-system/${podName}`, "main")).stdout).toBe("up\n");
+    const config2: Json = await json("config");
+    expect(config2).toMatchObject({ nodeName, kubeconfig: "", debugSocket: socket });
+  });
+});
