@@ -14,6 +14,7 @@ export interface ControllerFlags {
   nodeCidrMaskSize?: string;
   defaultNotReadyTolerationSeconds?: string;
   defaultUnreachableTolerationSeconds?: string;
+  clusterSigningDuration?: string;
 }
 
 export const CONTROLLER_FLAG_DEFAULTS: Required<ControllerFlags> = {
@@ -24,6 +25,7 @@ export const CONTROLLER_FLAG_DEFAULTS: Required<ControllerFlags> = {
   nodeCidrMaskSize: "24",
   defaultNotReadyTolerationSeconds: "300",
   defaultUnreachableTolerationSeconds: "300",
+  clusterSigningDuration: "8760h",
 };
 
 export function addControllerOptions(command: Command): Command {
@@ -62,6 +64,11 @@ export function addControllerOptions(command: Command): Command {
       "--default-unreachable-toleration-seconds <n>",
       "tolerationSeconds of the unreachable:NoExecute toleration added to every pod (how long pods stay on a failed node)",
       CONTROLLER_FLAG_DEFAULTS.defaultUnreachableTolerationSeconds,
+    )
+    .option(
+      "--cluster-signing-duration <duration>",
+      "validity of the node client and serving certificates the CSR signer issues",
+      CONTROLLER_FLAG_DEFAULTS.clusterSigningDuration,
     );
 }
 
@@ -103,6 +110,7 @@ export function parseControllerOptions(given: ControllerFlags): ControllersConfi
   return {
     leaderElection: { enabled: leaderElect === "true" },
     nodeLifecycle: { monitorPeriodMs, gracePeriodMs, startupGracePeriodMs },
+    clusterSigningDurationMs: duration("--cluster-signing-duration", flags.clusterSigningDuration),
     nodeCidrMaskSize: integer("--node-cidr-mask-size", flags.nodeCidrMaskSize, 1, 30),
     defaultTolerationSeconds: {
       notReadySeconds: integer(

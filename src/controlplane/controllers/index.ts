@@ -9,6 +9,9 @@ import type { Logger } from "pino";
 import type { ApiClient } from "../../api/client/client.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { Scheduler } from "../scheduler/index.ts";
+import { BootstrapSignerController } from "./bootstrap-signer.ts";
+import { CsrApprovingController } from "./csr-approving.ts";
+import { type CertificatesConfig, CsrSigningController } from "./csr-signing.ts";
 import { DaemonSetController } from "./daemonset/controller.ts";
 import { DeploymentController } from "./deployment/controller.ts";
 import { EndpointSliceController, EndpointsController } from "./endpoints/controllers.ts";
@@ -24,6 +27,7 @@ import { TaintEvictionController } from "./nodelifecycle/taint-eviction.ts";
 import { PodGarbageCollector, type PodGcOptions } from "./podgc.ts";
 import { REPLICA_SET_KIND, REPLICATION_CONTROLLER_KIND, ReplicaController } from "./replicaset/controller.ts";
 import { ServiceAccountController } from "./serviceaccounts.ts";
+import { TokenCleanerController } from "./token-cleaner.ts";
 
 export interface LeaderElectionOptions {
   /** false: act at once without a lease (single control plane, tests). Default true. */
@@ -50,6 +54,13 @@ export interface ControllerManagerOptions {
   /** Node heartbeat grace periods and monitor period. */
   nodeLifecycle?: Partial<NodeLifecycleOptions>;
   podGc?: Partial<PodGcOptions>;
+  /**
+   * The cluster CA and signing settings: without them the CSR signer and the bootstrap signer (which
+   * publishes kube-public/cluster-info) have nothing to sign with and stay idle.
+   */
+  certificates?: CertificatesConfig;
+  /** Validity of the certificates the CSR signer issues (upstream --cluster-signing-duration, 1 year). */
+  clusterSigningDurationMs?: number;
 }
 
 export interface ControllerManager {
@@ -82,7 +93,26 @@ const FACTORIES: Record<string, Factory> = {
   nodeipam: (ctx, o) => new NodeIpamController(ctx, o.clusterCidr, o.nodeCidrMaskSize ?? 24),
   podgc: (ctx, o) => new PodGarbageCollector(ctx, o.podGc),
   serviceaccount: (ctx) => new ServiceAccountController(ctx),
+  csrapproving: (ctx) => new CsrApprovingController(ctx),
+  csrsigning: (ctx, o) =>
+    o.certificates
+      ? new CsrSigningController(ctx, o.certificates, o.clusterSigningDurationMs)
+      : idle(ctx, "csrsigning"),
+  bootstrapsigner: (ctx, o) =>
+    o.certificates?.serverUrl
+      ? new BootstrapSignerController(ctx, { ...o.certificates, serverUrl: o.certificates.serverUrl })
+      : idle(ctx, "bootstrapsigner"),
+  tokencleaner: (ctx) => new TokenCleanerController(ctx),
 };
+
+/** A loop that has nothing to do without the cluster CA (a control plane started without one). */
+function idle(ctx: ControllerContext, name: string): Runnable {
+  return {
+    async run() {
+      ctx.log.info({ controller: name }, "no cluster CA configured (certificates); not running");
+    },
+  };
+}
 
 export const CONTROLLER_NAMES = Object.keys(FACTORIES);
 

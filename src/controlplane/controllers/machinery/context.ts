@@ -7,7 +7,9 @@ import { EventRecorder } from "../../../api/client/events.ts";
 import type { KubeObject } from "../../../api/resource.ts";
 import type { DaemonSet, Deployment, ReplicaSet } from "../../../api/schema/apps/types.ts";
 import type { Job } from "../../../api/schema/batch/types.ts";
+import type { CertificateSigningRequest } from "../../../api/schema/certificates/csr.ts";
 import type { Lease } from "../../../api/schema/coordination/lease.ts";
+import type { ConfigMap, Secret } from "../../../api/schema/core/config-types.ts";
 import type { Endpoints } from "../../../api/schema/core/endpoints.ts";
 import type { Namespace } from "../../../api/schema/core/namespace-types.ts";
 import type { Node } from "../../../api/schema/core/node-types.ts";
@@ -38,6 +40,15 @@ export const RESOURCES = {
     resource: "leases",
     namespace: "kube-node-lease",
   },
+  certificateSigningRequests: {
+    group: "certificates.k8s.io",
+    version: "v1",
+    resource: "certificatesigningrequests",
+  },
+  /** Bootstrap tokens live here (the token cleaner and the bootstrap signer watch them). */
+  kubeSystemSecrets: { version: "v1", resource: "secrets", namespace: "kube-system" },
+  /** cluster-info, which the bootstrap signer publishes. */
+  kubePublicConfigMaps: { version: "v1", resource: "configmaps", namespace: "kube-public" },
 } as const satisfies Record<string, ResourceRef>;
 
 interface Kinds {
@@ -54,6 +65,9 @@ interface Kinds {
   jobs: Job;
   endpointSlices: EndpointSlice;
   nodeLeases: Lease;
+  certificateSigningRequests: CertificateSigningRequest;
+  kubeSystemSecrets: Secret;
+  kubePublicConfigMaps: ConfigMap;
 }
 
 export type ResourceName = keyof Kinds;
