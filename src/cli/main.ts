@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { buildInfo } from "../version.ts";
 import { registerAgentCommand } from "./agent.ts";
 import { registerControlPlaneCommand } from "./control-plane.ts";
+import { registerDebugCommand } from "./debug.ts";
 import { registerUpCommand } from "./up.ts";
 
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerAgentCommand(program);
   registerControlPlaneCommand(program);
   registerUpCommand(program);
+  registerDebugCommand(program);
   return program;
 }
 
