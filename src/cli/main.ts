@@ -3,6 +3,8 @@ import { Command } from "commander";
 import { buildInfo } from "../version.ts";
 import { registerAgentCommand } from "./agent.ts";
 import { registerControlPlaneCommand } from "./control-plane.ts";
+import { registerJoinCommand } from "./join.ts";
+import { registerTokenCommand } from "./token.ts";
 import { registerDebugCommand } from "./debug.ts";
 import { registerUpCommand } from "./up.ts";
 
@@ -38,6 +40,8 @@ export function buildProgram(): Command {
   registerAgentCommand(program);
   registerControlPlaneCommand(program);
   registerUpCommand(program);
+  registerTokenCommand(program);
+  registerJoinCommand(program);
   registerDebugCommand(program);
   return program;
 }
