@@ -17,7 +17,7 @@ export class DebugClientError extends Error {}
 /** GET from the agent's debug socket; the body as text, or a DebugClientError naming the problem and fix. */
 export function debugGet(socketPath: string, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath, path, headers: { Host: "deckhand-debug" } }, (res) => {
+    const req = http.get({ socketPath, path, agent: false, headers: { Host: "deckhand-debug" } }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
