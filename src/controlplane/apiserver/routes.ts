@@ -1,5 +1,6 @@
 // Dispatch of a resource request to its handler, by subresource and verb.
 
+import { createReview, isReviewResource } from "./authz/reviews.ts";
 import { subresourcesOf } from "./discovery.ts";
 import { ApiError, methodNotAllowed } from "./errors.ts";
 import { getObject, listObjects, watchObjects } from "./handlers/read.ts";
@@ -44,6 +45,7 @@ export async function routeResource(scope: RequestScope): Promise<void> {
         allowed("create");
         // The legacy bindings resource binds the pod its Binding names, like pods/binding.
         if (served.group === "" && served.plural === "bindings") return bindPod(scope);
+        if (isReviewResource(served)) return createReview(scope);
         return createObject(scope);
       case "update":
         if (info.name === "") throw methodNotAllowed();

@@ -3,11 +3,20 @@
 // reconciled at start. Everything reads the server's own watch caches, never storage per request.
 
 import type { Logger } from "pino";
+import type { KubeObject } from "../../../api/resource.ts";
+import { RBAC_GROUP } from "../../../api/schema/rbac/rbac.ts";
 import type { AdmissionPlugin } from "../pipeline/admission.ts";
 import { type Authorizer, unionAuthorizer } from "../pipeline/authorization.ts";
+import { nodeRestriction } from "../pipeline/node-restriction.ts";
 import type { ResourceRegistry, ServedResource } from "../resources.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { WatchCache } from "../watch/cache.ts";
+import { reconcileBootstrapPolicy } from "./bootstrap-policy.ts";
+import { type FeedTarget, feed } from "./cache-feed.ts";
+import { nodeAuthorizer } from "./node.ts";
+import { NodeGraph } from "./node-graph.ts";
+import { rbacAuthorizer } from "./rbac.ts";
+import { RbacIndex } from "./rbac-index.ts";
 
 export interface ClusterAuthorizationOptions {
   registry: ResourceRegistry;
@@ -20,18 +29,45 @@ export interface ClusterAuthorizationOptions {
 export class ClusterAuthorization {
   readonly authorizer: Authorizer;
   readonly admission: AdmissionPlugin[];
+  readonly rbac = new RbacIndex();
+  readonly graph = new NodeGraph();
   private readonly options: ClusterAuthorizationOptions;
+  private unsubscribe: Array<() => void> = [];
 
   constructor(options: ClusterAuthorizationOptions) {
     this.options = options;
-    this.authorizer = unionAuthorizer([]);
-    this.admission = [];
+    this.authorizer = unionAuthorizer([nodeAuthorizer(this.graph), rbacAuthorizer(this.rbac)]);
+    this.admission = [nodeRestriction((name) => this.cached("", "v1", "nodes", `${name}`))];
+  }
+
+  private cache(group: string, plural: string): WatchCache | undefined {
+    const served = this.options.registry.lookup(group, "v1", plural);
+    return served ? this.options.caches.get(served) : undefined;
+  }
+
+  private cached(group: string, version: string, plural: string, key: string): KubeObject | undefined {
+    const served = this.options.registry.lookup(group, version, plural);
+    return served ? this.options.caches.get(served)?.getByKey(`${served.keyPrefix}${key}`) : undefined;
   }
 
   /** Once the caches are ready: index them and reconcile the bootstrap policy. */
   async start(): Promise<void> {
-    void this.options;
+    const feeds: Array<[string, string, FeedTarget]> = [
+      [RBAC_GROUP, "roles", this.rbac.roles],
+      [RBAC_GROUP, "clusterroles", this.rbac.clusterRoles],
+      [RBAC_GROUP, "rolebindings", this.rbac.roleBindingIndex],
+      [RBAC_GROUP, "clusterrolebindings", this.rbac.clusterRoleBindingIndex],
+      ["", "pods", this.graph],
+    ];
+    for (const [group, plural, target] of feeds) {
+      const cache = this.cache(group, plural);
+      if (cache) this.unsubscribe.push(feed(cache, target));
+    }
+    await reconcileBootstrapPolicy(this.options);
   }
 
-  stop(): void {}
+  stop(): void {
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+  }
 }

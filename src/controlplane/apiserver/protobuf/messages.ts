@@ -13,6 +13,7 @@ import { CONTAINERS } from "./tables/container.ts";
 import { CORE } from "./tables/core.ts";
 import { META } from "./tables/meta.ts";
 import { POD } from "./tables/pod.ts";
+import { RBAC, RBAC_TOP_LEVEL } from "./tables/rbac.ts";
 import { VOLUMES } from "./tables/volume.ts";
 
 export type { FieldDef, MessageDef };
@@ -48,6 +49,7 @@ export const MESSAGES: Record<string, MessageDef> = merge(
   APPS,
   BATCH,
   CERTIFICATES,
+  RBAC,
 );
 
 /** Top-level kinds accepted as protobuf bodies, by "apiVersion/Kind". */
@@ -68,4 +70,5 @@ export const TOP_LEVEL: Record<string, string> = {
   "policy/v1/Eviction": "Eviction",
   "meta.k8s.io/v1/DeleteOptions": "DeleteOptions",
   "v1/DeleteOptions": "DeleteOptions",
+  ...RBAC_TOP_LEVEL,
 };
