@@ -4,7 +4,11 @@
 //     on the fly, so the figures are the proxy's own), timing its first sync, a forced full resync (read back
 //     with iptables-save and compare; nothing to rewrite), and one-service changes (one endpoint of one
 //     Service replaced), from the API event to the end of the sync; its own CPU next to the iptables
-//     processes' CPU; its memory after the first sync (heap after GC, RSS, peak RSS).
+//     processes' CPU (the fake API's own work — building objects and serializing them, an API server's job —
+//     is measured and left out; parsing the JSON, the client's job, is counted); its memory after the first
+//     sync (heap after GC, RSS, peak RSS) and once settled (after V8's memory reducer has shrunk the young
+//     generation the first sync grew, as on a node where Services change now and then), next to the RSS of
+//     the same process before the proxy started.
 //   - floors: the same ruleset restored without --noflush (whole-table replace, which would wipe other
 //     programs' rules and is not usable as is), restored with --noflush in one payload (naive; on nf_tables
 //     only at 1,000 Services: it grows ~N³), an upstream-style partial payload (top-level chains re-declared
@@ -20,7 +24,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { setFlagsFromString } from "node:v8";
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type {
   ListOptions,
@@ -111,6 +115,18 @@ function modelState(count: number) {
   return state(...entries);
 }
 
+/** CPU seconds this process spent as the fake API server (building and serializing objects). */
+let fakeApiCpuSeconds = 0;
+function asApiServer<T>(fn: () => T): T {
+  const c0 = process.cpuUsage();
+  try {
+    return fn();
+  } finally {
+    const c = process.cpuUsage(c0);
+    fakeApiCpuSeconds += (c.user + c.system) / 1e6;
+  }
+}
+
 /** A list/watch source generating objects on the fly (the proxy's memory is then its own). */
 class BenchApi implements ListWatcher {
   private readonly count: number;
@@ -123,13 +139,13 @@ class BenchApi implements ListWatcher {
     const make = ref.resource === "services" ? serviceObject : sliceObject;
     const start = Number(options.continue ?? 0);
     const end = Math.min(this.count, start + (options.limit ?? this.count));
-    const items = Array.from({ length: end - start }, (_, i) => make(start + i));
-    return JSON.parse(
+    const text = asApiServer(() =>
       JSON.stringify({
         metadata: { resourceVersion: "1", continue: end < this.count ? String(end) : undefined },
-        items,
+        items: Array.from({ length: end - start }, (_, i) => make(start + i)),
       }),
-    ) as ObjectList<T>;
+    );
+    return JSON.parse(text) as ObjectList<T>;
   }
   async *watch<T extends KubeObject>(
     ref: ResourceRef,
@@ -166,14 +182,14 @@ class BenchApi implements ListWatcher {
 // ---------- measuring ----------
 
 const CLK_TCK = 100;
-/** CPU seconds of this process and of its waited-for children (the iptables commands). */
+/** CPU seconds of this process (minus its fake API server's) and of its waited-for children (iptables). */
 function cpu(): { self: number; children: number } {
   const usage = process.cpuUsage();
   const stat = readFileSync("/proc/self/stat", "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // After the command name: field 3 is index 0, so cutime (16) and cstime (17) are indexes 13 and 14.
   const children = (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
-  return { self: (usage.user + usage.system) / 1e6, children };
+  return { self: (usage.user + usage.system) / 1e6 - fakeApiCpuSeconds, children };
 }
 interface Timed {
   seconds: number;
@@ -276,11 +292,37 @@ interface DeckhandRun {
     iptablesCpuSeconds: number;
   };
   memory: { heapUsedMiB: number; rssMiB: number; peakRssMiB: number };
+  /** After the memory reducer shrank the young generation (or settleTimeoutSeconds passed). */
+  settledMemory: { heapUsedMiB: number; rssMiB: number; settleSeconds: number };
+  /** This process before the proxy was created (Node, the loaded modules, the fake API). */
+  baselineRssMiB: number;
+}
+
+const SETTLE_TIMEOUT_SECONDS = 60;
+
+/** Waits, idle, until V8's memory reducer has shrunk the young generation; then heap after GC and RSS. */
+async function settledMemory(): Promise<DeckhandRun["settledMemory"]> {
+  const t0 = performance.now();
+  const newSpaceMiB = () =>
+    (getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.space_size ?? 0) / 2 ** 20;
+  while (newSpaceMiB() > 16 && performance.now() - t0 < SETTLE_TIMEOUT_SECONDS * 1000) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  const settleSeconds = round((performance.now() - t0) / 1000, 1);
+  gc();
+  const mem = process.memoryUsage();
+  return {
+    heapUsedMiB: round(mem.heapUsed / 2 ** 20, 1),
+    rssMiB: round(mem.rss / 2 ** 20, 1),
+    settleSeconds,
+  };
 }
 
 async function deckhand(count: number, backend: "nft" | "legacy"): Promise<DeckhandRun> {
   const ns = netns("dhbench");
   try {
+    gc();
+    const baselineRssMiB = round(process.memoryUsage().rss / 2 ** 20, 1);
     const api = new BenchApi(count);
     const proxy = new ServiceProxy({
       client: api,
@@ -327,7 +369,7 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
       const syncs = proxy.stats.syncs;
       runs.push(
         await timed(async () => {
-          api.modify("endpointslices", sliceObject(i, c + 1) as unknown as KubeObject);
+          api.modify("endpointslices", asApiServer(() => sliceObject(i, c + 1)) as unknown as KubeObject);
           await until(
             () => proxy.stats.syncs > syncs && proxy.stats.lastReport?.chainsWritten !== 0,
             "the one-service sync",
@@ -337,6 +379,10 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
       syncSeconds.push(proxy.stats.lastSyncDurationMs / 1000);
     }
     console.log(`  ${backend} ${count}: one-service change p50 ${median(runs.map((r) => r.seconds))} s`);
+    const settled = await settledMemory();
+    console.log(
+      `  ${backend} ${count}: settled after ${settled.settleSeconds} s: heap ${settled.heapUsedMiB} MiB, rss ${settled.rssMiB} MiB (before the proxy: ${baselineRssMiB} MiB)`,
+    );
     abort.abort();
     await running;
     return {
@@ -350,6 +396,8 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
         iptablesCpuSeconds: median(runs.map((r) => r.iptablesCpuSeconds)),
       },
       memory,
+      settledMemory: settled,
+      baselineRssMiB,
     };
   } finally {
     ns.destroy();
@@ -516,7 +564,7 @@ for (const backend of BACKENDS) {
     summary.push(
       `${name}, ${count.toLocaleString("en")} Services × ${ENDPOINTS}: first sync ${d.firstSync.seconds} s (whole-table replace floor ${f.wholeTableReplace.seconds} s${
         f.naiveNoflush ? `, naive --noflush ${f.naiveNoflush.seconds} s` : ""
-      }); full resync ${d.fullResync.seconds} s (iptables-save -t nat ${f.saveNat.seconds} s); one-service change p50 ${d.oneServiceChange.p50Seconds} s end to end (one Service's chains floor ${f.oneServiceChains.seconds} s, upstream-style partial ${f.upstreamPartial.seconds} s); Deckhand CPU vs iptables CPU: first sync ${pct(d.firstSync)}, resync ${pct(d.fullResync)}; heap ${d.memory.heapUsedMiB} MiB, RSS ${d.memory.rssMiB} MiB (peak ${d.memory.peakRssMiB} MiB)`,
+      }); full resync ${d.fullResync.seconds} s (iptables-save -t nat ${f.saveNat.seconds} s); one-service change p50 ${d.oneServiceChange.p50Seconds} s end to end (one Service's chains floor ${f.oneServiceChains.seconds} s, upstream-style partial ${f.upstreamPartial.seconds} s); Deckhand CPU vs iptables CPU: first sync ${pct(d.firstSync)}, resync ${pct(d.fullResync)}; after the first sync heap ${d.memory.heapUsedMiB} MiB, RSS ${d.memory.rssMiB} MiB (peak ${d.memory.peakRssMiB} MiB); settled (after ${d.settledMemory.settleSeconds} s idle) heap ${d.settledMemory.heapUsedMiB} MiB, RSS ${d.settledMemory.rssMiB} MiB, of which ${d.baselineRssMiB} MiB before the proxy started (Node running the TypeScript sources)`,
     );
   }
 }
