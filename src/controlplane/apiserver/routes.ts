@@ -3,6 +3,7 @@
 import { createReview, isReviewResource } from "./authz/reviews.ts";
 import { subresourcesOf } from "./discovery.ts";
 import { ApiError, methodNotAllowed } from "./errors.ts";
+import { evictPod } from "./handlers/eviction.ts";
 import { getObject, listObjects, watchObjects } from "./handlers/read.ts";
 import type { RequestScope } from "./handlers/scope.ts";
 import { bindPod, connect, finalizeNamespace, getScale, updateScale } from "./handlers/subresources.ts";
@@ -78,6 +79,10 @@ export async function routeResource(scope: RequestScope): Promise<void> {
     if (info.verb === "get") return getScale(scope);
     if (info.verb === "update") return updateScale(scope, false);
     if (info.verb === "patch") return updateScale(scope, true);
+    throw methodNotAllowed();
+  }
+  if (sub === "eviction") {
+    if (info.verb === "create") return evictPod(scope);
     throw methodNotAllowed();
   }
   if (sub === "binding") {
