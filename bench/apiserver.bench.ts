@@ -7,7 +7,7 @@
 // `deckhand control-plane` runs as its own process, as in production. Writes bench/results/apiserver.json.
 
 import { readFileSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent, request } from "node:https";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
@@ -36,13 +36,19 @@ function processCpuMs(pid: number): number {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-function post(url: string, path: string, body: string): Promise<number> {
+/** The admin's TLS material: the API server is HTTPS with client-certificate authentication. */
+function tlsOf(cp: TestControlPlane) {
+  return { ca: cp.caPem, cert: cp.connection.clientCertificate, key: cp.connection.clientKey };
+}
+
+function post(cp: TestControlPlane, path: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
-      `${url}${path}`,
+      `${cp.url}${path}`,
       {
         method: "POST",
         agent,
+        ...tlsOf(cp),
         headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
       },
       (res) => {
@@ -79,7 +85,7 @@ function podBody(name: string): string {
 }
 
 async function createNamespace(cp: TestControlPlane, name: string): Promise<void> {
-  await post(cp.url, "/api/v1/namespaces", JSON.stringify({ metadata: { name } }));
+  await post(cp, "/api/v1/namespaces", JSON.stringify({ metadata: { name } }));
 }
 
 async function apiCreates(
@@ -91,7 +97,7 @@ async function apiCreates(
   const pid = cp.pid() as number;
   const cpuBefore = processCpuMs(pid);
   const m = await measure(ops, inFlight, (i) =>
-    post(cp.url, `/api/v1/namespaces/${ns}/pods`, podBody(`p-${inFlight}-${i}`)),
+    post(cp, `/api/v1/namespaces/${ns}/pods`, podBody(`p-${inFlight}-${i}`)),
   );
   return { ...m, serverCpuUsPerOp: Math.round(((processCpuMs(pid) - cpuBefore) * 1000) / ops) };
 }
@@ -118,7 +124,7 @@ async function fanOut(
   });
   const list = JSON.parse(
     await new Promise<string>((resolve, reject) => {
-      request(`${cp.url}/api/v1/namespaces/${ns}/pods?limit=1`, { agent }, (res) => {
+      request(`${cp.url}/api/v1/namespaces/${ns}/pods?limit=1`, { agent, ...tlsOf(cp) }, (res) => {
         let text = "";
         res.on("data", (d) => {
           text += d;
@@ -135,7 +141,7 @@ async function fanOut(
     for (let w = 0; w < watchers; w++) {
       const req = request(
         `${cp.url}/api/v1/namespaces/${ns}/pods?watch=true&resourceVersion=${list.metadata.resourceVersion}`,
-        { agent: false },
+        { agent: false, ...tlsOf(cp) },
         (res) => {
           connected++;
           if (connected === watchers) resolve();
@@ -165,7 +171,7 @@ async function fanOut(
   for (let i = 0; i < writes; i++) {
     const name = `fan-${watchers}-${i}`;
     sentAt.set(name, performance.now());
-    await post(cp.url, `/api/v1/namespaces/${ns}/pods`, podBody(name));
+    await post(cp, `/api/v1/namespaces/${ns}/pods`, podBody(name));
     const wait = start + (i + 1) * intervalMs - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }

@@ -25,12 +25,7 @@ const loadBefore = loadavg()[0] ?? 0;
 const log = pino({ level: "warn" });
 
 const cp = await startControlPlane({ args: ["--controllers", "none"] });
-const api = new ApiClient({
-  server: cp.url,
-  insecureSkipTlsVerify: false,
-  namespace: "default",
-  source: "bench",
-});
+const api = new ApiClient({ ...cp.connection, source: "bench" });
 
 async function inParallel(count: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;

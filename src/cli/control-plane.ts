@@ -1,7 +1,9 @@
-// `deckhand control-plane`: runs the API server on SQLite or etcd until SIGTERM/SIGINT and writes an admin
-// kubeconfig into the data directory. Flags are validated before anything starts; each error names the
+// `deckhand control-plane`: runs the API server (HTTPS, certificates under DATA_DIR/pki) on SQLite or etcd
+// until SIGTERM/SIGINT and writes an admin kubeconfig into the data directory. Flags are validated before anything starts; each error names the
 // flag, the bad value and what is accepted.
 
+import { accessSync, constants } from "node:fs";
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { pino } from "pino";
@@ -22,6 +24,8 @@ interface ControlPlaneFlags extends ControllerFlags {
   nodePortRange: string;
   controllers: string;
   logLevel: string;
+  tlsSan?: string[];
+  tokenAuthFile?: string;
 }
 
 export class FlagError extends Error {}
@@ -90,6 +94,18 @@ export async function validateFlags(flags: ControlPlaneFlags) {
   if (!LOG_LEVELS.includes(flags.logLevel)) {
     throw new FlagError(`--log-level ${JSON.stringify(flags.logLevel)}: use one of ${LOG_LEVELS.join(", ")}`);
   }
+  const tlsSans = parseTlsSans(flags.tlsSan ?? []);
+  let tokenAuthFile: string | undefined;
+  if (flags.tokenAuthFile !== undefined) {
+    tokenAuthFile = resolve(flags.tokenAuthFile);
+    try {
+      accessSync(tokenAuthFile, constants.R_OK);
+    } catch {
+      throw new FlagError(
+        `--token-auth-file ${JSON.stringify(flags.tokenAuthFile)}: the file cannot be read`,
+      );
+    }
+  }
   const controllers = await parseControllers(flags.controllers);
   let controllerOptions: ReturnType<typeof parseControllerOptions>;
   try {
@@ -111,9 +127,27 @@ export async function validateFlags(flags: ControlPlaneFlags) {
     serviceCidr,
     clusterCidr,
     nodePortRange,
+    tlsSans,
+    ...(tokenAuthFile ? { tokenAuthFile } : {}),
     controllers,
     controllerOptions,
   };
+}
+
+const DNS_NAME = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** --tls-san values (repeatable, comma-separated): IP addresses or DNS names. */
+export function parseTlsSans(values: readonly string[]): string[] {
+  const sans: string[] = [];
+  for (const value of values.flatMap((v) => v.split(","))) {
+    const san = value.trim();
+    if (san === "") continue;
+    if (isIP(san) === 0 && !DNS_NAME.test(san)) {
+      throw new FlagError(`--tls-san ${JSON.stringify(san)}: expected an IP address or a DNS name`);
+    }
+    sans.push(san);
+  }
+  return sans;
 }
 
 export function registerControlPlaneCommand(program: Command): void {
@@ -121,11 +155,7 @@ export function registerControlPlaneCommand(program: Command): void {
     .command("control-plane")
     .description("run the companion control plane: a Kubernetes-compatible API server on SQLite or etcd")
     .option("--data-dir <dir>", "directory for the SQLite database and the admin kubeconfig (required)")
-    .option(
-      "--listen <host:port>",
-      "address to serve the Kubernetes API on (plain HTTP for now)",
-      "127.0.0.1:6443",
-    )
+    .option("--listen <host:port>", "address to serve the Kubernetes API on (HTTPS)", "127.0.0.1:6443")
     .option("--store <spec>", "sqlite, or etcd://host:port[,host:port…]", "sqlite")
     .option(
       "--service-cidr <cidr>",
@@ -139,6 +169,13 @@ export function registerControlPlaneCommand(program: Command): void {
       'controllers to run next to the API server: "*" for all, names, "-name" to leave one out, "none"',
       "*",
     )
+    .option(
+      "--tls-san <name>",
+      "extra DNS name or IP address for the serving certificate (repeatable, comma-separated)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option("--token-auth-file <file>", 'static bearer tokens, CSV lines token,user,uid,"group1,group2"')
     .option("--log-level <level>", "trace, debug, info, warn or error", "info");
   addControllerOptions(command);
   command.action(async (flags: ControlPlaneFlags) => {

@@ -1,11 +1,14 @@
 // `deckhand up`: a single-node cluster in one process — the control plane on embedded SQLite and the node
-// agent joined to it through the admin kubeconfig — until SIGTERM/SIGINT.
+// agent joined to it with a node client certificate from the cluster CA (CN=system:node:<name>,
+// O=system:nodes, as a joined node's) — until SIGTERM/SIGINT.
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { pino } from "pino";
 import { Agent } from "../agent/agent.ts";
 import { ConfigError, loadConfig, type RuntimeKind } from "../agent/config.ts";
 import { loadKubeconfig } from "../api/client/kubeconfig.ts";
+import { writeKubeconfig } from "../controlplane/kubeconfig.ts";
+import { ensureClientCertificate } from "../controlplane/pki.ts";
 import { startControlPlane } from "../controlplane/server.ts";
 import { createRuntime } from "../runtime/index.ts";
 import { parseListen } from "./control-plane.ts";
@@ -51,12 +54,13 @@ export function registerUpCommand(program: Command): void {
         program.error(`error: ${(error as Error).message}`, { exitCode: 2 });
       }
       const dataDir = resolve(flags.dataDir);
+      const agentKubeconfig = join(dataDir, "agent.kubeconfig");
       let config: Awaited<ReturnType<typeof loadConfig>>;
       try {
         config = await loadConfig({
           file: flags.config,
           flags: {
-            kubeconfig: join(dataDir, "control-plane", "admin.kubeconfig"),
+            kubeconfig: agentKubeconfig,
             nodeName: flags.nodeName,
             runtime: flags.runtime as RuntimeKind,
             runtimeEndpoint: flags.runtimeEndpoint,
@@ -79,10 +83,21 @@ export function registerUpCommand(program: Command): void {
         nodePortRange: "30000-32767",
         log: log.child({ component: "control-plane" }),
       });
+      const nodeIdentity = await ensureClientCertificate(controlPlane.pki, {
+        name: `node-${config.nodeName}`,
+        commonName: `system:node:${config.nodeName}`,
+        organizations: ["system:nodes"],
+      });
+      await writeKubeconfig(agentKubeconfig, {
+        server: controlPlane.url,
+        caPem: controlPlane.pki.ca.certPem,
+        credentials: nodeIdentity,
+        userName: `system:node:${config.nodeName}`,
+      });
       const runtime = await createRuntime(config);
       const agent = new Agent({
         config,
-        connection: await loadKubeconfig(controlPlane.kubeconfigPath),
+        connection: await loadKubeconfig(agentKubeconfig),
         runtime,
         log: log.child({ component: "agent" }),
       });

@@ -1,5 +1,5 @@
-// Composition root of `deckhand control-plane`: storage → API server → HTTP listener, plus the admin
-// kubeconfig. Everything the control plane runs is built here and nowhere else; `stop()` undoes it in
+// Composition root of `deckhand control-plane`: PKI → storage → API server → HTTPS listener, plus the
+// admin kubeconfig. Everything the control plane runs is built here and nowhere else; `stop()` undoes it in
 // reverse order.
 
 import { mkdir } from "node:fs/promises";
@@ -8,12 +8,24 @@ import type { Logger } from "pino";
 import { openAPIDocuments, openAPIV2 } from "../api/openapi.ts";
 import type { KubeObject } from "../api/resource.ts";
 import { resourceDefinitions } from "../api/schema/index.ts";
+import { systemClock } from "../util/clock.ts";
+import { bearerTokenAuthenticator, type TokenAuthenticator } from "./apiserver/authn/bearer.ts";
+import { bootstrapTokenAuthenticator } from "./apiserver/authn/bootstrap-token.ts";
+import { loadTokenFile } from "./apiserver/authn/token-file.ts";
+import { clientCertificateAuthenticator } from "./apiserver/authn/x509.ts";
 import { schemaPatchEngine } from "./apiserver/patching.ts";
 import { ApiServer } from "./apiserver/server.ts";
 import type { StreamingBackend } from "./apiserver/streaming.ts";
 import { type ControllersConfig, controllerAdmission, startControllerManager } from "./controllers/embed.ts";
-import { writeAdminKubeconfig } from "./kubeconfig.ts";
+import { writeKubeconfig } from "./kubeconfig.ts";
 import { nodeProxy, storedNode } from "./node-proxy.ts";
+import {
+  ADMIN_CLIENT,
+  CONTROLLER_MANAGER_CLIENT,
+  type ControlPlanePki,
+  ensureClientCertificate,
+  ensureControlPlanePki,
+} from "./pki.ts";
 import { openStorage } from "./storage/index.ts";
 
 export interface ControlPlaneConfig {
@@ -26,6 +38,10 @@ export interface ControlPlaneConfig {
   /** Pod network of the cluster; handed to the controllers that allocate node pod CIDRs. */
   clusterCidr: string;
   nodePortRange: string;
+  /** --tls-san: extra DNS names and IPs for the serving certificate. */
+  tlsSans?: string[];
+  /** --token-auth-file: static bearer tokens, CSV `token,user,uid,"group1,group2"`. */
+  tokenAuthFile?: string;
   log: Logger;
   streaming?: StreamingBackend;
   /** Watch bookmark interval (ms); upstream sends one a minute. */
@@ -35,9 +51,13 @@ export interface ControlPlaneConfig {
 }
 
 export interface RunningControlPlane {
-  /** e.g. http://127.0.0.1:6443 */
+  /** e.g. https://127.0.0.1:6443 */
   readonly url: string;
   readonly kubeconfigPath: string;
+  /** DATA_DIR/pki/ca.crt */
+  readonly caCertPath: string;
+  /** The cluster CA and the server's keys (to issue certificates to components started next to it). */
+  readonly pki: ControlPlanePki;
   readonly apiServer: ApiServer;
   stop(): Promise<void>;
 }
@@ -52,6 +72,15 @@ function clientHost(host: string): string {
 export async function startControlPlane(config: ControlPlaneConfig): Promise<RunningControlPlane> {
   const { log } = config;
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const pki = await ensureControlPlanePki({
+    dataDir: config.dataDir,
+    listenHost: config.listen.host,
+    serviceCidr: config.serviceCidr,
+    extraSans: config.tlsSans ?? [],
+    log,
+  });
+  const tokens: TokenAuthenticator[] = [];
+  if (config.tokenAuthFile) tokens.push(await loadTokenFile(config.tokenAuthFile));
   const storage = await openStorage(config.store, config.dataDir);
   log.info({ backend: storage.backend, store: config.store }, "storage opened");
   const apiServer: ApiServer = new ApiServer({
@@ -63,6 +92,17 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
     serviceCidr: config.serviceCidr,
     nodePortRange: config.nodePortRange,
     log,
+    tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem },
+    authenticators: [
+      clientCertificateAuthenticator(),
+      bearerTokenAuthenticator([
+        ...tokens,
+        bootstrapTokenAuthenticator(
+          (resource, namespace, name) => apiServer.lookup(resource, namespace, name),
+          systemClock,
+        ),
+      ]),
+    ],
     admission: controllerAdmission(config.controllers),
     // pods/log, exec, attach, portforward and nodes/proxy are answered by the node's agent.
     streaming: config.streaming ?? nodeProxy((name): Promise<KubeObject> => storedNode(apiServer, name), log),
@@ -71,14 +111,28 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
   try {
     const address = await apiServer.listen(config.listen.host, config.listen.port);
     await apiServer.start();
-    const url = `http://${clientHost(address.address)}:${address.port}`;
+    const url = `https://${clientHost(address.address)}:${address.port}`;
     const kubeconfigPath = join(config.dataDir, "admin.kubeconfig");
-    await writeAdminKubeconfig(kubeconfigPath, { server: url });
+    const admin = await ensureClientCertificate(pki, ADMIN_CLIENT);
+    await writeKubeconfig(kubeconfigPath, {
+      server: url,
+      caPem: pki.ca.certPem,
+      credentials: admin,
+      userName: ADMIN_CLIENT.commonName,
+    });
+    const controllerIdentity = await ensureClientCertificate(pki, CONTROLLER_MANAGER_CLIENT);
     // Scheduler and controllers: ordinary API clients of this server, started once it listens.
     const controllers =
       config.controllers === false
         ? undefined
-        : startControllerManager({ url, clusterCidr: config.clusterCidr, log, config: config.controllers });
+        : startControllerManager({
+            url,
+            tls: { caPem: pki.ca.certPem, ...controllerIdentity },
+            clusterCidr: config.clusterCidr,
+            log,
+            // The CSR signer and the bootstrap signer (cluster-info) sign with the cluster CA.
+            config: { ...config.controllers, certificates: { ca: pki.ca, serverUrl: url } },
+          });
     log.info(
       {
         url,
@@ -92,6 +146,8 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
     return {
       url,
       kubeconfigPath,
+      caCertPath: pki.caCertPath,
+      pki,
       apiServer,
       async stop() {
         await controllers?.stop();

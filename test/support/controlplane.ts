@@ -1,15 +1,20 @@
 // A throwaway control plane per test file: `deckhand control-plane` as a child process on a free loopback
 // port with a temporary data directory (and, for store "etcd", a private etcd), its admin kubeconfig, and
-// a kubectl runner with a fresh --cache-dir. restart() keeps the data directory, port and kubeconfig, so
-// clients can resume; kill() is a SIGKILL for durability tests.
+// a kubectl runner with a fresh --cache-dir. The server speaks HTTPS only and wants credentials: fetch()
+// presents the admin client certificate and trusts the cluster CA, fetchAs() other credentials, client()
+// builds an ApiClient. restart() keeps the data directory (so the CA), port and kubeconfig, so clients can
+// resume; kill() is a SIGKILL for durability tests.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ApiClient, type ApiClientOptions } from "../../src/api/client/client.ts";
+import { type ClusterConnection, loadKubeconfig } from "../../src/api/client/kubeconfig.ts";
 import { requirePrerequisite } from "./env.ts";
 import { type EtcdServer, freePort, startEtcd } from "./etcd.ts";
 import { type RunOptions, type RunResult, run } from "./run.ts";
+import { type TlsCredentials, tlsFetch } from "./tls-fetch.ts";
 import { waitFor } from "./wait.ts";
 
 export const KUBECTL = "/usr/bin/kubectl";
@@ -36,15 +41,27 @@ export interface KubectlOptions extends RunOptions {
   binary?: string;
 }
 
+/** Whom fetchAs() speaks as: a client certificate, a bearer token, or nobody. */
+export type Credentials = { certPem: string; keyPem: string } | { token: string } | "anonymous";
+
 export interface TestControlPlane {
+  /** https://127.0.0.1:<port> */
   readonly url: string;
   readonly kubeconfigPath: string;
+  /** The cluster CA (DATA_DIR/pki/ca.crt), PEM. */
+  readonly caPem: string;
+  /** The admin kubeconfig's connection (CA, client certificate), for ApiClients. */
+  readonly connection: ClusterConnection;
   readonly dataDir: string;
   readonly store: "sqlite" | "etcd";
   /** Runs kubectl with this control plane's kubeconfig and a cache directory of its own. */
   kubectl(args: readonly string[], options?: KubectlOptions): Promise<RunResult>;
-  /** fetch() against the API server, `path` relative to its URL. */
+  /** fetch() against the API server as the admin, `path` relative to its URL. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** fetch() with other credentials (still trusting the cluster CA). */
+  fetchAs(credentials: Credentials, path: string, init?: RequestInit): Promise<Response>;
+  /** An ApiClient for the admin (close() it when done). */
+  client(options?: ApiClientOptions): ApiClient;
   /** The control plane's log so far (JSON lines). */
   logs(): string;
   /** PID of the running control plane process, undefined while it is down. */
@@ -83,7 +100,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Tes
   let etcd: EtcdServer | undefined;
   if (store === "etcd") etcd = await startEtcd();
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `https://127.0.0.1:${port}`;
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -125,7 +142,12 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Tes
     await waitFor(
       async () => {
         if (failed) throw new Error(`deckhand control-plane ${failed}; log:\n${logs().slice(-3000)}`);
-        const res = await fetch(`${url}/readyz`).catch(() => undefined);
+        const caPath = join(dataDir, "pki", "ca.crt");
+        if (!existsSync(caPath)) return false;
+        const res = await tlsFetch(`${url}/readyz`, {}, { ca: readFileSync(caPath, "utf8") }).catch(
+          () => undefined,
+        );
+        await res?.body?.cancel();
         return res?.status === 200 && existsSync(kubeconfigPath);
       },
       {
@@ -154,9 +176,24 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Tes
     throw error;
   });
 
+  const connection = await loadKubeconfig(kubeconfigPath);
+  const caPem = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
+  const admin: TlsCredentials = {
+    ca: caPem,
+    cert: connection.clientCertificate?.toString(),
+    key: connection.clientKey?.toString(),
+  };
+  const tlsFor = (credentials: Credentials): TlsCredentials => {
+    if (credentials === "anonymous") return { ca: caPem };
+    if ("token" in credentials) return { ca: caPem, token: credentials.token };
+    return { ca: caPem, cert: credentials.certPem, key: credentials.keyPem };
+  };
+
   return {
     url,
     kubeconfigPath,
+    caPem,
+    connection,
     dataDir,
     store,
     kubectl(args, kubectlOptions = {}) {
@@ -164,7 +201,13 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Tes
       return run(binary, ["--kubeconfig", kubeconfigPath, "--cache-dir", cacheDir, ...args], kubectlOptions);
     },
     fetch(path, init) {
-      return fetch(`${url}${path}`, init);
+      return tlsFetch(`${url}${path}`, init, admin);
+    },
+    fetchAs(credentials, path, init) {
+      return tlsFetch(`${url}${path}`, init, tlsFor(credentials));
+    },
+    client(options) {
+      return new ApiClient(connection, options);
     },
     logs,
     pid: () => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined),

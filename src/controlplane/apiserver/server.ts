@@ -1,20 +1,22 @@
-// The API server: a node:http server whose every request passes the same pipeline —
-// authentication → authorization → (for writes) admission inside the object store → storage — and is
-// answered either by a non-resource endpoint (version, health, discovery, OpenAPI) or by a resource
+// The API server: a node:https server (node:http without TLS material, for in-process tests) whose every
+// request passes the same pipeline — authentication → authorization → (for writes) admission inside the
+// object store → storage — and is answered either by a non-resource endpoint (version, health, discovery, OpenAPI) or by a resource
 // handler. It owns one watch cache and one object store per resource, the allocators, and the in-process
 // loops upstream runs next to kube-apiserver (garbage collection of dependents, namespace cleanup,
 // storage compaction).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import type { ResourceDefinition } from "../../api/resource.ts";
+import type { KubeObject, ResourceDefinition } from "../../api/resource.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { KUBERNETES_VERSION } from "../../version.ts";
 import type { Storage } from "../storage/types.ts";
 import { IpAllocator } from "./allocators/ip.ts";
 import { PortAllocator } from "./allocators/ports.ts";
+import type { ObjectLookup } from "./authn/lookup.ts";
 import { ClusterAuthorization } from "./authz/index.ts";
 import { drainBody } from "./body.ts";
 import { bootstrapCluster } from "./bootstrap.ts";
@@ -31,11 +33,14 @@ import { AdmissionChain, type AdmissionPlugin } from "./pipeline/admission.ts";
 import {
   type Authenticator,
   anonymousAdminAuthenticator,
+  anonymousUser,
   authenticate,
+  isAnonymous,
   type UserInfo,
 } from "./pipeline/authentication.ts";
-import { type Authorizer, authorize, forbiddenError } from "./pipeline/authorization.ts";
+import { type Authorizer, authorize, forbiddenError, unionAuthorizer } from "./pipeline/authorization.ts";
 import { namespaceLifecycle } from "./pipeline/namespace-lifecycle.ts";
+import { publicInfoAuthorizer } from "./pipeline/public-info.ts";
 import {
   CONNECT_SUBRESOURCES,
   parseRequestInfo,
@@ -63,6 +68,9 @@ export interface ApiServerOptions {
   nodePortRange: string;
   log: Logger;
   clock?: Clock;
+  /** Serve HTTPS with this certificate; client certificates are asked for and checked against `ca`. */
+  tls?: { certPem: string; keyPem: string; caPem: string };
+  /** Default: everybody is an anonymous admin (in-process test servers only). */
   authenticators?: Authenticator[];
   authorizer?: Authorizer;
   /** Admission plugins after the built-in ones. */
@@ -144,7 +152,11 @@ export class ApiServer {
       this.caches.set(r, new WatchCache(cacheOptions));
     }
     this.authenticators = options.authenticators ?? [anonymousAdminAuthenticator()];
-    this.authorizer = options.authorizer ?? this.authorization.authorizer;
+    // Health, version, discovery and cluster-info need no role (upstream's default policy).
+    this.authorizer = unionAuthorizer([
+      publicInfoAuthorizer(),
+      options.authorizer ?? this.authorization.authorizer,
+    ]);
     this.openapi = options.openapi ? new OpenApiEndpoint(options.openapi, options.openapiV2) : undefined;
     this.context = {
       registry: this.registry,
@@ -181,9 +193,22 @@ export class ApiServer {
             log: this.log,
           })
         : undefined;
-    this.http = createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
-      void this.handle(req, res);
-    });
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.http = options.tls
+      ? createHttpsServer(
+          {
+            keepAlive: true,
+            requestTimeout: 0,
+            cert: options.tls.certPem,
+            key: options.tls.keyPem,
+            ca: options.tls.caPem,
+            // Ask for a client certificate but let token and anonymous clients in; authn/x509.ts decides.
+            requestCert: true,
+            rejectUnauthorized: false,
+          },
+          handler,
+        )
+      : createServer({ keepAlive: true, requestTimeout: 0 }, handler);
     this.http.keepAliveTimeout = 65_000;
     this.http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       void this.handleUpgrade(req, socket, head);
@@ -245,6 +270,16 @@ export class ApiServer {
     });
   }
 
+  /** An object from the watch cache, else from storage (authenticators check that token owners exist). */
+  readonly lookup: ObjectLookup = async (resource, namespace, name) => {
+    const r = this.registry.lookup(resource.group, resource.version, resource.plural);
+    if (!r) return undefined;
+    const store = this.stores.get(r);
+    const cached = store ? this.caches.get(r)?.getByKey(store.key(namespace, name)) : undefined;
+    if (cached) return cached as KubeObject;
+    return (await store?.tryGet(namespace, name))?.object as KubeObject | undefined;
+  };
+
   private async getNamespace(name: string) {
     const r = this.registry.lookup("", "v1", "namespaces");
     if (!r) return undefined;
@@ -257,10 +292,21 @@ export class ApiServer {
   // Request pipeline -------------------------------------------------------------------------------------------
 
   private async admitRequest(req: IncomingMessage, info: RequestInfo): Promise<UserInfo> {
-    const user = await authenticate(this.authenticators, req);
-    if (!user) throw new ApiError(401, "Unauthorized", "Unauthorized");
+    const result = await authenticate(this.authenticators, req);
+    if (!result.user && result.rejected.length > 0) {
+      this.log.info(
+        { path: info.path, remote: req.socket.remoteAddress, rejected: result.rejected },
+        "authentication failed",
+      );
+      throw new ApiError(401, "Unauthorized", "Unauthorized");
+    }
+    const user = result.user ?? anonymousUser();
     const decision = await authorize(this.authorizer, { user, request: info });
-    if (!decision.allowed) throw forbiddenError(user, info, decision.reason);
+    if (!decision.allowed) {
+      // Requests without credentials are told to authenticate rather than that they are forbidden.
+      if (isAnonymous(user)) throw new ApiError(401, "Unauthorized", "Unauthorized");
+      throw forbiddenError(user, info, decision.reason);
+    }
     return user;
   }
 

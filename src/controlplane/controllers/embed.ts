@@ -1,5 +1,6 @@
 // How `deckhand control-plane` runs the controller manager in its own process: an API client of the
-// server's own URL (the admin user) and the controllers on top; stop() stops them and closes the client.
+// server's own URL, authenticated with the controller manager's client certificate and trusting the cluster
+// CA, and the controllers on top; stop() stops them and closes the client.
 import type { Logger } from "pino";
 import { ApiClient } from "../../api/client/client.ts";
 import type { AdmissionPlugin } from "../apiserver/pipeline/admission.ts";
@@ -14,6 +15,8 @@ export type ControllersConfig = Omit<ControllerManagerOptions, "client" | "log" 
 
 export function startControllerManager(options: {
   url: string;
+  /** The cluster CA and the controller manager's client certificate (src/controlplane/pki.ts). */
+  tls?: { caPem: string; certPem: string; keyPem: string };
   clusterCidr: string;
   log: Logger;
   config?: ControllersConfig;
@@ -22,6 +25,13 @@ export function startControllerManager(options: {
     {
       server: options.url,
       insecureSkipTlsVerify: false,
+      ...(options.tls
+        ? {
+            ca: Buffer.from(options.tls.caPem),
+            clientCertificate: Buffer.from(options.tls.certPem),
+            clientKey: Buffer.from(options.tls.keyPem),
+          }
+        : {}),
       namespace: "default",
       source: "the control plane itself",
     },

@@ -266,7 +266,7 @@ export async function startE2E(kind: AgentRuntimeKind, options: E2EOptions = {})
       ...(runtimeEndpoint ? { runtimeEndpoint } : {}),
       ...options.agentOptions,
     });
-    await waitForNodeReady(cp.url, agent);
+    await waitForNodeReady(cp, agent);
     const ns = uniqueName(`e2e-${kind}`);
     await cp.kubectl(["create", "namespace", ns]);
     return new E2E(kind, cp, agent, connectRuntime(kind, agent.runtimeEndpoint), ns);

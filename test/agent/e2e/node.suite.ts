@@ -25,7 +25,7 @@ export function nodeSuite(kind: AgentRuntimeKind): void {
 
     it("registers labels, taints, addresses, capacity and allocatable, nodeInfo and conditions", async () => {
       const e = env();
-      const node = (await getNode(e.cp.url, e.agent.nodeName)) as NodeLike;
+      const node = (await getNode(e.cp, e.agent.nodeName)) as NodeLike;
       expect(node.metadata?.labels).toMatchObject({
         "kubernetes.io/hostname": e.agent.nodeName,
         "kubernetes.io/os": "linux",
@@ -97,7 +97,7 @@ export function nodeSuite(kind: AgentRuntimeKind): void {
         return res.ok ? ((await res.json()) as Lease) : undefined;
       };
       const first = await waitFor(read, { what: "the node's Lease", timeoutMs: 60_000 });
-      const node = await getNode(e.cp.url, e.agent.nodeName);
+      const node = await getNode(e.cp, e.agent.nodeName);
       expect(first.spec).toMatchObject({ holderIdentity: e.agent.nodeName, leaseDurationSeconds: 40 });
       expect(first.metadata?.ownerReferences).toEqual([
         expect.objectContaining({ kind: "Node", name: e.agent.nodeName, uid: node?.metadata?.uid }),
@@ -117,11 +117,11 @@ export function nodeSuite(kind: AgentRuntimeKind): void {
 
     it("adopts its existing Node after a restart: same UID, admin labels kept", async () => {
       const e = env();
-      const before = await getNode(e.cp.url, e.agent.nodeName);
+      const before = await getNode(e.cp, e.agent.nodeName);
       await e.kubectl("label", "node", e.agent.nodeName, "admin.example/keep=yes");
       await e.agent.restart();
       await waitFor(
-        async () => (await getNode(e.cp.url, e.agent.nodeName))?.metadata?.labels?.["admin.example/keep"],
+        async () => (await getNode(e.cp, e.agent.nodeName))?.metadata?.labels?.["admin.example/keep"],
         { what: "the admin label to be readable" },
       );
       // The restarted agent reports again: the heartbeat moves on, and nothing was re-created.
@@ -131,7 +131,7 @@ export function nodeSuite(kind: AgentRuntimeKind): void {
         )?.lastHeartbeatTime;
       const after = await waitFor(
         async () => {
-          const node = await getNode(e.cp.url, e.agent.nodeName);
+          const node = await getNode(e.cp, e.agent.nodeName);
           return heartbeat(node) !== heartbeat(before) && nodeCondition(node, "Ready")?.status === "True"
             ? node
             : undefined;

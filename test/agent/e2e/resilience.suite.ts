@@ -66,7 +66,7 @@ export function resilienceSuite(kind: AgentRuntimeKind): void {
 
       await e.agent.kill9();
       await e.agent.start();
-      await waitForNodeReady(e.cp.url, e.agent);
+      await waitForNodeReady(e.cp, e.agent);
       // A pod created after the restart runs, so the restarted agent is fully working …
       await e.createPod("after-restart", { containers: [shContainer("app", SLEEP_FOREVER)] });
       await e.waitRunning("after-restart");
@@ -177,7 +177,7 @@ export function resilienceSuite(kind: AgentRuntimeKind): void {
         if (down) await e.cp.start();
       }
       // The agent reconnects on its own: heartbeat, watch and status writes resume.
-      await waitForNodeReady(e.cp.url, e.agent);
+      await waitForNodeReady(e.cp, e.agent);
       const caughtUp = await e.waitPod(
         "changes",
         (p) => counts(p).app === 1 && p.status?.containerStatuses?.[0]?.state?.running !== undefined,
@@ -190,7 +190,7 @@ export function resilienceSuite(kind: AgentRuntimeKind): void {
       await e.waitRunning("after-outage");
       await e.deletePod("after-outage");
       await e.waitGone("after-outage");
-      const node = await getNode(e.cp.url, e.agent.nodeName);
+      const node = await getNode(e.cp, e.agent.nodeName);
       expect(nodeCondition(node, "Ready")?.status).toBe("True");
     });
   });

@@ -79,7 +79,7 @@ export function runtimeRestartSuite(kind: AgentRuntimeKind): void {
         down = true;
         const notReady = await waitFor(
           async () => {
-            const ready = nodeCondition(await getNode(e.cp.url, e.agent.nodeName), "Ready");
+            const ready = nodeCondition(await getNode(e.cp, e.agent.nodeName), "Ready");
             return ready?.status === "False" ? ready : undefined;
           },
           { what: "the node to report Ready=False while the runtime is down", timeoutMs: 90_000 },
@@ -96,7 +96,7 @@ export function runtimeRestartSuite(kind: AgentRuntimeKind): void {
         if (down) await o.up();
       }
 
-      await waitForNodeReady(e.cp.url, e.agent);
+      await waitForNodeReady(e.cp, e.agent);
       // Same containers, nothing restarted, and the agent runs new pods again.
       await e.createPod("after", { containers: [shContainer("app", SLEEP_FOREVER)] });
       await e.waitRunning("after");

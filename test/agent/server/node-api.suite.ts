@@ -54,7 +54,7 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
       const e: E2E = env();
       ns = e.ns;
       kubectl = new Kubectl(e.cp.kubeconfigPath);
-      const node = (await getNode(e.cp.url, e.agent.nodeName)) as {
+      const node = (await getNode(e.cp, e.agent.nodeName)) as {
         status?: { daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } };
       };
       const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;

@@ -74,7 +74,7 @@ describe("controllers end to end with two real agents (Docker and CRI)", () => {
       });
       agents.push(agent);
       runtimes.push(connectRuntime(kind, agent.runtimeEndpoint));
-      await waitForNodeReady(cluster.cp.url, agent);
+      await waitForNodeReady(cluster.cp, agent);
     }
     ns = await cluster.namespace("e2e-ctl");
   }, 240_000);

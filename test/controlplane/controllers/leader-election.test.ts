@@ -40,8 +40,8 @@ describe("leader election between two control planes on one etcd", () => {
 
   it("only the lease holder acts; the other takes over when it dies", async () => {
     const [a, b] = planes as [TestControlPlane, TestControlPlane];
-    const api = apiClientFor(a.url);
-    const apiB = apiClientFor(b.url);
+    const api = apiClientFor(a);
+    const apiB = apiClientFor(b);
     const leading = (p: TestControlPlane) => p.logs().includes('"msg":"became leader"');
     const leader = await waitFor(() => (leading(a) || leading(b) ? (leading(a) ? a : b) : undefined), {
       what: "one control plane to lead",
@@ -84,7 +84,7 @@ spec:
 
       // The leader dies without releasing the lease; the follower takes over once it expires (15 s).
       await leader.kill();
-      const survivor = apiClientFor(follower.url);
+      const survivor = apiClientFor(follower);
       await waitFor(() => leading(follower), { what: "the follower to become leader", timeoutMs: 90_000 });
       const after = await survivor.get<Lease>(LEASE);
       expect(after.spec?.holderIdentity).not.toBe(lease.spec?.holderIdentity);

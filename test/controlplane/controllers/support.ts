@@ -1,7 +1,7 @@
 // Helpers for controller tests against a real control plane: Node objects created through the API (no agent
 // behind them), and a stand-in for the kubelet's status writes where the controller under test only reacts
 // to pod status (Running/Ready/Succeeded/Failed with an IP). Everything goes through the public API.
-import { ApiClient } from "../../../src/api/client/client.ts";
+import type { ApiClient } from "../../../src/api/client/client.ts";
 import { isConflict, isNotFound } from "../../../src/api/client/errors.ts";
 import type { Node } from "../../../src/api/schema/core/node-types.ts";
 import type { Pod } from "../../../src/api/schema/core/pod-types.ts";
@@ -23,13 +23,14 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export function apiClientFor(url: string): ApiClient {
-  return new ApiClient({ server: url, insecureSkipTlsVerify: false, namespace: "default", source: "test" });
+/** An admin ApiClient for a test control plane (its CA, the admin client certificate). */
+export function apiClientFor(cp: TestControlPlane): ApiClient {
+  return cp.client();
 }
 
 export async function startCluster(options: StartOptions = {}): Promise<TestCluster> {
   const cp = await startControlPlane(options);
-  const api = apiClientFor(cp.url);
+  const api = apiClientFor(cp);
   const namespaces: string[] = [];
   return {
     cp,
