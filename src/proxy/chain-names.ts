@@ -37,8 +37,8 @@ const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /** First 16 characters of base32(sha256(text)): 80 bits, the first 10 bytes. */
 export function hash16(text: string): string {
-  // As a latin1 string (one character per byte): several times cheaper than allocating a Buffer per hash.
-  const digest = hash("sha256", text, "latin1");
+  // As a "binary" (latin1) string, one character per byte: several times cheaper than allocating a Buffer per hash.
+  const digest = hash("sha256", text, "binary");
   const codes = new Array<number>(16);
   let n = 0;
   let bits = 0;
