@@ -194,14 +194,14 @@ describe("nodeAuthorizer", () => {
     ["list configmaps", req("list", "", "configmaps", "", ""), false],
     ["read deployments", req("list", "apps", "deployments", "", ""), false],
   ];
-  it.each(cases)("%s", (_name, request, allowed, reason) => {
-    const decision = node.authorize({ user: n1, request });
+  it.each(cases)("%s", async (_name, request, allowed, reason) => {
+    const decision = await node.authorize({ user: n1, request });
     expect(decision.allowed).toBe(allowed);
     if (reason !== undefined) expect(decision.reason).toBe(reason);
   });
 
-  it("has no opinion about users that are not nodes", () => {
-    const decision = node.authorize({
+  it("has no opinion about users that are not nodes", async () => {
+    const decision = await node.authorize({
       user: { name: "alice", groups: [] },
       request: req("get", "", "nodes", "", "n1"),
     });

@@ -217,7 +217,7 @@ describe("rbacAuthorizer", () => {
   const rbac = rbacAuthorizer(index);
   const wendy: UserInfo = { name: "wendy", groups: ["readers"] };
 
-  it("allows through a ClusterRoleBinding anywhere, naming the binding", () => {
+  it("allows through a ClusterRoleBinding anywhere, naming the binding", async () => {
     expect(
       rbac.authorize({ user: wendy, request: resource("get", "", "pods", { ns: "x", name: "p" }) }),
     ).toEqual({
@@ -226,32 +226,35 @@ describe("rbacAuthorizer", () => {
     });
   });
 
-  it("allows through a RoleBinding only in its namespace", () => {
+  it("allows through a RoleBinding only in its namespace", async () => {
     expect(
       rbac.authorize({ user: wendy, request: resource("create", "", "pods", { ns: "team" }) }),
     ).toMatchObject({
       allowed: true,
       reason: 'RBAC: allowed by RoleBinding "writers/team" of Role "writer" to User "wendy"',
     });
-    expect(rbac.authorize({ user: wendy, request: resource("create", "", "pods", { ns: "other" }) })).toEqual(
-      {
-        allowed: false,
-        reason: "",
-      },
-    );
+    expect(
+      await rbac.authorize({ user: wendy, request: resource("create", "", "pods", { ns: "other" }) }),
+    ).toEqual({
+      allowed: false,
+      reason: "",
+    });
   });
 
-  it("reports bindings to roles that do not exist", () => {
-    expect(rbac.authorize({ user: wendy, request: resource("delete", "", "pods", { ns: "team" }) })).toEqual({
+  it("reports bindings to roles that do not exist", async () => {
+    expect(
+      await rbac.authorize({ user: wendy, request: resource("delete", "", "pods", { ns: "team" }) }),
+    ).toEqual({
       allowed: false,
       reason: 'RBAC: clusterrole.rbac.authorization.k8s.io "gone" not found',
     });
   });
 
-  it("forgets deleted bindings", () => {
+  it("forgets deleted bindings", async () => {
     index.roleBindingIndex.apply("DELETED", { metadata: meta("writers", "team") } as never);
     expect(
-      rbac.authorize({ user: wendy, request: resource("create", "", "pods", { ns: "team" }) }).allowed,
+      (await rbac.authorize({ user: wendy, request: resource("create", "", "pods", { ns: "team" }) }))
+        .allowed,
     ).toBe(false);
   });
 });
