@@ -1,0 +1,267 @@
+// Authentication of `deckhand control-plane` over its HTTPS listener, each way in and each way out:
+// client certificates (cluster CA, another CA, expired, server-only), bootstrap tokens (valid, expired,
+// wrong secret, not for authentication, unknown, malformed), the static token file, anonymous requests
+// (401 with a Status, health and version open), and kubectl verifying the server with the CA.
+
+import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import {
+  type CertificateAuthority,
+  createCertificateAuthority,
+  generateKey,
+  issueCertificate,
+  issueKeyAndCertificate,
+} from "../../../src/pki/index.ts";
+import { startControlPlane, type TestControlPlane } from "../../support/controlplane.ts";
+import { run } from "../../support/run.ts";
+
+const MASTER_TOKEN = "deckhand-authn-test-master-token-0123456789";
+const VIEWER_TOKEN = "deckhand-authn-test-viewer-token-0123456789";
+
+let cp: TestControlPlane;
+let ca: CertificateAuthority;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "deckhand-authn-"));
+  const tokenFile = join(dir, "tokens.csv");
+  writeFileSync(
+    tokenFile,
+    `${MASTER_TOKEN},root-user,uid-1,"system:masters,ops"\n${VIEWER_TOKEN},jane,uid-2\n`,
+    { mode: 0o600 },
+  );
+  cp = await startControlPlane({ controllers: false, args: ["--token-auth-file", tokenFile] });
+  ca = {
+    certPem: readFileSync(join(cp.dataDir, "pki", "ca.crt"), "utf8"),
+    keyPem: readFileSync(join(cp.dataDir, "pki", "ca.key"), "utf8"),
+  };
+});
+
+afterAll(async () => {
+  await cp?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function status(
+  res: Response,
+): Promise<{ kind: string; code: number; reason: string; message: string }> {
+  return (await res.json()) as { kind: string; code: number; reason: string; message: string };
+}
+
+async function expectUnauthorized(res: Response): Promise<void> {
+  expect(res.status).toBe(401);
+  expect(await status(res)).toMatchObject({
+    kind: "Status",
+    code: 401,
+    reason: "Unauthorized",
+    message: "Unauthorized",
+  });
+}
+
+/** Forbidden for a non-admin: the message names the user the server authenticated. */
+async function expectForbiddenFor(res: Response, user: string): Promise<void> {
+  expect(res.status).toBe(403);
+  const body = await status(res);
+  expect(body).toMatchObject({ kind: "Status", code: 403, reason: "Forbidden" });
+  expect(body.message).toContain(`User "${user}"`);
+}
+
+const SECRETS_IN_KUBE_SYSTEM = "/api/v1/namespaces/kube-system/secrets";
+
+describe("the PKI the control plane created", () => {
+  it("keeps keys and the admin kubeconfig private and reuses the CA across restarts", async () => {
+    for (const key of ["ca.key", "apiserver.key", "sa.key", "admin.key", "controller-manager.key"]) {
+      expect(statSync(join(cp.dataDir, "pki", key)).mode & 0o777, key).toBe(0o600);
+    }
+    expect(statSync(cp.kubeconfigPath).mode & 0o777).toBe(0o600);
+    const kubeconfig = readFileSync(cp.kubeconfigPath, "utf8");
+    expect(kubeconfig).toContain("certificate-authority-data:");
+    expect(kubeconfig).toContain("client-certificate-data:");
+    expect(kubeconfig).not.toContain("insecure-skip-tls-verify");
+    expect(cp.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+
+    const serving = readFileSync(join(cp.dataDir, "pki", "apiserver.crt"), "utf8");
+    const text = (await run("openssl", ["x509", "-noout", "-text"], { input: serving })).stdout;
+    for (const name of [
+      "DNS:localhost",
+      "DNS:kubernetes.default.svc.cluster.local",
+      "IP Address:127.0.0.1",
+      "IP Address:10.96.0.1",
+    ]) {
+      expect(text).toContain(name);
+    }
+
+    await cp.restart();
+    expect(readFileSync(join(cp.dataDir, "pki", "ca.crt"), "utf8")).toBe(ca.certPem);
+    expect(readFileSync(join(cp.dataDir, "pki", "apiserver.crt"), "utf8")).toBe(serving);
+    expect((await cp.fetch("/api/v1/namespaces")).status).toBe(200);
+  });
+});
+
+describe("client certificates", () => {
+  it("authenticate CN as the user and O as groups; system:masters may do anything", async () => {
+    expect((await cp.fetch("/api/v1/namespaces")).status).toBe(200);
+    const jane = await issueKeyAndCertificate(ca, {
+      commonName: "jane",
+      organizations: ["devs"],
+      usage: "client",
+    });
+    await expectForbiddenFor(await cp.fetchAs(jane, SECRETS_IN_KUBE_SYSTEM), "jane");
+  });
+
+  it("from another CA, expired or not for client auth are refused with 401", async () => {
+    const other = await createCertificateAuthority({ commonName: "not-the-cluster-ca" });
+    const foreign = await issueKeyAndCertificate(other, {
+      commonName: "kubernetes-admin",
+      organizations: ["system:masters"],
+      usage: "client",
+    });
+    await expectUnauthorized(await cp.fetchAs(foreign, "/api/v1/namespaces"));
+
+    const key = generateKey();
+    const expired = await issueCertificate(ca, {
+      publicKeyPem: key.publicKeyPem,
+      commonName: "kubernetes-admin",
+      organizations: ["system:masters"],
+      usage: "client",
+      validityDays: 1,
+      now: new Date(Date.now() - 3 * 24 * 3600 * 1000),
+    });
+    await expectUnauthorized(
+      await cp.fetchAs({ certPem: expired, keyPem: key.privateKeyPem }, "/api/v1/namespaces"),
+    );
+
+    const serverOnly = await issueKeyAndCertificate(ca, {
+      commonName: "kubernetes-admin",
+      organizations: ["system:masters"],
+      usage: "server",
+    });
+    await expectUnauthorized(await cp.fetchAs(serverOnly, "/api/v1/namespaces"));
+  });
+});
+
+describe("anonymous requests", () => {
+  it("get 401 with a Status, except health, version and cluster-info", async () => {
+    await expectUnauthorized(await cp.fetchAs("anonymous", "/api/v1/namespaces"));
+    await expectUnauthorized(
+      await cp.fetchAs("anonymous", "/api/v1/namespaces/default/pods/x", { method: "DELETE" }),
+    );
+    await expectUnauthorized(await cp.fetchAs("anonymous", "/apis"));
+    for (const path of ["/healthz", "/livez", "/readyz", "/readyz?verbose", "/version"]) {
+      expect((await cp.fetchAs("anonymous", path)).status, path).toBe(200);
+    }
+    // kubeadm-style discovery: anybody may read kube-public/cluster-info (404 until the bootstrap signer writes it).
+    expect(
+      (await cp.fetchAs("anonymous", "/api/v1/namespaces/kube-public/configmaps/cluster-info")).status,
+    ).not.toBe(401);
+    await expectUnauthorized(await cp.fetchAs("anonymous", "/api/v1/namespaces/kube-public/configmaps"));
+  });
+
+  it("with a non-bearer Authorization header are anonymous", async () => {
+    const res = await cp.fetchAs("anonymous", "/api/v1/namespaces", {
+      headers: { Authorization: `Basic ${Buffer.from("admin:admin").toString("base64")}` },
+    });
+    await expectUnauthorized(res);
+  });
+});
+
+describe("bootstrap tokens", () => {
+  async function createToken(id: string, secret: string, data: Record<string, string>): Promise<void> {
+    const res = await cp.fetch("/api/v1/namespaces/kube-system/secrets", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: `bootstrap-token-${id}` },
+        type: "bootstrap.kubernetes.io/token",
+        stringData: { "token-id": id, "token-secret": secret, ...data },
+      }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+  }
+
+  const future = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
+  const past = new Date(Date.now() - 3600_000).toISOString().replace(/\.\d+Z$/, "Z");
+
+  it("authenticate as system:bootstrap:<id> while valid", async () => {
+    await createToken("abc123", "0123456789abcdef", {
+      expiration: future,
+      "usage-bootstrap-authentication": "true",
+      "auth-extra-groups": "system:bootstrappers:deckhand:test",
+    });
+    await expectForbiddenFor(
+      await cp.fetchAs({ token: "abc123.0123456789abcdef" }, SECRETS_IN_KUBE_SYSTEM),
+      "system:bootstrap:abc123",
+    );
+  });
+
+  it("are refused with 401 when expired, wrong, not for authentication, unknown or malformed", async () => {
+    await createToken("exp123", "0123456789abcdef", {
+      expiration: past,
+      "usage-bootstrap-authentication": "true",
+    });
+    await createToken("nou123", "0123456789abcdef", { "usage-bootstrap-signing": "true" });
+    for (const token of [
+      "exp123.0123456789abcdef",
+      "abc123.0123456789abcdee",
+      "nou123.0123456789abcdef",
+      "zzz999.0123456789abcdef",
+      "abc123.0123456789ABCDEF",
+      "not-a-token",
+      "abc123.0123456789abcdef.extra",
+    ]) {
+      await expectUnauthorized(await cp.fetchAs({ token }, "/api/v1/namespaces"));
+    }
+    // The reason is logged for the operator, the secret half never.
+    const logs = cp.logs();
+    expect(logs).toContain("bootstrap token exp123: expired");
+    expect(logs).not.toContain("0123456789abcdef");
+  });
+});
+
+describe("the static token file", () => {
+  it("authenticates its users with their groups and refuses unknown tokens", async () => {
+    expect((await cp.fetchAs({ token: MASTER_TOKEN }, "/api/v1/namespaces")).status).toBe(200);
+    await expectForbiddenFor(await cp.fetchAs({ token: VIEWER_TOKEN }, SECRETS_IN_KUBE_SYSTEM), "jane");
+    await expectUnauthorized(await cp.fetchAs({ token: `${VIEWER_TOKEN}x` }, "/api/v1/namespaces"));
+    expect(cp.logs()).not.toContain(VIEWER_TOKEN);
+  });
+});
+
+describe("kubectl", () => {
+  it("works with the admin kubeconfig, verifying the server with the CA", async () => {
+    const { stdout } = await cp.kubectl(["get", "namespaces", "-o", "name"]);
+    expect(stdout).toContain("namespace/kube-system");
+  });
+
+  it("with a token from the token file", async () => {
+    const { stdout } = await cp.kubectl([
+      "--token",
+      MASTER_TOKEN,
+      "get",
+      "namespace",
+      "default",
+      "-o",
+      "name",
+    ]);
+    expect(stdout.trim()).toBe("namespace/default");
+  });
+
+  it("refuses a server whose certificate another CA signed", async () => {
+    const other = await createCertificateAuthority({ commonName: "impostor-ca" });
+    const kubeconfig = join(dir, "wrong-ca.kubeconfig");
+    const config = parse(readFileSync(cp.kubeconfigPath, "utf8"));
+    config.clusters[0].cluster["certificate-authority-data"] = Buffer.from(other.certPem).toString("base64");
+    writeFileSync(kubeconfig, stringify(config), { mode: 0o600 });
+    const result = await cp.kubectl(["--kubeconfig", kubeconfig, "get", "namespaces"], {
+      allowFailure: true,
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/x509|certificate/);
+  });
+});
