@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import type { KubeObject, ResourceDefinition } from "../../api/resource.ts";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import { KUBERNETES_VERSION } from "../../version.ts";
+import { storedEndpointSlices, withPodAndServiceProxy } from "../pod-proxy.ts";
 import type { Storage } from "../storage/types.ts";
 import { IpAllocator } from "./allocators/ip.ts";
 import { PortAllocator } from "./allocators/ports.ts";
@@ -53,7 +54,12 @@ import { routeResource } from "./routes.ts";
 import { ObjectStore } from "./store/object-store.ts";
 import { strategyFor } from "./strategies/index.ts";
 import { markServiceAllocated, type ServiceAllocators } from "./strategies/services.ts";
-import { notWiredStreamingBackend, rejectUpgrade, type StreamingBackend } from "./streaming.ts";
+import {
+  notWiredStreamingBackend,
+  rejectUpgrade,
+  type StreamingBackend,
+  streamObjectName,
+} from "./streaming.ts";
 import { WatchCache } from "./watch/cache.ts";
 
 export interface ApiServerOptions {
@@ -165,7 +171,11 @@ export class ApiServer {
       clock: this.clock,
       log: this.log,
       watch: { ...DEFAULT_WATCH, ...stripUndefined(options.watch ?? {}) },
-      streaming: options.streaming ?? notWiredStreamingBackend(),
+      // pods/proxy and services/proxy are served here; the other streams go to the node agents.
+      streaming: withPodAndServiceProxy(options.streaming ?? notWiredStreamingBackend(), {
+        listEndpointSlices: storedEndpointSlices(this),
+        log: this.log,
+      }),
       patch: options.patch,
       authorizer: this.authorizer,
     };
@@ -581,7 +591,10 @@ export class ApiServer {
           `the server could not find the requested resource: ${served.plural} have no subresource "${info.subresource}"`,
         );
       }
-      const object = await (this.stores.get(served) as ObjectStore).get(info.namespace, info.name);
+      const object = await (this.stores.get(served) as ObjectStore).get(
+        info.namespace,
+        streamObjectName(served.plural, info.subresource, info.name),
+      );
       await this.context.streaming.upgrade(
         {
           resource: served,

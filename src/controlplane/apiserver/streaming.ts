@@ -30,6 +30,16 @@ export interface StreamingBackend {
   upgrade(target: StreamTarget, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
 }
 
+/**
+ * The stored object's name in a pods/proxy or services/proxy request, whose name segment is upstream's
+ * `[scheme:]name[:port]`; other requests name the object as it is.
+ */
+export function streamObjectName(plural: string, subresource: string, name: string): string {
+  if (subresource !== "proxy" || (plural !== "pods" && plural !== "services")) return name;
+  const parts = name.split(":");
+  return (parts.length === 3 ? parts[1] : parts[0]) || name;
+}
+
 const NOT_WIRED = "the node agent's streaming endpoints are wired in a later issue";
 
 function notWiredMessage(target: StreamTarget): string {

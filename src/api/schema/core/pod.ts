@@ -39,7 +39,7 @@ export const pods = defineKind<Pod>({
   namespaced: true,
   shortNames: ["po"],
   categories: ["all"],
-  subresources: ["status", "binding", "eviction", "log", "exec", "attach", "portforward"],
+  subresources: ["status", "binding", "eviction", "log", "exec", "attach", "portforward", "proxy"],
   schema: Pod,
   nameValidator: nameIsDNSSubdomain,
   applyDefaults(pod) {

@@ -67,7 +67,7 @@ export const services = defineKind<Service>({
   namespaced: true,
   shortNames: ["svc"],
   categories: ["all"],
-  subresources: ["status"],
+  subresources: ["status", "proxy"],
   schema: Service,
   nameValidator: nameIsDNS1035Label,
   applyDefaults(svc) {

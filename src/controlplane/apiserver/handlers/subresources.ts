@@ -9,6 +9,7 @@ import { bodyMediaType } from "../negotiation.ts";
 import type { ServedResource } from "../resources.ts";
 import { writeObject } from "../response.ts";
 import { type LabelSelectorObject, selectorFromMap, selectorFromObject } from "../selectors.ts";
+import { streamObjectName } from "../streaming.ts";
 import { checkTypeMeta } from "./decode.ts";
 import { parseBoolean, parseDryRun, parseFieldManager } from "./query.ts";
 import type { RequestScope } from "./scope.ts";
@@ -271,7 +272,8 @@ export async function finalizeNamespace(scope: RequestScope): Promise<void> {
 // Streaming --------------------------------------------------------------------------------------------------------
 
 export async function connect(scope: RequestScope): Promise<void> {
-  const obj = await scope.store.get(scope.info.namespace, scope.info.name);
+  const stored = streamObjectName(scope.served.plural, scope.info.subresource, scope.info.name);
+  const obj = await scope.store.get(scope.info.namespace, stored);
   await scope.ctx.streaming.handle(
     {
       resource: scope.served,
