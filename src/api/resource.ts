@@ -98,4 +98,16 @@ export interface ResourceDefinition<T extends KubeObject = KubeObject> {
   /** Field selectors this resource supports beyond metadata.name/metadata.namespace. */
   fieldSelectors: Record<string, (obj: T) => string | undefined>;
   scale?: ScaleBinding;
+  /**
+   * Set when this resource is another one's objects in a different form (events.k8s.io/v1 events are the
+   * core/v1 events): where those are stored, and the conversions between the stored form and this one.
+   */
+  storedAs?: StoredAs<T>;
+}
+
+export interface StoredAs<T extends KubeObject = KubeObject> {
+  group: string;
+  plural: string;
+  toStored(obj: T): KubeObject;
+  fromStored(obj: KubeObject): T;
 }

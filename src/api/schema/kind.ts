@@ -65,6 +65,7 @@ export interface KindOptions<T extends KubeObject> {
   table: KindTable<T>;
   fieldSelectors?: Record<string, (obj: T) => string | undefined>;
   scale?: ResourceDefinition<T>["scale"];
+  storedAs?: ResourceDefinition<T>["storedAs"];
 }
 
 export function defineKind<T extends KubeObject>(o: KindOptions<T>): KindDefinition<T> {
@@ -91,6 +92,7 @@ export function defineKind<T extends KubeObject>(o: KindOptions<T>): KindDefinit
   if (o.prepareForCreate) def.prepareForCreate = o.prepareForCreate;
   if (o.prepareForUpdate) def.prepareForUpdate = o.prepareForUpdate;
   if (o.scale) def.scale = o.scale;
+  if (o.storedAs) def.storedAs = o.storedAs;
   return def;
 }
 

@@ -44,7 +44,9 @@ export class ResourceRegistry {
         apiVersion: def.group === "" ? def.version : `${def.group}/${def.version}`,
         listKind: `${def.kind}List`,
         qualified: { group: def.group, resource: def.plural },
-        keyPrefix: storagePrefix(def.group, def.plural),
+        keyPrefix: def.storedAs
+          ? storagePrefix(def.storedAs.group, def.storedAs.plural)
+          : storagePrefix(def.group, def.plural),
         hasStatus: def.subresources.includes("status"),
       };
       const pathKey = `${def.group}/${def.version}/${def.plural}`;

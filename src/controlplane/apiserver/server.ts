@@ -22,6 +22,7 @@ import { ClusterAuthorization } from "./authz/index.ts";
 import { drainBody } from "./body.ts";
 import { bootstrapCluster } from "./bootstrap.ts";
 import { Compactor } from "./compactor.ts";
+import { DEFAULT_EVENT_TTL_MS, EventTtlSweeper } from "./event-ttl.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from "./discovery.ts";
 import { ApiError } from "./errors.ts";
 import { GarbageCollector } from "./gc.ts";
@@ -85,6 +86,8 @@ export interface ApiServerOptions {
   watch?: Partial<WatchSettings> & { cacheCapacity?: number; historyWindow?: number };
   /** Storage compaction: every interval, history older than one interval is dropped. 0 disables. */
   compactionIntervalMs?: number;
+  /** How long an event lives after its last write (upstream --event-ttl, default 1 h); 0 keeps events. */
+  eventTtlMs?: number;
   /** How the `kubernetes` Service reaches this server (default: the listen address; none for loopback). */
   advertise?: { address: string; port: number };
 }
@@ -109,6 +112,7 @@ export class ApiServer {
   private readonly gc: GarbageCollector;
   private readonly namespaceFinalizer: NamespaceFinalizer;
   private readonly compactor: Compactor | undefined;
+  private readonly eventTtl: EventTtlSweeper | undefined;
   private ready = false;
   private address: AddressInfo | undefined;
 
@@ -203,6 +207,7 @@ export class ApiServer {
             log: this.log,
           })
         : undefined;
+    this.eventTtl = this.eventTtlSweeper(options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS);
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
     this.http = options.tls
       ? createHttpsServer(
@@ -245,7 +250,17 @@ export class ApiServer {
     this.gc.start();
     this.namespaceFinalizer.start();
     this.compactor?.start();
+    this.eventTtl?.start();
     this.ready = true;
+  }
+
+  /** Expires core/v1 events (and so events.k8s.io/v1 ones, the same objects); none if ttlMs is 0. */
+  private eventTtlSweeper(ttlMs: number): EventTtlSweeper | undefined {
+    const events = this.registry.lookup("", "v1", "events");
+    const store = events && this.stores.get(events);
+    const cache = events && this.caches.get(events);
+    if (ttlMs <= 0 || !store || !cache) return undefined;
+    return new EventTtlSweeper({ store, cache, ttlMs, clock: this.clock, log: this.log });
   }
 
   /** Where the `kubernetes` Service points: the configured address, else the listener's own. */
@@ -272,6 +287,7 @@ export class ApiServer {
     this.gc.stop();
     this.namespaceFinalizer.stop();
     this.compactor?.stop();
+    this.eventTtl?.stop();
     this.authorization.stop();
     for (const cache of this.caches.values()) cache.stop();
     await new Promise<void>((resolve) => {

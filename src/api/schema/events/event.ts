@@ -1,6 +1,7 @@
 // events.k8s.io/v1 Event, and its conversion to and from core/v1 Event (the same objects upstream: both
 // APIs read and write the one events store).
 
+import type { KubeObject } from "../../resource.ts";
 import type { Event as CoreEvent } from "../core/event.ts";
 import { EventSource } from "../core/event.ts";
 import { ObjectReference } from "../core/refs.ts";
@@ -136,6 +137,13 @@ export const eventsV1 = defineKind<EventsV1Event>({
   shortNames: ["ev"],
   schema: Event,
   nameValidator: nameIsPathSegment,
+  // One events store, as upstream: both APIs read and write the core/v1 objects.
+  storedAs: {
+    group: "",
+    plural: "events",
+    toStored: (e) => toCoreEvent(e) as unknown as KubeObject,
+    fromStored: (e) => toEventsV1(e as unknown as CoreEvent),
+  },
   validate(e) {
     const errs: FieldError[] = [];
     if (!e.eventTime) errs.push(required("eventTime"));

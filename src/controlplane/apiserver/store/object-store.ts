@@ -138,16 +138,22 @@ export class ObjectStore {
       : this.resource.keyPrefix;
   }
 
-  /** Stored JSON carries no resourceVersion: it is the key's revision, set on every read. */
+  /**
+   * Stored JSON carries no resourceVersion: it is the key's revision, set on every read. A resource stored
+   * as another one's objects (ServedResource.def.storedAs) converts on the way in and out.
+   */
   encode(obj: KubeObject): string {
-    const meta = obj.metadata;
-    if (meta?.resourceVersion === undefined) return JSON.stringify(obj);
+    const storedAs = this.resource.def.storedAs;
+    const stored = storedAs ? storedAs.toStored(obj) : obj;
+    const meta = stored.metadata;
+    if (meta?.resourceVersion === undefined) return JSON.stringify(stored);
     const { resourceVersion: _rv, ...rest } = meta;
-    return JSON.stringify({ ...obj, metadata: rest });
+    return JSON.stringify({ ...stored, metadata: rest });
   }
 
   decode(kv: KeyValue): KubeObject {
-    const obj = JSON.parse(kv.value) as KubeObject;
+    const stored = JSON.parse(kv.value) as KubeObject;
+    const obj = this.resource.def.storedAs ? this.resource.def.storedAs.fromStored(stored) : stored;
     metaOf(obj).resourceVersion = String(kv.modRevision);
     return obj;
   }
