@@ -7,6 +7,7 @@
 // that describe the runtime's state are computed when scraped from a source the composition root passes in.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Pod } from "../api/schema/core/pod-types.ts";
+import type { ProxyMetrics } from "../proxy/metrics.ts";
 import type { ContainerState } from "../runtime/types.ts";
 import type { PodRuntimeStatus } from "./pleg.ts";
 
@@ -45,6 +46,17 @@ const PROBE_TYPE_LABEL = { liveness: "Liveness", readiness: "Readiness", startup
 const PROBE_RESULT_LABEL = { success: "successful", failure: "failed", unknown: "unknown" } as const;
 const CONTAINER_STATES: readonly ContainerState[] = ["created", "running", "exited", "unknown"];
 
+// kube-proxy's layouts (pkg/proxy/metrics): sync durations exponential from 1 ms; network programming in
+// quarter seconds, then seconds up to a minute, then coarser up to five minutes.
+const PROXY_SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
+const NETWORK_PROGRAMMING_BUCKETS = [
+  0.25,
+  0.5,
+  ...Array.from({ length: 59 }, (_, i) => 1 + i),
+  ...Array.from({ length: 12 }, (_, i) => 60 + 5 * i),
+  ...Array.from({ length: 7 }, (_, i) => 120 + 30 * i),
+];
+
 export class AgentMetrics {
   /** Served on /metrics. */
   readonly registry = new Registry();
@@ -60,6 +72,7 @@ export class AgentMetrics {
   readonly #probes: Counter<"probe_type" | "result" | "container" | "pod" | "namespace" | "pod_uid">;
   /** Label sets of prober_probe_total per pod UID, so that a removed pod's series go with it. */
   readonly #probeSeries = new Map<string, Map<string, Record<string, string>>>();
+  #proxy: ProxyMetrics | undefined;
 
   constructor(options: AgentMetricsOptions) {
     const registers = [this.registry];
@@ -177,6 +190,114 @@ export class AgentMetrics {
       this.#probeSeries.set(event.podUid, series);
     }
     series.set(JSON.stringify(labels), labels);
+  }
+
+  /**
+   * The service proxy's metrics, under kube-proxy's names, on /metrics (created on first use: an agent
+   * without the proxy exports none of them).
+   */
+  proxyMetrics(): ProxyMetrics {
+    if (this.#proxy) return this.#proxy;
+    const registers = [this.registry];
+    const syncHistogram = (name: string, help: string) =>
+      new Histogram({ name, help, buckets: PROXY_SYNC_BUCKETS, registers });
+    const syncDuration = syncHistogram(
+      "kubeproxy_sync_proxy_rules_duration_seconds",
+      "SyncProxyRules latency in seconds",
+    );
+    const fullDuration = syncHistogram(
+      "kubeproxy_sync_full_proxy_rules_duration_seconds",
+      "SyncProxyRules latency in seconds for full resyncs",
+    );
+    const partialDuration = syncHistogram(
+      "kubeproxy_sync_partial_proxy_rules_duration_seconds",
+      "SyncProxyRules latency in seconds for partial resyncs",
+    );
+    const lastSync = new Gauge({
+      name: "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
+      help: "The last time proxy rules were successfully synced",
+      registers,
+    });
+    const lastQueued = new Gauge({
+      name: "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds",
+      help: "The last time a sync of proxy rules was queued",
+      registers,
+    });
+    const rules = new Gauge({
+      name: "kubeproxy_sync_proxy_rules_iptables_total",
+      help: "Total number of iptables rules owned by kube-proxy",
+      labelNames: ["table"],
+      registers,
+    });
+    const serviceChanges = new Counter({
+      name: "kubeproxy_sync_proxy_rules_service_changes_total",
+      help: "Cumulative proxy rules Service changes",
+      registers,
+    });
+    const servicePending = new Gauge({
+      name: "kubeproxy_sync_proxy_rules_service_changes_pending",
+      help: "Pending proxy rules Service changes",
+      registers,
+    });
+    const endpointChanges = new Counter({
+      name: "kubeproxy_sync_proxy_rules_endpoint_changes_total",
+      help: "Cumulative proxy rules Endpoint changes",
+      registers,
+    });
+    const endpointPending = new Gauge({
+      name: "kubeproxy_sync_proxy_rules_endpoint_changes_pending",
+      help: "Pending proxy rules Endpoint changes",
+      registers,
+    });
+    const restoreFailures = new Counter({
+      name: "kubeproxy_sync_proxy_rules_iptables_restore_failures_total",
+      help: "Cumulative proxy iptables restore failures",
+      registers,
+    });
+    const partialRestoreFailures = new Counter({
+      name: "kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total",
+      help: "Cumulative proxy iptables partial restore failures",
+      registers,
+    });
+    const networkProgramming = new Histogram({
+      name: "kubeproxy_network_programming_duration_seconds",
+      help: "In Cluster Network Programming Latency in seconds",
+      buckets: NETWORK_PROGRAMMING_BUCKETS,
+      registers,
+    });
+    // Present from the start, as upstream's are (a dashboard's rate() needs the zero).
+    for (const counter of [serviceChanges, endpointChanges, restoreFailures, partialRestoreFailures])
+      counter.inc(0);
+    this.#proxy = {
+      serviceChanged(pending) {
+        serviceChanges.inc();
+        servicePending.set(pending);
+      },
+      endpointsChanged(pending) {
+        endpointChanges.inc();
+        endpointPending.set(pending);
+      },
+      queued(atMs) {
+        lastQueued.set(atMs / 1000);
+      },
+      synced(sync) {
+        syncDuration.observe(sync.seconds);
+        (sync.kind === "full" ? fullDuration : partialDuration).observe(sync.seconds);
+        lastSync.set(sync.endedAtMs / 1000);
+        rules.set({ table: "filter" }, sync.rules.filter);
+        rules.set({ table: "nat" }, sync.rules.nat);
+        servicePending.set(sync.pendingServices);
+        endpointPending.set(sync.pendingEndpoints);
+      },
+      restoreFailed(partial) {
+        restoreFailures.inc();
+        if (partial) partialRestoreFailures.inc();
+      },
+      programmed(seconds) {
+        networkProgramming.observe(seconds);
+      },
+    };
+    return this.#proxy;
   }
 
   /** Drops the per-pod series of a pod that is gone. */

@@ -75,6 +75,11 @@ export class ServiceChangeTracker {
     return this.pending.size > 0;
   }
 
+  /** Services with changes not checked out yet. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
   /** A Service was added or modified. Returns whether any change is pending. */
   update(svc: Service): boolean {
     const parsed = servicePorts(svc);
@@ -144,6 +149,11 @@ export class EndpointsChangeTracker {
 
   get hasPending(): boolean {
     return this.pending.size > 0;
+  }
+
+  /** Services with changes not checked out yet. */
+  get pendingCount(): number {
+    return this.pending.size;
   }
 
   update(slice: EndpointSlice): boolean {

@@ -10,6 +10,7 @@ export {
   IptablesError,
   RestoreError,
 } from "./iptables.ts";
+export type { ProxyMetrics, ProxySyncMetrics } from "./metrics.ts";
 export {
   PROXY_LABEL_SELECTOR,
   type ServicePortView,

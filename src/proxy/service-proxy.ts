@@ -10,6 +10,7 @@ import { EndpointsChangeTracker, ServiceChangeTracker } from "./change-tracker.t
 import { type Conntrack, execConntrack, planConntrackCleanup } from "./conntrack.ts";
 import { isIPv4, parseCidr } from "./ip.ts";
 import { type Iptables, isRestoreError } from "./iptables.ts";
+import type { ProxyMetrics } from "./metrics.ts";
 import type { ProxyRulesConfig } from "./render.ts";
 import { BoundedFrequencyRunner } from "./runner.ts";
 import { type ProxyLogger, RuleSyncer, type SyncReport } from "./syncer.ts";
@@ -51,6 +52,8 @@ export interface ServiceProxyOptions {
   conntrack?: Conntrack;
   /** Told about a Service whose ports cannot all be proxied (for an event on the Service). */
   onServiceProblem?(service: Service, message: string): void;
+  /** Sync durations, changes, failures and rule counts, for kube-proxy's metrics. */
+  metrics?: ProxyMetrics;
   maxChainsPerCreateRestore?: number;
   maxChainsPerUpdateRestore?: number;
 }
@@ -242,10 +245,22 @@ export class ServiceProxy {
       run: () => this.syncOnce(),
     });
     let initialized = false;
+    const metrics = options.metrics;
     const changed = (pending: boolean) => {
       if (!pending) return;
       this.oldestChangeAt ??= this.clock.now();
-      if (initialized) runner.request();
+      if (initialized) {
+        runner.request();
+        metrics?.queued(this.clock.now());
+      }
+    };
+    const serviceChanged = (pending: boolean) => {
+      metrics?.serviceChanged(this.services.pendingCount);
+      changed(pending);
+    };
+    const endpointsChanged = (pending: boolean) => {
+      metrics?.endpointsChanged(this.endpointsTracker.pendingCount);
+      changed(pending);
     };
     const onError = (what: string) => (error: unknown, retryInMs: number) =>
       log.warn({ err: error, retryInMs }, `${what} list/watch failed`);
@@ -257,7 +272,7 @@ export class ServiceProxy {
       handler: {
         replace: (items) => changed(this.services.replace(items)),
         event: (event) =>
-          changed(
+          serviceChanged(
             event.type === "DELETED"
               ? this.services.delete(event.object)
               : this.services.update(event.object),
@@ -273,7 +288,7 @@ export class ServiceProxy {
       handler: {
         replace: (items) => changed(this.endpointsTracker.replace(items)),
         event: (event) =>
-          changed(
+          endpointsChanged(
             event.type === "DELETED"
               ? this.endpointsTracker.delete(event.object)
               : this.endpointsTracker.update(event.object),
@@ -380,6 +395,7 @@ export class ServiceProxy {
     const changed = new Set([...this.services.checkout().changed, ...endpointChanges.changed]);
     const state = { ports: this.services.ports, endpoints: this.endpointsTracker.endpoints };
     const failuresBefore = syncer.restoreFailures;
+    const partialFailuresBefore = syncer.partialRestoreFailures;
     try {
       const report = await syncer.sync(state, changed);
       const end = this.clock.now();
@@ -400,6 +416,16 @@ export class ServiceProxy {
       s.endpoints = [...state.endpoints.values()].reduce((n, eps) => n + eps.length, 0);
       s.lastReport = report;
       this.retryDelayMs = 0;
+      this.options.metrics?.synced({
+        kind: report.kind,
+        seconds: (end - start) / 1000,
+        endedAtMs: end,
+        rules: syncer.ruleCounts(),
+        pendingServices: this.services.pendingCount,
+        pendingEndpoints: this.endpointsTracker.pendingCount,
+      });
+      if (changedAt !== undefined && changed.size > 0)
+        this.options.metrics?.programmed((end - changedAt) / 1000);
       const level = report.kind === "full" || report.fellBack ? "info" : "debug";
       this.log[level](
         { ...report, durationMs: end - start, changedServices: changed.size },
@@ -428,7 +454,10 @@ export class ServiceProxy {
       );
       this.runner?.retryAfter(this.retryDelayMs);
     } finally {
-      this.stats.restoreFailures += syncer.restoreFailures - failuresBefore;
+      const failures = syncer.restoreFailures - failuresBefore;
+      const partialFailures = syncer.partialRestoreFailures - partialFailuresBefore;
+      this.stats.restoreFailures += failures;
+      for (let i = 0; i < failures; i++) this.options.metrics?.restoreFailed(i < partialFailures);
     }
   }
 }

@@ -78,6 +78,8 @@ interface Programmed {
   service: string;
   chains: string[];
   digests: number[];
+  /** Rules in its chains (for the rule count metric). */
+  rules: number;
   top: TopRule[];
   /**
    * The inputs of that render (the trackers hand out new objects for every change): when they are the same
@@ -139,6 +141,12 @@ export class RuleSyncer {
   private restores = 0;
   /** iptables-restore calls that failed. */
   restoreFailures = 0;
+  /** …of them, in partial syncs (upstream's kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total). */
+  partialRestoreFailures = 0;
+  /** The running sync is a partial one. */
+  private inPartial = false;
+  /** Rules of the static chains, per table, as of the last full sync. */
+  private baseRules = { filter: 0, nat: 0 };
   /** Inside inSession(): the session restores go to (started on first use). */
   private openSession: (() => RestoreSession) | undefined;
   /** A failure was already counted and logged for the running sync (a session reports it twice). */
@@ -160,6 +168,16 @@ export class RuleSyncer {
     return this.record.size;
   }
 
+  /** Rules Deckhand has programmed per table (its own chains; not the jumps from built-in chains). */
+  ruleCounts(): { filter: number; nat: number } {
+    const counts = { ...this.baseRules };
+    for (const programmed of this.record.values()) {
+      counts.nat += programmed.rules;
+      for (const top of programmed.top) counts[top.table]++;
+    }
+    return counts;
+  }
+
   /** What is programmed for one service port (for `deckhand debug services`); undefined if nothing. */
   programmedFor(key: string): { chains: readonly string[]; topRules: readonly string[] } | undefined {
     const programmed = this.record.get(key);
@@ -174,6 +192,7 @@ export class RuleSyncer {
    */
   async sync(state: ProxyState, changed: ReadonlySet<string>): Promise<SyncReport> {
     this.failureCounted = false;
+    this.inPartial = false;
     const ctx = renderContext(this.config, state);
     if (this.largeClusterMode !== undefined && this.largeClusterMode !== ctx.largeClusterMode) {
       this.log.info(
@@ -185,8 +204,10 @@ export class RuleSyncer {
     this.largeClusterMode = ctx.largeClusterMode;
     if (this.needFullSync) return this.runFull(state, ctx, false);
     try {
+      this.inPartial = true;
       return await this.partial(state, ctx, changed);
     } catch (error) {
+      this.inPartial = false;
       this.log.warn({ err: error }, "partial sync failed; falling back to a full sync");
       this.needFullSync = true;
       this.failureCounted = false;
@@ -247,6 +268,7 @@ export class RuleSyncer {
       if (this.failureCounted) throw error;
       this.failureCounted = true;
       this.restoreFailures++;
+      if (this.inPartial) this.partialRestoreFailures++;
       this.log.warn(
         { err: error, line: isRestoreError(error) ? error.lineText : undefined },
         "iptables-restore failed; nothing of the failing table was applied",
@@ -284,6 +306,10 @@ export class RuleSyncer {
     // 1. Canaries, missing top-level chains (never re-declared when present: that would flush them), and
     //    the static chains whose content differs.
     const base = renderBase(this.config);
+    const baseRules = { filter: 0, nat: base.natServicesTrailer.length };
+    for (const chain of base.chains)
+      baseRules[chain.table === "nat" ? "nat" : "filter"] += chain.rules.length;
+    this.baseRules = baseRules;
     // On the legacy backend every commit copies the whole table: everything goes into one payload.
     const shared = this.single
       ? new Batcher(Number.POSITIVE_INFINITY, (text) => this.restore(text))
@@ -356,10 +382,11 @@ export class RuleSyncer {
       if (old && sameInputs(old.from, from)) programmed = old;
       else {
         rules = renderServicePort(svc, endpoints, ctx);
-        programmed = { service: svc.service, chains: [], digests: [], top: rules.top, from };
+        programmed = { service: svc.service, chains: [], digests: [], rules: 0, top: rules.top, from };
         for (const chain of rules.chains) {
           programmed.chains.push(chain.name);
           programmed.digests.push(chainDigest(chain.rules));
+          programmed.rules += chain.rules.length;
         }
       }
       for (const top of programmed.top) {
@@ -506,6 +533,7 @@ export class RuleSyncer {
                 service: svc.service,
                 chains: [],
                 digests: [],
+                rules: 0,
                 top: rules.top,
                 from: renderedFrom(svc, endpoints, ctx),
               }
@@ -522,6 +550,7 @@ export class RuleSyncer {
           const digest = chainDigest(chain.rules);
           next?.chains.push(chain.name);
           next?.digests.push(digest);
+          if (next) next.rules += chain.rules.length;
           if (oldDigests.get(chain.name) === digest) continue;
           ops.push((p) => p.writeChain("nat", chain.name, chain.rules));
           report.chainsWritten++;
