@@ -1,0 +1,4 @@
+// The deckhand debug suite (./debug.suite.ts) against the shared Docker engine.
+import { debugSuite } from "./debug.suite.ts";
+
+debugSuite("docker");
