@@ -14,6 +14,7 @@ import {
   type ControllerFlags,
   parseControllerOptions,
 } from "../controlplane/controllers/flags.ts";
+import { parseDuration } from "../util/duration.ts";
 
 interface ControlPlaneFlags extends ControllerFlags {
   dataDir?: string;
@@ -26,6 +27,7 @@ interface ControlPlaneFlags extends ControllerFlags {
   logLevel: string;
   tlsSan?: string[];
   tokenAuthFile?: string;
+  eventTtl?: string;
 }
 
 export class FlagError extends Error {}
@@ -106,6 +108,13 @@ export async function validateFlags(flags: ControlPlaneFlags) {
       );
     }
   }
+  const eventTtl = flags.eventTtl ?? "1h";
+  const eventTtlMs = parseDuration(eventTtl.trim());
+  if (eventTtlMs === undefined) {
+    throw new FlagError(
+      `--event-ttl ${JSON.stringify(eventTtl)}: expected a duration such as 1h, 30m or 1h30m (0: events never expire)`,
+    );
+  }
   const controllers = await parseControllers(flags.controllers);
   let controllerOptions: ReturnType<typeof parseControllerOptions>;
   try {
@@ -129,6 +138,7 @@ export async function validateFlags(flags: ControlPlaneFlags) {
     nodePortRange,
     tlsSans,
     ...(tokenAuthFile ? { tokenAuthFile } : {}),
+    eventTtlMs,
     controllers,
     controllerOptions,
   };
@@ -176,6 +186,7 @@ export function registerControlPlaneCommand(program: Command): void {
       [] as string[],
     )
     .option("--token-auth-file <file>", 'static bearer tokens, CSV lines token,user,uid,"group1,group2"')
+    .option("--event-ttl <duration>", "how long an event is kept after its last write (0: forever)", "1h")
     .option("--log-level <level>", "trace, debug, info, warn or error", "info");
   addControllerOptions(command);
   command.action(async (flags: ControlPlaneFlags) => {

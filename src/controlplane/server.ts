@@ -46,6 +46,8 @@ export interface ControlPlaneConfig {
   streaming?: StreamingBackend;
   /** Watch bookmark interval (ms); upstream sends one a minute. */
   bookmarkIntervalMs?: number;
+  /** --event-ttl: how long an event lives after its last write (default 1 h; 0 keeps events). */
+  eventTtlMs?: number;
   /** Scheduler and controllers (src/controlplane/controllers); false runs the API server alone. */
   controllers?: ControllersConfig | false;
 }
@@ -107,6 +109,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
     // pods/log, exec, attach, portforward and nodes/proxy are answered by the node's agent.
     streaming: config.streaming ?? nodeProxy((name): Promise<KubeObject> => storedNode(apiServer, name), log),
     ...(config.bookmarkIntervalMs ? { watch: { bookmarkIntervalMs: config.bookmarkIntervalMs } } : {}),
+    ...(config.eventTtlMs !== undefined ? { eventTtlMs: config.eventTtlMs } : {}),
   });
   try {
     const address = await apiServer.listen(config.listen.host, config.listen.port);
