@@ -8,6 +8,7 @@ import type { EndpointSlice } from "../api/schema/discovery/endpointslice.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { EndpointsChangeTracker, ServiceChangeTracker } from "./change-tracker.ts";
 import { type Conntrack, execConntrack, planConntrackCleanup } from "./conntrack.ts";
+import { ProxyHealthServer, parseBindAddress, ServiceHealthServer } from "./healthcheck.ts";
 import { isIPv4, parseCidr } from "./ip.ts";
 import { type Iptables, isRestoreError } from "./iptables.ts";
 import type { ProxyMetrics } from "./metrics.ts";
@@ -54,6 +55,15 @@ export interface ServiceProxyOptions {
   onServiceProblem?(service: Service, message: string): void;
   /** Sync durations, changes, failures and rule counts, for kube-proxy's metrics. */
   metrics?: ProxyMetrics;
+  /**
+   * kube-proxy's /healthz and /livez, "host:port" (upstream's default is "0.0.0.0:10256"); none when unset.
+   * Unhealthy once a sync has been waiting longer than 2 × syncPeriod.
+   */
+  healthzBindAddress?: string;
+  /** Where the health check node ports of externalTrafficPolicy Local Services listen; default all IPv4. */
+  healthCheckAddresses?: string[];
+  /** An event about a Service, e.g. FailedToStartServiceHealthcheck when its health check port is taken. */
+  onServiceEvent?(service: { namespace: string; name: string }, reason: string, message: string): void;
   maxChainsPerCreateRestore?: number;
   maxChainsPerUpdateRestore?: number;
 }
@@ -144,8 +154,13 @@ export class ServiceProxy {
   private runner: BoundedFrequencyRunner | undefined;
   private syncer: RuleSyncer | undefined;
   private oldestChangeAt: number | undefined;
+  /** The oldest change not yet programmed, including those of a sync in progress (for /healthz). */
+  private queuedSince: number | undefined;
+  private readonly serviceHealth: ServiceHealthServer;
   private retryDelayMs = 0;
   private defaultConntrack: Conntrack | undefined;
+  /** Where /healthz listens, once it does (tests bind port 0). */
+  healthzAddress: import("node:net").AddressInfo | undefined;
 
   constructor(options: ServiceProxyOptions) {
     for (const ip of options.nodeIPs) {
@@ -177,9 +192,34 @@ export class ServiceProxy {
       onProblems: (svc, problems) => this.reportProblems(svc, problems),
     });
     this.endpointsTracker = new EndpointsChangeTracker(options.nodeName);
+    if (options.healthzBindAddress !== undefined) parseBindAddress(options.healthzBindAddress);
+    this.serviceHealth = new ServiceHealthServer({
+      addresses: options.healthCheckAddresses,
+      log: options.log,
+      proxyHealthy: () => this.healthy(),
+      onListenError: (service, port, error) => {
+        const slash = service.indexOf("/");
+        options.onServiceEvent?.(
+          { namespace: service.slice(0, slash), name: service.slice(slash + 1) },
+          "FailedToStartServiceHealthcheck",
+          `node ${options.nodeName} failed to start healthcheck "${service}" on port ${port}: ${error.message}`,
+        );
+      },
+    });
     this.ready = new Promise((resolve) => {
       this.readyResolve = resolve;
     });
+  }
+
+  /** kube-proxy's health: no sync has been waiting longer than 2 × syncPeriod. */
+  healthy(): boolean {
+    const timeoutMs = 2 * (this.options.syncPeriodMs ?? 30_000);
+    return this.queuedSince === undefined || this.clock.now() - this.queuedSince <= timeoutMs;
+  }
+
+  /** The health check node port listeners: Service ("namespace/name") → port. */
+  healthCheckPorts(): Map<string, number> {
+    return this.serviceHealth.ports();
   }
 
   /** Asks for a sync as soon as minSyncPeriod allows. */
@@ -249,6 +289,7 @@ export class ServiceProxy {
     const changed = (pending: boolean) => {
       if (!pending) return;
       this.oldestChangeAt ??= this.clock.now();
+      this.queuedSince ??= this.oldestChangeAt;
       if (initialized) {
         runner.request();
         metrics?.queued(this.clock.now());
@@ -296,6 +337,7 @@ export class ServiceProxy {
       },
       onError: onError("EndpointSlice"),
     });
+    const healthz = await this.startHealthz();
     const reflectors = Promise.all([serviceReflector.run(signal), sliceReflector.run(signal)]);
     // Never program a partial view: wait until both collections have been listed once.
     await Promise.race([
@@ -312,6 +354,49 @@ export class ServiceProxy {
       await runner.loop(signal);
     }
     await reflectors;
+    await Promise.all([healthz?.stop(), this.serviceHealth.stop()]);
+  }
+
+  /** /healthz and /livez, when asked for; a port that cannot be opened is logged, not fatal. */
+  private async startHealthz(): Promise<ProxyHealthServer | undefined> {
+    const bindAddress = this.options.healthzBindAddress;
+    if (bindAddress === undefined) return undefined;
+    const server = new ProxyHealthServer({
+      bindAddress,
+      healthTimeoutMs: 2 * (this.options.syncPeriodMs ?? 30_000),
+      state: () => ({ lastUpdatedMs: this.stats.lastSyncAt, oldestQueuedMs: this.queuedSince }),
+      now: () => this.clock.now(),
+      log: this.log,
+    });
+    try {
+      this.healthzAddress = await server.start();
+      return server;
+    } catch (error) {
+      this.log.error({ err: error, bindAddress }, "service proxy: cannot serve /healthz and /livez");
+      return undefined;
+    }
+  }
+
+  /** Opens and closes health check node ports, and tells them each Service's local ready endpoints. */
+  private async syncHealthChecks(state: {
+    ports: ReadonlyMap<string, ServicePortInfo>;
+    endpoints: ReadonlyMap<string, readonly EndpointInfo[]>;
+  }): Promise<void> {
+    const ports = new Map<string, number>();
+    for (const svc of state.ports.values())
+      if (svc.healthCheckNodePort > 0) ports.set(svc.service, svc.healthCheckNodePort);
+    // Upstream's LocalReadyEndpoints: ready endpoints on this node, summed over the Service's ports.
+    const counts = new Map<string, number>();
+    if (ports.size > 0) {
+      for (const [key, svc] of state.ports) {
+        if (!ports.has(svc.service)) continue;
+        let n = counts.get(svc.service) ?? 0;
+        for (const ep of state.endpoints.get(key) ?? []) if (ep.isLocal && ep.ready) n++;
+        counts.set(svc.service, n);
+      }
+    }
+    await this.serviceHealth.syncServices(ports);
+    this.serviceHealth.syncEndpoints(counts);
   }
 
   private async rulesConfig(): Promise<ProxyRulesConfig> {
@@ -431,6 +516,8 @@ export class ServiceProxy {
         { ...report, durationMs: end - start, changedServices: changed.size },
         "service proxy: rules synced",
       );
+      this.queuedSince = this.oldestChangeAt;
+      await this.syncHealthChecks(state);
       this.readyResolve();
       await this.cleanConntrack(endpointChanges.previous, state);
     } catch (error) {
