@@ -25,6 +25,7 @@ import {
   type ControlPlanePki,
   ensureClientCertificate,
   ensureControlPlanePki,
+  KUBELET_CLIENT,
 } from "./pki.ts";
 import { openStorage } from "./storage/index.ts";
 
@@ -83,6 +84,8 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
   });
   const tokens: TokenAuthenticator[] = [];
   if (config.tokenAuthFile) tokens.push(await loadTokenFile(config.tokenAuthFile));
+  // The API server's identity towards node agents (pods/log, exec, attach, port-forward, nodes/proxy).
+  const kubeletClient = await ensureClientCertificate(pki, KUBELET_CLIENT);
   const storage = await openStorage(config.store, config.dataDir);
   log.info({ backend: storage.backend, store: config.store }, "storage opened");
   const apiServer: ApiServer = new ApiServer({
@@ -107,7 +110,9 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
     ],
     admission: controllerAdmission(config.controllers),
     // pods/log, exec, attach, portforward and nodes/proxy are answered by the node's agent.
-    streaming: config.streaming ?? nodeProxy((name): Promise<KubeObject> => storedNode(apiServer, name), log),
+    streaming:
+      config.streaming ??
+      nodeProxy((name): Promise<KubeObject> => storedNode(apiServer, name), log, { kubeletClient }),
     ...(config.bookmarkIntervalMs ? { watch: { bookmarkIntervalMs: config.bookmarkIntervalMs } } : {}),
     ...(config.eventTtlMs !== undefined ? { eventTtlMs: config.eventTtlMs } : {}),
   });

@@ -18,13 +18,15 @@ import type { Storage } from "../storage/types.ts";
 import { IpAllocator } from "./allocators/ip.ts";
 import { PortAllocator } from "./allocators/ports.ts";
 import type { ObjectLookup } from "./authn/lookup.ts";
+import type { ServiceAccountTokens } from "./authn/serviceaccount.ts";
+import { impersonate } from "./authz/impersonation.ts";
 import { ClusterAuthorization } from "./authz/index.ts";
 import { drainBody } from "./body.ts";
 import { bootstrapCluster } from "./bootstrap.ts";
 import { Compactor } from "./compactor.ts";
-import { DEFAULT_EVENT_TTL_MS, EventTtlSweeper } from "./event-ttl.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from "./discovery.ts";
 import { ApiError } from "./errors.ts";
+import { DEFAULT_EVENT_TTL_MS, EventTtlSweeper } from "./event-ttl.ts";
 import { GarbageCollector } from "./gc.ts";
 import type { RequestScope, ServerContext, WatchSettings } from "./handlers/scope.ts";
 import { NamespaceFinalizer } from "./namespace-finalizer.ts";
@@ -77,6 +79,8 @@ export interface ApiServerOptions {
   clock?: Clock;
   /** Serve HTTPS with this certificate; client certificates are asked for and checked against `ca`. */
   tls?: { certPem: string; keyPem: string; caPem: string };
+  /** Issues TokenRequests (serviceaccounts/<name>/token); its authenticator goes into `authenticators`. */
+  serviceAccountTokens?: ServiceAccountTokens;
   /** Default: everybody is an anonymous admin (in-process test servers only). */
   authenticators?: Authenticator[];
   authorizer?: Authorizer;
@@ -182,6 +186,7 @@ export class ApiServer {
       }),
       patch: options.patch,
       authorizer: this.authorizer,
+      ...(options.serviceAccountTokens ? { serviceAccountTokens: options.serviceAccountTokens } : {}),
     };
     this.gc = new GarbageCollector({
       registry: this.registry,
@@ -326,7 +331,10 @@ export class ApiServer {
       );
       throw new ApiError(401, "Unauthorized", "Unauthorized");
     }
-    const user = result.user ?? anonymousUser();
+    // kubectl --as: act as another user when the requester may impersonate them (authz/impersonation.ts).
+    const user = await impersonate(req.headers, result.user ?? anonymousUser(), (a) =>
+      authorize(this.authorizer, a),
+    );
     const decision = await authorize(this.authorizer, { user, request: info });
     if (!decision.allowed) {
       // Requests without credentials are told to authenticate rather than that they are forbidden.

@@ -24,17 +24,14 @@ import { call } from "./http.ts";
 
 /**
  * Test-only: the bearer token spells out the user; no token is system:anonymous. kubectl sends no bearer
- * token over plain HTTP, so for it the user comes from its --as/--as-group headers instead.
+ * token over plain HTTP, so its requests (which impersonate with --as) come from an administrator.
  */
 function tokenAuthenticator(): Authenticator {
   return {
     name: "test-tokens",
     authenticate(req: IncomingMessage): UserInfo {
-      const impersonated = req.headers["impersonate-user"];
-      if (typeof impersonated === "string") {
-        const group = req.headers["impersonate-group"];
-        const groups = Array.isArray(group) ? group : group ? [group] : [];
-        return { name: impersonated, groups: [...groups, "system:authenticated"] };
+      if (req.headers["impersonate-user"] && !req.headers.authorization) {
+        return { name: "kubectl-admin", groups: ["system:masters", "system:authenticated"] };
       }
       const header = req.headers.authorization ?? "";
       if (!header.startsWith("Bearer ")) {
@@ -667,6 +664,59 @@ describe("authorization", () => {
       const nameless = await call(as("Bearer user=system:node:;groups=system:nodes"), "GET", "/api/v1/nodes");
       expect(nameless.status).toBe(403);
       expect(nameless.body.message).toContain("unknown node");
+    });
+  });
+
+  describe("impersonation", () => {
+    it("acts as another user only when the requester may impersonate them", async () => {
+      const impersonating = (token: string, headers: Record<string, string>) =>
+        call(as(token), "GET", `/api/v1/namespaces/${ns}/pods`, undefined, headers);
+      const refused = await impersonating("Bearer user=mallory", { "Impersonate-User": "admin" });
+      expect(refused.status).toBe(403);
+      expect(refused.body.message).toBe(
+        'users "admin" is forbidden: User "mallory" cannot impersonate resource "users" in API group "" at the cluster scope',
+      );
+      const groups = await impersonating(ADMIN, {
+        "Impersonate-User": "zed",
+        "Impersonate-Group": "readers",
+      });
+      expect(groups.status).toBe(200);
+      const nobody = await impersonating(ADMIN, { "Impersonate-User": "zed" });
+      expect(nobody.status).toBe(403);
+      expect(nobody.body.message).toContain('User "zed" cannot list resource "pods"');
+      const groupOnly = await impersonating(ADMIN, { "Impersonate-Group": "readers" });
+      expect(groupOnly.status).toBe(400);
+
+      // A ClusterRole that allows impersonating one group only.
+      const base = "/apis/rbac.authorization.k8s.io/v1";
+      await call(admin, "POST", `${base}/clusterroles`, {
+        metadata: { name: `${ns}-impersonator` },
+        rules: [
+          { apiGroups: [""], resources: ["users"], verbs: ["impersonate"], resourceNames: ["zed"] },
+          { apiGroups: [""], resources: ["groups"], verbs: ["impersonate"], resourceNames: ["readers"] },
+        ],
+      });
+      await call(admin, "POST", `${base}/clusterrolebindings`, {
+        metadata: { name: `${ns}-mallory` },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${ns}-impersonator` },
+        subjects: [{ kind: "User", name: "mallory" }],
+      });
+      await waitFor(
+        async () =>
+          (
+            await impersonating("Bearer user=mallory", {
+              "Impersonate-User": "zed",
+              "Impersonate-Group": "readers",
+            })
+          ).status === 200,
+        { what: "mallory's impersonation rights" },
+      );
+      const masters = await impersonating("Bearer user=mallory", {
+        "Impersonate-User": "zed",
+        "Impersonate-Group": "system:masters",
+      });
+      expect(masters.status).toBe(403);
+      expect(masters.body.message).toContain('cannot impersonate resource "groups"');
     });
   });
 

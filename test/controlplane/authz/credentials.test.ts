@@ -229,6 +229,12 @@ describe("authorization with real credentials", () => {
     const denied = await kubectl("get", "pods");
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain('User "alice" cannot list resource "pods"');
+    // The admin asks on alice's behalf (impersonation).
+    const asAlice = ["auth", "can-i", "--as=alice", "--as-group=devs", "-n", ns];
+    expect((await cp.kubectl([...asAlice, "get", "secrets"], { allowFailure: true })).stdout.trim()).toBe(
+      "yes",
+    );
+    expect((await cp.kubectl([...asAlice, "get", "pods"], { allowFailure: true })).stdout.trim()).toBe("no");
     const whoami = JSON.parse((await kubectl("auth", "whoami", "-o", "json")).stdout);
     expect(whoami.status.userInfo).toEqual({ username: "alice", groups: ["devs", "system:authenticated"] });
   });
