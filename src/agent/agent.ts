@@ -423,7 +423,7 @@ export class Agent {
     const apiLoops = standalone
       ? []
       : [
-          this.serviceProxy(signal, client, machine.internalIPs),
+          this.serviceProxy(signal, client, machine.internalIPs, metrics, events),
           nodeManager.run(signal),
           (async () => {
             // The Lease is owned by the Node (it goes when the Node goes): start once the Node is registered.
@@ -462,7 +462,13 @@ export class Agent {
   }
 
   /** The kube-proxy half: iptables rules for Services, when proxyMode is iptables. */
-  private async serviceProxy(signal: AbortSignal, client: ApiClient, nodeIPs: string[]): Promise<void> {
+  private async serviceProxy(
+    signal: AbortSignal,
+    client: ApiClient,
+    nodeIPs: string[],
+    metrics: AgentMetrics,
+    agentEvents: Recorder,
+  ): Promise<void> {
     const { config } = this.options;
     if (config.proxyMode !== "iptables") return;
     const log = this.log.child({ component: "proxy" });
@@ -477,6 +483,22 @@ export class Agent {
       );
       return;
     }
+    // Events about Services come from kube-proxy, as upstream's do.
+    const events: Recorder = this.api
+      ? new EventRecorder({
+          client: this.api,
+          source: { component: "kube-proxy", host: config.nodeName },
+          clock: this.clock,
+          onError: (error) => log.debug({ err: error }, "event not recorded"),
+        })
+      : agentEvents;
+    const serviceRef = (namespace: string, name: string, uid?: string) => ({
+      apiVersion: "v1",
+      kind: "Service",
+      namespace,
+      name,
+      ...(uid ? { uid } : {}),
+    });
     const proxy = new ServiceProxy({
       client,
       nodeName: config.nodeName,
@@ -485,6 +507,17 @@ export class Agent {
       iptables,
       log,
       clock: this.clock,
+      metrics: metrics.proxyMetrics(),
+      healthzBindAddress: "0.0.0.0:10256",
+      onServiceProblem: (svc, message) =>
+        events.record(
+          serviceRef(svc.metadata?.namespace ?? "", svc.metadata?.name ?? "", svc.metadata?.uid),
+          "Warning",
+          "FailedToProxyService",
+          message,
+        ),
+      onServiceEvent: (svc, reason, message) =>
+        events.record(serviceRef(svc.namespace, svc.name), "Warning", reason, message),
     });
     this.proxy = proxy;
     try {
