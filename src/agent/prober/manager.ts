@@ -218,7 +218,7 @@ export class ProberManager {
 
   private async runWorker(state: WorkerState): Promise<void> {
     const { probe, abort } = state;
-    const periodMs = (probe.periodSeconds ?? 10) * 1000;
+    const periodMs = Math.max(1, probe.periodSeconds ?? 10) * 1000;
     const initialDelayMs = (probe.initialDelaySeconds ?? 0) * 1000;
     const sinceStart = this.clock.now() - state.target.startedAt;
     // Jitter the first tick so that many workers started together do not probe in lockstep.
@@ -226,9 +226,19 @@ export class ProberManager {
       Math.max(0, initialDelayMs - sinceStart) + Math.floor(this.random() * Math.min(periodMs, 1000));
     try {
       await this.clock.sleep(firstWait, abort.signal);
+      // Probes run on a fixed tick (kubelet's time.Ticker), so a probe's own duration does not stretch the
+      // period: a probe that overran its tick is followed at once by one more, and the ticks in between are
+      // dropped.
+      let tick = this.clock.now();
       while (!abort.signal.aborted) {
         if (state.type === "startup" ? !state.ok : this.startupDone(state)) await this.probeOnce(state);
-        await this.clock.sleep(periodMs, abort.signal);
+        const now = this.clock.now();
+        if (tick + periodMs <= now) {
+          tick += periodMs * Math.floor((now - tick) / periodMs);
+          continue;
+        }
+        tick += periodMs;
+        await this.clock.sleep(tick - now, abort.signal);
       }
     } catch {
       // Aborted: the container or pod is gone.

@@ -122,4 +122,32 @@ describe("ProberManager", () => {
     prober.removePod("u1");
     expect(prober.results("u1").readiness.size).toBe(0);
   });
+  it("probes on a fixed tick: a probe's own duration does not stretch the period; an overrun runs once more at once", async () => {
+    const clock = new ManualClock();
+    let durationMs = 300;
+    const starts: number[] = [];
+    const slow = {
+      execSync: async (): Promise<ExecSyncResult> => {
+        starts.push(clock.now());
+        await clock.sleep(durationMs);
+        return { stdout: Buffer.from(""), stderr: Buffer.from(""), exitCode: 0 };
+      },
+    };
+    const prober = new ProberManager({ runtime: slow, clock, random: () => 0, onChange: () => {} });
+    prober.syncPod(pod({ readinessProbe: exec({ periodSeconds: 1 }) }), [
+      { name: "app", containerId: "c1", podIP: "", startedAt: 0 },
+    ]);
+    await clock.advance(3_500);
+    expect(starts).toEqual([0, 1000, 2000, 3000]);
+    // A probe taking 2.5 periods: the next one starts as soon as it ends, then the ticks resume.
+    durationMs = 2_500;
+    await clock.advance(500);
+    durationMs = 100;
+    await clock.advance(4_000);
+    const after = starts.slice(4);
+    expect(after[0]).toBe(4_000);
+    expect(after[1]).toBe(6_500);
+    expect(after.slice(2)).toEqual([7_000, 8_000]);
+    prober.stop();
+  });
 });
