@@ -33,7 +33,9 @@ import { generatePodStatus } from "./pod-status.ts";
 import { PodWorkers } from "./pod-workers.ts";
 import { type ProbedContainer, ProberManager } from "./prober/manager.ts";
 import { pullCredentialsFor } from "./pull-secrets.ts";
+import { x509NodeAuthorizer } from "./server/authn.ts";
 import { NodeServer } from "./server/server.ts";
+import { nodeApiTls } from "./server/serving-cert.ts";
 import { isMirrorPod, isStaticPod, StaticPodSource } from "./static-pods.ts";
 import { StatusManager } from "./status-manager.ts";
 import { PodSyncer } from "./sync-pod.ts";
@@ -384,6 +386,17 @@ export class Agent {
       healthzAddress: config.healthzBindAddress,
       healthzPort: config.healthzPort,
       log: log.child({ component: "node-api" }),
+      // HTTPS only; the API server's client certificate and node admins (system:masters) get in.
+      tls: await nodeApiTls({
+        rootDir: config.rootDir,
+        nodeName: config.nodeName,
+        ipAddresses: machine.internalIPs,
+        tlsCertFile: config.tlsCertFile,
+        tlsPrivateKeyFile: config.tlsPrivateKeyFile,
+        clientCAFile: config.clientCAFile,
+        clusterCa: this.options.connection?.ca,
+      }),
+      authorize: x509NodeAuthorizer(),
     });
     await nodeServer.start();
 
@@ -431,6 +444,7 @@ export class Agent {
             await lease.run(signal);
           })(),
           statusManager.run(signal),
+          this.rotateClientCertificate(signal),
           (async () => {
             await pleg.waitForRelist();
             await podReflector.run(signal);
@@ -459,6 +473,31 @@ export class Agent {
     for (const cancel of this.resyncTimers.values()) cancel();
     await events.flush();
     this.api?.close();
+  }
+
+  /** kubelet's rotateCertificates: renew the client certificate before it expires, without a restart. */
+  private async rotateClientCertificate(signal: AbortSignal): Promise<void> {
+    const { config } = this.options;
+    if (!config.rotateCertificates || !this.api || !config.kubeconfig) return;
+    const { ClientCertificateManager, clientCertificateFile } = await import(
+      "./bootstrap/certificate-manager.ts"
+    );
+    const pemPath = await clientCertificateFile(config.kubeconfig);
+    if (!pemPath) {
+      this.log.warn(
+        { kubeconfig: config.kubeconfig },
+        "rotateCertificates: the kubeconfig's user has no client-certificate file holding both certificate and key (as deckhand join writes it); not rotating",
+      );
+      return;
+    }
+    await new ClientCertificateManager({
+      api: this.api,
+      nodeName: config.nodeName,
+      pemPath,
+      ...(this.options.connection?.ca ? { caPem: this.options.connection.ca.toString("utf8") } : {}),
+      log: this.log.child({ component: "certificate-manager" }),
+      clock: this.clock,
+    }).run(signal);
   }
 
   /** The kube-proxy half: iptables rules for Services, when proxyMode is iptables. */

@@ -55,6 +55,16 @@ export interface AgentConfig {
   healthzPort: number;
   /** The node's InternalIP (kubelet's --node-ip); empty: the address of the default route's interface. */
   nodeIP: string;
+  /** Renew the kubeconfig's client certificate through CSRs before it expires (kubelet's rotateCertificates). */
+  rotateCertificates: boolean;
+  /** The node API's serving certificate and key; empty: a self-signed one under rootDir/pki. */
+  tlsCertFile: string;
+  tlsPrivateKeyFile: string;
+  /**
+   * CA bundle that node API clients' certificates must chain to (authentication.x509.clientCAFile);
+   * empty: the CA of the kubeconfig's cluster.
+   */
+  clientCAFile: string;
   /** Root-only unix socket `deckhand debug` talks to; empty: none. */
   debugSocket: string;
 }
@@ -103,6 +113,10 @@ export function defaultConfig(): AgentConfig {
     healthzBindAddress: "127.0.0.1",
     healthzPort: 10248,
     nodeIP: "",
+    rotateCertificates: false,
+    tlsCertFile: "",
+    tlsPrivateKeyFile: "",
+    clientCAFile: "",
     debugSocket: "/run/deckhand/debug.sock",
   };
 }
@@ -144,6 +158,10 @@ const FILE_FIELDS: Record<string, FileReader> = {
   healthzBindAddress: (v, f) => ({ healthzBindAddress: ipv4(v, f) }),
   healthzPort: (v, f) => ({ healthzPort: integer(v, f, 0, 65535) }),
   nodeIP: (v, f) => ({ nodeIP: ipv4(v, f) }),
+  rotateCertificates: (v, f) => ({ rotateCertificates: bool(v, f) }),
+  tlsCertFile: (v, f) => ({ tlsCertFile: absolutePath(v, f) }),
+  tlsPrivateKeyFile: (v, f) => ({ tlsPrivateKeyFile: absolutePath(v, f) }),
+  authentication: (v, f) => ({ clientCAFile: authentication(v, f) }),
   debugSocket: (v, f) => ({ debugSocket: v === "" ? "" : absolutePath(v, f) }),
 };
 
@@ -200,6 +218,12 @@ export function finishConfig(config: AgentConfig): AgentConfig {
   if (!done.runtimeEndpoint) done.runtimeEndpoint = DEFAULT_RUNTIME_ENDPOINTS[done.runtime];
   endpoint(done.runtimeEndpoint, "containerRuntimeEndpoint");
   dnsSubdomain(done.nodeName, "nodeName");
+  if (!done.tlsCertFile !== !done.tlsPrivateKeyFile) {
+    throw new ConfigError(
+      done.tlsCertFile ? "tlsPrivateKeyFile" : "tlsCertFile",
+      "tlsCertFile and tlsPrivateKeyFile go together: set both, or neither for a self-signed certificate",
+    );
+  }
   if (done.nodeStatusReportFrequencyMs < done.nodeStatusUpdateFrequencyMs) {
     throw new ConfigError(
       "nodeStatusReportFrequency",
@@ -210,6 +234,31 @@ export function finishConfig(config: AgentConfig): AgentConfig {
 }
 
 // --- field readers: each names the field and says what is expected ----------------------------------------
+
+/** kubelet's authentication block: x509.clientCAFile; anonymous access cannot be switched on. */
+function authentication(v: unknown, f: string): string {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ConfigError(f, "must be a mapping");
+  let clientCAFile = "";
+  for (const [key, value] of Object.entries(v)) {
+    if (key === "x509") {
+      if (typeof value !== "object" || value === null)
+        throw new ConfigError(`${f}.x509`, "must be a mapping");
+      const file = (value as Record<string, unknown>).clientCAFile;
+      if (file !== undefined) clientCAFile = absolutePath(file, `${f}.x509.clientCAFile`);
+    } else if (key === "anonymous") {
+      const enabled = (value as Record<string, unknown> | null)?.enabled;
+      if (enabled !== undefined && bool(enabled, `${f}.anonymous.enabled`)) {
+        throw new ConfigError(
+          `${f}.anonymous.enabled`,
+          "anonymous access to the node API is not supported; use false",
+        );
+      }
+    } else if (key !== "webhook") {
+      throw new ConfigError(`${f}.${key}`, "unknown field (known: x509, anonymous, webhook)");
+    }
+  }
+  return clientCAFile;
+}
 
 function str(v: unknown, f: string): string {
   if (typeof v !== "string" || v === "")

@@ -21,7 +21,7 @@ import { ApiClient } from "../api/client/client.ts";
 import { isNotFound } from "../api/client/errors.ts";
 import { loadKubeconfig } from "../api/client/kubeconfig.ts";
 import type { ConfigMap, Secret } from "../api/schema/core/config-types.ts";
-import { formatDuration, parseDuration } from "../util/duration.ts";
+import { parseDuration } from "../util/duration.ts";
 
 /** Where `deckhand control-plane` (systemd unit) keeps its admin kubeconfig. */
 export const DEFAULT_ADMIN_KUBECONFIG = "/var/lib/deckhand/control-plane/admin.kubeconfig";
@@ -84,6 +84,16 @@ async function advertisedServer(api: ApiClient, fallback: string): Promise<strin
   }
 }
 
+/** kubeadm's TTL column (apimachinery's ShortHumanDuration): "23h", "59m", "3d". */
+export function shortHumanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)}h`;
+  if (seconds < 8 * 365 * 86400) return `${Math.floor(seconds / 86400)}d`;
+  return `${Math.floor(seconds / (365 * 86400))}y`;
+}
+
 export function joinCommand(server: string, token: string, caHash: string): string {
   return `deckhand join ${server} --token ${token} --discovery-token-ca-cert-hash ${caHash}`;
 }
@@ -138,11 +148,13 @@ async function create(tokenArg: string | undefined, flags: CreateFlags): Promise
         ...(flags.description ? { description: flags.description } : {}),
       }) as unknown as Secret,
     );
-    const command = joinCommand(
-      flags.server ?? (await advertisedServer(api, server)),
-      formatToken(token),
-      caHash,
-    );
+    const joinServer = flags.server ?? (await advertisedServer(api, server));
+    if (!flags.server && /^https:\/\/(127\.|\[::1\]|localhost)/.test(joinServer)) {
+      process.stderr.write(
+        `warning: the API server advertises ${joinServer}, a loopback address other machines cannot reach; pass --server https://<address workers reach>:<port>\n`,
+      );
+    }
+    const command = joinCommand(joinServer, formatToken(token), caHash);
     if (flags.printJoinCommand) process.stdout.write(`${command}\n`);
     else process.stdout.write(`${formatToken(token)}\n${command}\n`);
   } finally {
@@ -166,7 +178,7 @@ async function list(flags: CommonFlags): Promise<void> {
           ? "<forever>"
           : expires <= now
             ? "<invalid>"
-            : formatDuration(Math.round((expires - now) / 1000) * 1000);
+            : shortHumanDuration(expires - now);
       rows.push([
         formatToken(token),
         ttl,

@@ -7,15 +7,21 @@
 // Logs and plain proxy requests are forwarded as HTTP requests and streamed back. Upgrades (WebSocket or
 // SPDY/3.1, whichever the client asked for) are passed on as they are: the request goes to the agent with
 // the kubelet path, and from then on the two connections are spliced byte for byte, so every streaming
-// protocol the agent speaks works end to end. The caller's credentials are never forwarded.
+// protocol the agent speaks works end to end. The caller's credentials are never forwarded: with
+// `kubeletClient` the API server dials agents over TLS and presents its own client certificate
+// (kube-apiserver-kubelet-client, O=system:masters), as kube-apiserver's --kubelet-client-certificate. The
+// agents' serving certificates are verified only against `kubeletCaPem` when it is given (upstream's
+// --kubelet-certificate-authority); by default, as upstream, they are not.
 import {
   request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type ServerResponse,
 } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
 import type { Logger } from "pino";
 import type { KubeObject } from "../api/resource.ts";
 import { ApiError, badRequest, serviceUnavailable } from "./apiserver/errors.ts";
@@ -31,6 +37,10 @@ export interface NodeProxyOptions {
   log: Logger;
   /** How long connecting to an agent may take. Default 10 s. */
   dialTimeoutMs?: number;
+  /** Dial agents over TLS with this client certificate (the apiserver-kubelet-client identity). */
+  kubeletClient?: { certPem: string; keyPem: string };
+  /** Verify agents' serving certificates against this CA bundle; unset: not verified (upstream default). */
+  kubeletCaPem?: string;
 }
 
 /** Where a request goes on the node: kubelet's path and query; `node` is undefined when there is no node. */
@@ -269,7 +279,8 @@ export class NodeProxy implements StreamingBackend {
     const logs = target.subresource === "log";
     const query = location.query.toString();
     await new Promise<void>((resolve) => {
-      const upstream = httpRequest({
+      const upstream = (this.#options.kubeletClient ? httpsRequest : httpRequest)({
+        ...this.#tlsOptions(),
         host: endpoint.host,
         port: endpoint.port,
         method: logs ? "GET" : req.method,
@@ -364,15 +375,38 @@ export class NodeProxy implements StreamingBackend {
     return kubeletEndpoint(nodeName, node as NodeLike);
   }
 
+  /** TLS settings for requests to agents (none when the proxy speaks plain HTTP). */
+  #tlsOptions(): Record<string, unknown> {
+    const client = this.#options.kubeletClient;
+    if (!client) return {};
+    return {
+      cert: client.certPem,
+      key: client.keyPem,
+      ...(this.#options.kubeletCaPem
+        ? { ca: this.#options.kubeletCaPem, rejectUnauthorized: true }
+        : { rejectUnauthorized: false }),
+      // One connection per request: a pooled TLS session must never carry one caller's stream into another's.
+      agent: false,
+    };
+  }
+
   #dial(nodeName: string, endpoint: { host: string; port: number }): Promise<Socket> {
     const timeoutMs = this.#options.dialTimeoutMs ?? 10_000;
+    const tls = this.#options.kubeletClient !== undefined;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: endpoint.host, port: endpoint.port });
+      const socket: Socket = tls
+        ? tlsConnect({
+            host: endpoint.host,
+            port: endpoint.port,
+            ...this.#tlsOptions(),
+            servername: undefined,
+          })
+        : connect({ host: endpoint.host, port: endpoint.port });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(this.#dialError(nodeName, endpoint, new Error(`no connection within ${timeoutMs} ms`)));
       }, timeoutMs);
-      socket.once("connect", () => {
+      socket.once(tls ? "secureConnect" : "connect", () => {
         clearTimeout(timer);
         socket.setNoDelay(true);
         resolve(socket);
@@ -406,8 +440,13 @@ export function storedNode(
 }
 
 /** A NodeProxy that reads Nodes through `get`, which throws a NotFound ApiError for a missing Node. */
-export function nodeProxy(get: (name: string) => Promise<KubeObject>, log: Logger): NodeProxy {
+export function nodeProxy(
+  get: (name: string) => Promise<KubeObject>,
+  log: Logger,
+  tls: Pick<NodeProxyOptions, "kubeletClient" | "kubeletCaPem"> = {},
+): NodeProxy {
   return new NodeProxy({
+    ...tls,
     log,
     getNode: async (name) => {
       try {

@@ -1,13 +1,16 @@
 // The node's HTTP API, kubelet's surface on `address:port` (10250) — /healthz, /pods, /runningpods/,
 // /containerLogs, /exec, /attach, /portForward, /metrics, /metrics/probes, /stats/summary — and the bare
-// /healthz on `healthzBindAddress:healthzPort` (10248). Plain HTTP for now; every request on the main port
-// passes an authorization stage first (allow-all until TLS and authn/z arrive), so that stage is the one
-// place to plug them in.
+// /healthz on `healthzBindAddress:healthzPort` (10248). With `tls` the main port speaks HTTPS and asks for
+// client certificates (verified against `tls.clientCaPem`); every request on it passes the authorization
+// stage first (./authn.ts: the API server's certificate and node admins in, anonymous out), and the
+// serving certificate can be swapped while serving (setServingCertificate). Without `tls` (unit tests) it is
+// plain HTTP.
 //
 // Streams (exec, attach, port-forward) are HTTP upgrades: WebSocket (the channel protocols up to
 // v5.channel.k8s.io, and port-forward's channels or its SPDY tunnel) through `ws`, and SPDY/3.1 — what an
 // upstream API server speaks to a kubelet — through the project's own SPDY session (src/util/spdy).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
@@ -53,6 +56,8 @@ export interface NodeServerOptions {
   healthzPort: number;
   log: Logger;
   authorize?: NodeAuthorizer;
+  /** Serve HTTPS with this certificate; client certificates are requested and verified against clientCaPem. */
+  tls?: { certPem: string; keyPem: string; clientCaPem?: string };
   /** How long a streaming client has to create its streams (kubelet: 30 s). */
   streamCreationTimeoutMs?: number;
   now?: () => number;
@@ -98,7 +103,22 @@ export class NodeServer {
       startedAtMs: (options.now ?? Date.now)(),
       ...(options.now ? { now: options.now } : {}),
     });
-    this.#main = createServer({ requestTimeout: 0 }, (req, res) => void this.#handle(req, res, true));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res, true);
+    this.#main = options.tls
+      ? (createHttpsServer(
+          {
+            requestTimeout: 0,
+            cert: options.tls.certPem,
+            key: options.tls.keyPem,
+            ...(options.tls.clientCaPem ? { ca: options.tls.clientCaPem } : {}),
+            // Asked for, checked per request by the authorization stage: anonymous requests get a 401, not a
+            // failed handshake, and /healthz stays reachable.
+            requestCert: true,
+            rejectUnauthorized: false,
+          },
+          handler,
+        ) as unknown as Server)
+      : createServer({ requestTimeout: 0 }, handler);
     this.#wss.on("headers", (headers, req) => {
       const protocol = this.#chosenProtocol.get(req);
       if (protocol) headers.push(`Sec-WebSocket-Protocol: ${protocol}`);
@@ -129,12 +149,23 @@ export class NodeServer {
       );
     }
     this.#log.info({ address: this.#main.address(), healthz: this.#healthz?.address() }, "node API serving");
-    if (!isLoopback(address)) {
+    if (!this.#options.tls && !isLoopback(address)) {
       this.#log.warn(
         { address },
         "the node API (exec, attach, port-forward, logs) has no authentication yet: anyone who reaches this address can run commands in pods; bind it to a loopback or private address (config: address) until TLS and authn/z arrive",
       );
     }
+  }
+
+  /** Serves new connections with another certificate (rotation); open connections keep theirs. */
+  setServingCertificate(certPem: string, keyPem: string): void {
+    if (!this.#options.tls)
+      throw new Error("the node API serves plain HTTP; it has no certificate to replace");
+    (this.#main as unknown as HttpsServer).setSecureContext({
+      cert: certPem,
+      key: keyPem,
+      ...(this.#options.tls.clientCaPem ? { ca: this.#options.tls.clientCaPem } : {}),
+    });
   }
 
   /** The bound address of the main listener (after start()). */

@@ -98,13 +98,13 @@ export function resourcePath(ref: ResourceRef): string {
 export class ApiClient {
   readonly server: string;
   private readonly connection: ClusterConnection;
-  private readonly agent: http.Agent;
+  private agent: http.Agent;
   private readonly userAgent: string;
   private readonly timeoutMs: number;
   private tokenCache: { token: string; mtimeMs: number } | undefined;
 
   constructor(connection: ClusterConnection, options: ApiClientOptions = {}) {
-    this.connection = connection;
+    this.connection = { ...connection };
     this.server = connection.server;
     this.userAgent = options.userAgent ?? "deckhand";
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -120,6 +120,27 @@ export class ApiClient {
             servername: connection.tlsServerName,
           })
         : new http.Agent({ keepAlive: true });
+  }
+
+  /**
+   * Presents another client certificate from now on (certificate rotation): new connections use it, and
+   * every open one (watches included) is closed, as kubelet does, so nothing keeps using the old one.
+   */
+  setClientCertificate(certPem: Buffer, keyPem: Buffer): void {
+    if (!(this.agent instanceof https.Agent))
+      throw new Error(`${this.server} is not HTTPS: there is no client certificate to replace`);
+    const old = this.agent;
+    this.connection.clientCertificate = certPem;
+    this.connection.clientKey = keyPem;
+    this.agent = new https.Agent({
+      keepAlive: true,
+      ca: this.connection.ca,
+      cert: certPem,
+      key: keyPem,
+      rejectUnauthorized: !this.connection.insecureSkipTlsVerify,
+      servername: this.connection.tlsServerName,
+    });
+    old.destroy();
   }
 
   get<T extends KubeObject>(ref: ResourceRef, options: RequestOptions = {}): Promise<T> {

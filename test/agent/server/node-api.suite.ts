@@ -4,13 +4,14 @@
 // and port-forward), plus the agent's own endpoints (/healthz, /pods, /metrics, /stats/summary, 404s).
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentRuntimeKind } from "../../support/agent.ts";
 import { getNode } from "../../support/agent.ts";
 import { uniqueName } from "../../support/names.ts";
+import { type TlsCredentials, tlsFetch } from "../../support/tls-fetch.ts";
 import { waitFor } from "../../support/wait.ts";
 import { type E2E, shContainer, useE2E } from "../e2e/harness.ts";
 import { Kubectl, type KubectlCall, SPDY_ENV } from "./kubectl.ts";
@@ -29,6 +30,9 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
     const env = useE2E(kind);
     let kubectl: Kubectl;
     let nodeApi: string;
+    /** The node API speaks HTTPS and wants a client certificate: the admin's (system:masters) will do. */
+    let nodeTls: TlsCredentials;
+    const nodeFetch = (url: string) => tlsFetch(url, {}, nodeTls);
     let ns: string;
 
     /** kubectl in the test namespace; never throws (tests assert the exit code). */
@@ -60,7 +64,13 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
       const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
       if (!port)
         throw new Error(`node ${e.agent.nodeName} reports no kubelet port: ${JSON.stringify(node.status)}`);
-      nodeApi = `http://127.0.0.1:${port}`;
+      nodeApi = `https://127.0.0.1:${port}`;
+      nodeTls = {
+        // The agent's self-signed serving certificate chain (its own CA last) is what to trust.
+        ca: readFileSync(join(e.agent.rootDir, "pki", "deckhand-node.crt"), "utf8"),
+        cert: e.cp.connection.clientCertificate?.toString(),
+        key: e.cp.connection.clientKey?.toString(),
+      };
       await e.createPod("app", {
         containers: [
           shContainer("main", MAIN),
@@ -300,7 +310,7 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
     });
 
     it("serves /healthz, /pods, /runningpods/ and nodes/proxy", async () => {
-      const health = await fetch(`${nodeApi}/healthz`);
+      const health = await nodeFetch(`${nodeApi}/healthz`);
       expect(health.status).toBe(200);
       expect((await health.text()).trim()).toBe("ok");
       const config = JSON.parse(readFileSync(join(dirname(env().agent.rootDir), "config.yaml"), "utf8")) as {
@@ -310,7 +320,7 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
       expect(healthz.status).toBe(200);
 
       const app = await env().getPod("app");
-      const pods = (await (await fetch(`${nodeApi}/pods`)).json()) as {
+      const pods = (await (await nodeFetch(`${nodeApi}/pods`)).json()) as {
         kind: string;
         items: Array<{ metadata: { name: string; namespace: string; uid: string } }>;
       };
@@ -320,7 +330,7 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
       );
       expect(pods.items.find((p) => p.metadata.name === "app")?.metadata.uid).toBe(app?.metadata?.uid);
 
-      const running = (await (await fetch(`${nodeApi}/runningpods/`)).json()) as {
+      const running = (await (await nodeFetch(`${nodeApi}/runningpods/`)).json()) as {
         items: Array<{ metadata: { name: string }; spec: { containers: Array<{ name: string }> } }>;
       };
       const appRunning = running.items.find((p) => p.metadata.name === "app");
@@ -338,19 +348,22 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
     });
 
     it("answers 404 with a clear message for a missing pod or container", async () => {
-      const noPod = await fetch(`${nodeApi}/containerLogs/${ns}/nopod/main`);
+      const noPod = await nodeFetch(`${nodeApi}/containerLogs/${ns}/nopod/main`);
       expect(noPod.status).toBe(404);
       expect(await noPod.text()).toContain('pod "nopod" does not exist');
-      const noContainer = await fetch(`${nodeApi}/containerLogs/${ns}/app/nope`);
+      const noContainer = await nodeFetch(`${nodeApi}/containerLogs/${ns}/app/nope`);
       expect(noContainer.status).toBe(404);
       expect(await noContainer.text()).toContain('container "nope" not found in pod "app"');
-      const unknown = await fetch(`${nodeApi}/no/such/endpoint`);
+      const unknown = await nodeFetch(`${nodeApi}/no/such/endpoint`);
       expect(unknown.status).toBe(404);
       // Streams too: the upgrade is refused before anything is upgraded.
-      const exec = await upgradeStatus(`${nodeApi}/exec/${ns}/nopod/main?command=true&output=1`);
+      const exec = await upgradeStatus(nodeTls, `${nodeApi}/exec/${ns}/nopod/main?command=true&output=1`);
       expect(exec.status).toBe(404);
       expect(exec.body).toContain('pod "nopod" does not exist');
-      const execContainer = await upgradeStatus(`${nodeApi}/exec/${ns}/app/nope?command=true&output=1`);
+      const execContainer = await upgradeStatus(
+        nodeTls,
+        `${nodeApi}/exec/${ns}/app/nope?command=true&output=1`,
+      );
       expect(execContainer.status).toBe(404);
       expect(execContainer.body).toContain('container "nope" not found in pod "app"');
       // Through the API server's nodes/proxy the agent's answer reaches the client as it is.
@@ -364,7 +377,7 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
     it("exposes kubelet's metric names on /metrics and the probe counters on /metrics/probes", async () => {
       const text = await waitFor(
         async () => {
-          const body = await (await fetch(`${nodeApi}/metrics`)).text();
+          const body = await (await nodeFetch(`${nodeApi}/metrics`)).text();
           return /kubelet_pod_start_duration_seconds_count [1-9]/.test(body) ? body : undefined;
         },
         {
@@ -395,7 +408,7 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
       );
       expect(runningContainers).toBeGreaterThanOrEqual(4);
 
-      const probes = await (await fetch(`${nodeApi}/metrics/probes`)).text();
+      const probes = await (await nodeFetch(`${nodeApi}/metrics/probes`)).text();
       expect(probes).toMatch(
         new RegExp(
           `prober_probe_total\\{probe_type="Readiness",result="successful",container="web",pod="app",namespace="${ns}",pod_uid="[^"]+"\\} [1-9]`,
@@ -424,7 +437,7 @@ export function nodeApiSuite(kind: AgentRuntimeKind): void {
           "ephemeral-storage"?: { usedBytes: number; capacityBytes: number };
         }>;
       };
-      const get = async () => (await (await fetch(`${nodeApi}/stats/summary`)).json()) as Summary;
+      const get = async () => (await (await nodeFetch(`${nodeApi}/stats/summary`)).json()) as Summary;
       await get();
       const summary = await waitFor(
         async () => {
@@ -475,9 +488,12 @@ async function portForwardFetch(kubectl: Kubectl, ns: string, call: KubectlCall)
 }
 
 /** Sends a SPDY upgrade request and returns the (non-101) answer. */
-function upgradeStatus(url: string): Promise<{ status: number; body: string }> {
+function upgradeStatus(tls: TlsCredentials, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, {
+      ca: tls.ca,
+      cert: tls.cert,
+      key: tls.key,
       method: "POST",
       headers: {
         Connection: "Upgrade",
