@@ -54,19 +54,25 @@ export async function* watchCommitted(
   const queue = new Fifo<RevisionedEvent>();
   const wakeup = new Wakeup();
   const unsubscribe = log.subscribe((events) => {
+    // [] means the store closed. A group with nothing under this prefix only moves the cursor: waking the
+    // consumer for it would cost every watch of every resource a turn per commit (progress has its own timer).
+    let wake = events.length === 0;
     if (live) {
+      const before = queue.length;
       for (const e of events) {
         if (e.revision > cursor && e.event.kv.key.startsWith(prefix)) queue.push(e);
       }
+      wake ||= queue.length > before;
       const last = events.at(-1);
       if (last && last.revision > cursor) cursor = last.revision;
       if (queue.length > queueLimit) {
         live = false;
         queue.clear();
         cursor = lastYielded;
+        wake = true;
       }
     }
-    wakeup.notify();
+    if (wake) wakeup.notify();
   });
   try {
     while (!signal.aborted) {
