@@ -56,7 +56,8 @@ export type SubresourceName =
   | "portforward"
   | "proxy"
   | "eviction"
-  | "ephemeralcontainers";
+  | "ephemeralcontainers"
+  | "token";
 
 export interface TableColumn {
   name: string;

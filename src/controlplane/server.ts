@@ -11,6 +11,7 @@ import { resourceDefinitions } from "../api/schema/index.ts";
 import { systemClock } from "../util/clock.ts";
 import { bearerTokenAuthenticator, type TokenAuthenticator } from "./apiserver/authn/bearer.ts";
 import { bootstrapTokenAuthenticator } from "./apiserver/authn/bootstrap-token.ts";
+import { ServiceAccountTokens } from "./apiserver/authn/serviceaccount.ts";
 import { loadTokenFile } from "./apiserver/authn/token-file.ts";
 import { clientCertificateAuthenticator } from "./apiserver/authn/x509.ts";
 import { schemaPatchEngine } from "./apiserver/patching.ts";
@@ -43,6 +44,8 @@ export interface ControlPlaneConfig {
   tlsSans?: string[];
   /** --token-auth-file: static bearer tokens, CSV `token,user,uid,"group1,group2"`. */
   tokenAuthFile?: string;
+  /** iss of service-account tokens and the API audience (default https://kubernetes.default.svc.cluster.local). */
+  serviceAccountIssuer?: string;
   log: Logger;
   streaming?: StreamingBackend;
   /** Watch bookmark interval (ms); upstream sends one a minute. */
@@ -88,6 +91,13 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
   const kubeletClient = await ensureClientCertificate(pki, KUBELET_CLIENT);
   const storage = await openStorage(config.store, config.dataDir);
   log.info({ backend: storage.backend, store: config.store }, "storage opened");
+  const lookup = (...args: Parameters<ApiServer["lookup"]>) => apiServer.lookup(...args);
+  const serviceAccountTokens = new ServiceAccountTokens({
+    ...pki.serviceAccountKey,
+    ...(config.serviceAccountIssuer ? { issuer: config.serviceAccountIssuer } : {}),
+    clock: systemClock,
+    lookup,
+  });
   const apiServer: ApiServer = new ApiServer({
     storage,
     definitions: resourceDefinitions,
@@ -98,14 +108,13 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
     nodePortRange: config.nodePortRange,
     log,
     tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem },
+    serviceAccountTokens,
     authenticators: [
       clientCertificateAuthenticator(),
       bearerTokenAuthenticator([
         ...tokens,
-        bootstrapTokenAuthenticator(
-          (resource, namespace, name) => apiServer.lookup(resource, namespace, name),
-          systemClock,
-        ),
+        bootstrapTokenAuthenticator(lookup, systemClock),
+        serviceAccountTokens.authenticator(),
       ]),
     ],
     admission: controllerAdmission(config.controllers),

@@ -32,6 +32,7 @@ const SUBRESOURCES: Record<
   proxy: (r) => ({ kind: `${r.kind}ProxyOptions`, verbs: ["create", "delete", "get", "patch", "update"] }),
   eviction: () => ({ group: "policy", version: "v1", kind: "Eviction", verbs: ["create"] }),
   ephemeralcontainers: () => ({ kind: "Pod", verbs: ["get", "patch", "update"] }),
+  token: () => ({ group: "authentication.k8s.io", version: "v1", kind: "TokenRequest", verbs: ["create"] }),
   finalize: () => ({ kind: "Namespace", verbs: ["update"] }),
 };
 

@@ -7,6 +7,7 @@ import { evictPod } from "./handlers/eviction.ts";
 import { getObject, listObjects, watchObjects } from "./handlers/read.ts";
 import type { RequestScope } from "./handlers/scope.ts";
 import { bindPod, connect, finalizeNamespace, getScale, updateScale } from "./handlers/subresources.ts";
+import { createToken } from "./handlers/token-request.ts";
 import {
   createObject,
   deleteCollection,
@@ -79,6 +80,10 @@ export async function routeResource(scope: RequestScope): Promise<void> {
     if (info.verb === "get") return getScale(scope);
     if (info.verb === "update") return updateScale(scope, false);
     if (info.verb === "patch") return updateScale(scope, true);
+    throw methodNotAllowed();
+  }
+  if (sub === "token") {
+    if (info.verb === "create") return createToken(scope);
     throw methodNotAllowed();
   }
   if (sub === "eviction") {

@@ -1,7 +1,8 @@
 // Authentication of `deckhand control-plane` over its HTTPS listener, each way in and each way out:
 // client certificates (cluster CA, another CA, expired, server-only), bootstrap tokens (valid, expired,
-// wrong secret, not for authentication, unknown, malformed), the static token file, anonymous requests
-// (401 with a Status, health and version open), and kubectl verifying the server with the CA.
+// wrong secret, not for authentication, unknown, malformed), the static token file, service-account
+// tokens from TokenRequest (valid, expired, tampered, wrong audience, owner or bound pod gone), anonymous
+// requests (401 with a Status, health and version open), and kubectl verifying the server with the CA.
 
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { ServiceAccountTokens } from "../../../src/controlplane/apiserver/authn/serviceaccount.ts";
 import {
   type CertificateAuthority,
   createCertificateAuthority,
@@ -16,6 +18,7 @@ import {
   issueCertificate,
   issueKeyAndCertificate,
 } from "../../../src/pki/index.ts";
+import { systemClock } from "../../../src/util/clock.ts";
 import { startControlPlane, type TestControlPlane } from "../../support/controlplane.ts";
 import { run } from "../../support/run.ts";
 
@@ -263,5 +266,146 @@ describe("kubectl", () => {
     });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/x509|certificate/);
+  });
+});
+
+describe("service account tokens", () => {
+  const ns = "default";
+  const post = (path: string, body: unknown) =>
+    cp.fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+  async function createAccount(name: string): Promise<void> {
+    const res = await post(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name } });
+    expect(res.status, await res.clone().text()).toBe(201);
+  }
+
+  async function requestToken(account: string, spec: Record<string, unknown> = {}): Promise<string> {
+    const res = await post(`/api/v1/namespaces/${ns}/serviceaccounts/${account}/token`, {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec,
+    });
+    const body = (await res.json()) as { status: { token: string; expirationTimestamp: string } };
+    expect(res.status, JSON.stringify(body)).toBe(201);
+    return body.status.token;
+  }
+
+  it("from TokenRequest authenticate the service account until it is deleted", async () => {
+    await createAccount("authn-sa");
+    const res = await post(`/api/v1/namespaces/${ns}/serviceaccounts/authn-sa/token`, { spec: {} });
+    expect(res.status).toBe(201);
+    const request = (await res.json()) as {
+      kind: string;
+      spec: { audiences: string[]; expirationSeconds: number };
+      status: { token: string; expirationTimestamp: string };
+    };
+    expect(request).toMatchObject({
+      kind: "TokenRequest",
+      spec: { audiences: ["https://kubernetes.default.svc.cluster.local"], expirationSeconds: 3600 },
+    });
+    const left = Date.parse(request.status.expirationTimestamp) - Date.now();
+    expect(left).toBeGreaterThan(3500_000);
+    expect(left).toBeLessThanOrEqual(3600_000);
+    const token = request.status.token;
+    await expectForbiddenFor(
+      await cp.fetchAs({ token }, SECRETS_IN_KUBE_SYSTEM),
+      `system:serviceaccount:${ns}:authn-sa`,
+    );
+
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>;
+    const forged = Buffer.from(
+      JSON.stringify({ ...claims, sub: `system:serviceaccount:${ns}:admin` }),
+    ).toString("base64url");
+    await expectUnauthorized(
+      await cp.fetchAs({ token: `${header}.${forged}.${signature}` }, "/api/v1/namespaces"),
+    );
+
+    expect(
+      (await cp.fetch(`/api/v1/namespaces/${ns}/serviceaccounts/authn-sa`, { method: "DELETE" })).status,
+    ).toBe(200);
+    await expectUnauthorized(await cp.fetchAs({ token }, "/api/v1/namespaces"));
+    expect(cp.logs()).toContain(`ServiceAccount ${ns}/authn-sa no longer exists`);
+    expect(cp.logs()).not.toContain(signature);
+  });
+
+  it("are refused when expired, for another audience, or when their bound pod is gone", async () => {
+    await createAccount("authn-sa-2");
+    const account = (await (
+      await cp.fetch(`/api/v1/namespaces/${ns}/serviceaccounts/authn-sa-2`)
+    ).json()) as {
+      metadata: { uid: string };
+    };
+    const other = await requestToken("authn-sa-2", { audiences: ["https://vault.example"] });
+    await expectUnauthorized(await cp.fetchAs({ token: other }, "/api/v1/namespaces"));
+
+    const past = new ServiceAccountTokens({
+      privateKeyPem: readFileSync(join(cp.dataDir, "pki", "sa.key"), "utf8"),
+      publicKeyPem: readFileSync(join(cp.dataDir, "pki", "sa.pub"), "utf8"),
+      clock: { ...systemClock, now: () => Date.now() - 2 * 3600_000 },
+      lookup: async () => undefined,
+    });
+    const expired = past.issue({
+      namespace: ns,
+      serviceAccount: { name: "authn-sa-2", uid: account.metadata.uid },
+      expirationSeconds: 3600,
+    }).token;
+    await expectUnauthorized(await cp.fetchAs({ token: expired }, "/api/v1/namespaces"));
+    expect(cp.logs()).toContain("service account token: expired");
+
+    const pod = await post(`/api/v1/namespaces/${ns}/pods`, {
+      metadata: { name: "authn-bound" },
+      spec: { serviceAccountName: "authn-sa-2", containers: [{ name: "c", image: "busybox" }] },
+    });
+    expect(pod.status).toBe(201);
+    const podUid = ((await pod.json()) as { metadata: { uid: string } }).metadata.uid;
+    const bound = await requestToken("authn-sa-2", {
+      boundObjectRef: { kind: "Pod", apiVersion: "v1", name: "authn-bound", uid: podUid },
+    });
+    await expectForbiddenFor(
+      await cp.fetchAs({ token: bound }, SECRETS_IN_KUBE_SYSTEM),
+      `system:serviceaccount:${ns}:authn-sa-2`,
+    );
+    const deleted = await cp.fetch(`/api/v1/namespaces/${ns}/pods/authn-bound?gracePeriodSeconds=0`, {
+      method: "DELETE",
+    });
+    expect(deleted.status).toBe(200);
+    await expectUnauthorized(await cp.fetchAs({ token: bound }, "/api/v1/namespaces"));
+  });
+
+  it("are asked for with valid parameters only", async () => {
+    await createAccount("authn-sa-3");
+    const short = await post(`/api/v1/namespaces/${ns}/serviceaccounts/authn-sa-3/token`, {
+      spec: { expirationSeconds: 60 },
+    });
+    expect(short.status).toBe(422);
+    expect((await status(short)).message).toContain("may not specify a duration less than 10 minutes");
+    const badKind = await post(`/api/v1/namespaces/${ns}/serviceaccounts/authn-sa-3/token`, {
+      spec: { boundObjectRef: { kind: "ConfigMap", name: "x" } },
+    });
+    expect(badKind.status).toBe(422);
+    const missing = await post(`/api/v1/namespaces/${ns}/serviceaccounts/nobody/token`, { spec: {} });
+    expect(missing.status).toBe(404);
+  });
+
+  it("kubectl create token issues one that authenticates", async () => {
+    await createAccount("authn-sa-kubectl");
+    const { stdout } = await cp.kubectl([
+      "create",
+      "token",
+      "authn-sa-kubectl",
+      "-n",
+      ns,
+      "--duration",
+      "20m",
+    ]);
+    await expectForbiddenFor(
+      await cp.fetchAs({ token: stdout.trim() }, SECRETS_IN_KUBE_SYSTEM),
+      `system:serviceaccount:${ns}:authn-sa-kubectl`,
+    );
   });
 });

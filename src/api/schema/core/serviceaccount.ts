@@ -48,6 +48,7 @@ export const serviceAccounts = defineKind<ServiceAccount>({
   plural: "serviceaccounts",
   namespaced: true,
   shortNames: ["sa"],
+  subresources: ["token"],
   schema: ServiceAccount,
   nameValidator: nameIsDNSSubdomain,
   table: {

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { KubeObject } from "../../../api/resource.ts";
 import type { Clock } from "../../../util/clock.ts";
+import type { ServiceAccountTokens } from "../authn/serviceaccount.ts";
 import { notAcceptable } from "../errors.ts";
 import type { OutputFormat } from "../negotiation.ts";
 import type { PatchEngine } from "../patching.ts";
@@ -36,6 +37,8 @@ export interface ServerContext {
   patch: PatchEngine;
   /** The server's authorizer (without the system:masters shortcut), for access reviews. */
   authorizer: Authorizer;
+  /** Signs serviceaccounts/<name>/token; without it the subresource answers 404. */
+  serviceAccountTokens?: ServiceAccountTokens;
 }
 
 export interface RequestScope {

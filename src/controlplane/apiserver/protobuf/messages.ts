@@ -7,6 +7,7 @@
 
 import type { FieldDef, MessageDef } from "./fields.ts";
 import { APPS } from "./tables/apps.ts";
+import { AUTHENTICATION, AUTHENTICATION_TOP_LEVEL } from "./tables/authentication.ts";
 import { BATCH } from "./tables/batch.ts";
 import { CERTIFICATES } from "./tables/certificates.ts";
 import { CONTAINERS } from "./tables/container.ts";
@@ -50,6 +51,7 @@ export const MESSAGES: Record<string, MessageDef> = merge(
   BATCH,
   CERTIFICATES,
   RBAC,
+  AUTHENTICATION,
 );
 
 /** Top-level kinds accepted as protobuf bodies, by "apiVersion/Kind". */
@@ -71,4 +73,5 @@ export const TOP_LEVEL: Record<string, string> = {
   "meta.k8s.io/v1/DeleteOptions": "DeleteOptions",
   "v1/DeleteOptions": "DeleteOptions",
   ...RBAC_TOP_LEVEL,
+  ...AUTHENTICATION_TOP_LEVEL,
 };
