@@ -47,6 +47,7 @@ describe("OpenAPI v3 root", () => {
       "apis/authentication.k8s.io/v1",
       "apis/authorization.k8s.io/v1",
       "apis/batch/v1",
+      "apis/certificates.k8s.io/v1",
       "apis/coordination.k8s.io/v1",
       "apis/discovery.k8s.io/v1",
       "apis/events.k8s.io/v1",

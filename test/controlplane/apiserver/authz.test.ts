@@ -794,6 +794,17 @@ describe("authorization", () => {
         "no",
       );
       expect((await adm(["auth", "can-i", "frobnicate", "anything"])).stdout.trim()).toBe("yes");
+      const list = await frank(["auth", "can-i", "--list"]);
+      expect(list.stderr).toBe("");
+      expect(list.code).toBe(0);
+      expect(list.stdout).toMatch(/Resources\s+Non-Resource URLs\s+Resource Names\s+Verbs/);
+      expect(list.stdout).toMatch(/configmaps\s+\[\]\s+\[\]\s+\[get list\]/);
+      expect(list.stdout).toMatch(/namespaces\s+\[\]\s+\[\]\s+\[get\]/);
+      expect(list.stdout).toMatch(
+        /selfsubjectaccessreviews\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]/,
+      );
+      expect(list.stdout).toMatch(/\s+\[\/version\]\s+\[\]\s+\[get\]/);
+      expect((await frank(["auth", "can-i", "--list", "-n", "default"])).stdout).not.toContain("configmaps ");
       const whoami = await kubectl(["auth", "whoami", "-o", "json"], "frank", ["team"]);
       expect(whoami.code).toBe(0);
       expect(JSON.parse(whoami.stdout).status.userInfo).toEqual({

@@ -15,7 +15,7 @@ import {
   struct,
   typeMetaFields,
 } from "../dsl.ts";
-import { type FieldError, invalid } from "../field-errors.ts";
+import { type FieldError, invalid, required } from "../field-errors.ts";
 import { defineKind } from "../kind.ts";
 import { ObjectMeta } from "../meta.ts";
 import { nameIsDNSSubdomain } from "../names.ts";
@@ -228,5 +228,100 @@ export const localSubjectAccessReviews = defineKind<AccessReview>({
     if (ns !== (r.metadata?.namespace ?? ""))
       errs.push(invalid("spec.resourceAttributes.namespace", ns, "must match metadata.namespace"));
     return errs;
+  },
+});
+
+// SelfSubjectRulesReview (`kubectl auth can-i --list`) ---------------------------------------------------------
+
+export const ResourceRule = named(
+  `${AUTHZ}.ResourceRule`,
+  struct(
+    "ResourceRule is the list of actions the subject is allowed to perform on resources. The list ordering isn't significant, may contain duplicates, and possibly be incomplete.",
+    {
+      verbs: req(
+        atomicList(str()),
+        'Verb is a list of kubernetes resource API verbs, like: get, list, watch, create, update, delete, proxy.  "*" means all.',
+      ),
+      apiGroups: opt(
+        atomicList(str()),
+        'APIGroups is the name of the APIGroup that contains the resources.  "*" means all.',
+      ),
+      resources: opt(
+        atomicList(str()),
+        'Resources is a list of resources this rule applies to.  "*" means all in the specified apiGroups.',
+      ),
+      resourceNames: opt(
+        atomicList(str()),
+        'ResourceNames is an optional white list of names that the rule applies to.  An empty set means that everything is allowed.  "*" means all.',
+      ),
+    },
+  ),
+);
+
+export const NonResourceRule = named(
+  `${AUTHZ}.NonResourceRule`,
+  struct("NonResourceRule holds information that describes a rule for the non-resource", {
+    verbs: req(
+      atomicList(str()),
+      'Verb is a list of kubernetes non-resource API verbs, like: get, post, put, delete, patch, head, options.  "*" means all.',
+    ),
+    nonResourceURLs: opt(
+      atomicList(str()),
+      'NonResourceURLs is a set of partial urls that a user should have access to.  *s are allowed, but only as the full, final step in the path.  "*" means all.',
+    ),
+  }),
+);
+
+export const SelfSubjectRulesReview = named(
+  `${AUTHZ}.SelfSubjectRulesReview`,
+  struct(
+    "SelfSubjectRulesReview enumerates the set of actions the current user can perform within a namespace. The returned list of actions may be incomplete depending on the server's authorization mode, and any errors experienced during the evaluation.",
+    {
+      ...typeMetaFields(),
+      metadata: always(ObjectMeta, "Standard list metadata."),
+      spec: req(
+        named(
+          `${AUTHZ}.SelfSubjectRulesReviewSpec`,
+          struct("SelfSubjectRulesReviewSpec defines the specification for SelfSubjectRulesReview.", {
+            namespace: opt(str(), "Namespace to evaluate rules for. Required."),
+          }),
+        ),
+        "Spec holds information about the request being evaluated.",
+        { default: {} },
+      ),
+      status: opt(
+        named(
+          `${AUTHZ}.SubjectRulesReviewStatus`,
+          struct("SubjectRulesReviewStatus contains the result of a rules check.", {
+            resourceRules: req(
+              atomicList(ResourceRule),
+              "ResourceRules is the list of actions the subject is allowed to perform on resources.",
+            ),
+            nonResourceRules: req(
+              atomicList(NonResourceRule),
+              "NonResourceRules is the list of actions the subject is allowed to perform on non-resources.",
+            ),
+            incomplete: req(
+              bool(),
+              "Incomplete is true when the rules returned by this call are incomplete.",
+            ),
+            evaluationError: opt(str(), "EvaluationError can appear in combination with Rules."),
+          }),
+        ),
+        "Status is filled in by the server and indicates the set of actions a user can perform.",
+      ),
+    },
+  ),
+);
+export type SelfSubjectRulesReview = Static<typeof SelfSubjectRulesReview>;
+
+export const selfSubjectRulesReviews = defineKind<SelfSubjectRulesReview>({
+  ...reviewOptions,
+  kind: "SelfSubjectRulesReview",
+  plural: "selfsubjectrulesreviews",
+  namespaced: false,
+  schema: SelfSubjectRulesReview,
+  validate(r) {
+    return r.spec?.namespace ? [] : [required("spec.namespace")];
   },
 });

@@ -5,6 +5,7 @@ import { selfSubjectReviews } from "../authentication/selfsubjectreview.ts";
 import {
   localSubjectAccessReviews,
   selfSubjectAccessReviews,
+  selfSubjectRulesReviews,
   subjectAccessReviews,
 } from "../authorization/reviews.ts";
 import { clusterRoleBindings, clusterRoles, roleBindings, roles } from "./rbac.ts";
@@ -17,5 +18,6 @@ export const accessControlDefinitions = [
   subjectAccessReviews,
   selfSubjectAccessReviews,
   localSubjectAccessReviews,
+  selfSubjectRulesReviews,
   selfSubjectReviews,
 ];

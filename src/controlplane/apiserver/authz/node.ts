@@ -55,6 +55,12 @@ const noOpinion = (reason: string): Decision => ({ allowed: false, reason });
 export function nodeAuthorizer(graph: NodeGraph): Authorizer {
   return {
     name: "Node",
+    // Nodes' permissions depend on the graph and cannot be enumerated (upstream says the same).
+    rulesFor: (user) => ({
+      resourceRules: [],
+      nonResourceRules: [],
+      incomplete: nodeIdentity(user) !== undefined,
+    }),
     authorize({ user, request }: AuthorizationAttributes): Decision {
       const node = nodeIdentity(user);
       if (node === undefined) return noOpinion("");

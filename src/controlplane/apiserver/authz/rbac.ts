@@ -3,9 +3,15 @@
 // covers the request allows it. RBAC never denies: without a matching rule it has no opinion, and a binding
 // to a role that does not exist is reported in the reason.
 
-import type { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "../../../api/schema/rbac/rbac.ts";
+import type {
+  ClusterRole,
+  ClusterRoleBinding,
+  PolicyRule,
+  Role,
+  RoleBinding,
+} from "../../../api/schema/rbac/rbac.ts";
 import type { UserInfo } from "../pipeline/authentication.ts";
-import type { AuthorizationAttributes, Authorizer, Decision } from "../pipeline/authorization.ts";
+import type { AuthorizationAttributes, Authorizer, Decision, UserRules } from "../pipeline/authorization.ts";
 import { rulesAllow, subjectMatches } from "./rules.ts";
 
 /** What RBAC reads; the API server's implementation answers from its watch caches. */
@@ -16,9 +22,51 @@ export interface RbacSource {
   roleBindings(namespace: string): Iterable<RoleBinding>;
 }
 
+/** Every rule granted to `user` cluster-wide and, when `namespace` is set, in that namespace. */
+export function rbacRulesFor(source: RbacSource, user: UserInfo, namespace: string): UserRules {
+  const rules: UserRules = { resourceRules: [], nonResourceRules: [], incomplete: false };
+  const errors: string[] = [];
+  const add = (policy: readonly { verbs?: string[]; nonResourceURLs?: string[] }[]) => {
+    for (const r of policy as PolicyRule[]) {
+      if ((r.nonResourceURLs ?? []).length > 0) {
+        rules.nonResourceRules.push({ verbs: r.verbs ?? [], nonResourceURLs: r.nonResourceURLs ?? [] });
+      } else {
+        const { verbs = [], apiGroups = [], resources = [], resourceNames } = r;
+        rules.resourceRules.push({
+          verbs,
+          apiGroups,
+          resources,
+          ...(resourceNames ? { resourceNames } : {}),
+        });
+      }
+    }
+  };
+  for (const binding of source.clusterRoleBindings()) {
+    if (!(binding.subjects ?? []).some((s) => subjectMatches(s, user, ""))) continue;
+    const role = source.clusterRole(binding.roleRef?.name ?? "");
+    if (role) add(role.rules ?? []);
+    else errors.push(`clusterrole.rbac.authorization.k8s.io "${binding.roleRef?.name ?? ""}" not found`);
+  }
+  if (namespace !== "") {
+    for (const binding of source.roleBindings(namespace)) {
+      if (!(binding.subjects ?? []).some((s) => subjectMatches(s, user, namespace))) continue;
+      const { kind = "", name = "" } = binding.roleRef ?? {};
+      const role = kind === "Role" ? source.role(namespace, name) : source.clusterRole(name);
+      if (role) add(role.rules ?? []);
+      else errors.push(`${kind.toLowerCase()}.rbac.authorization.k8s.io "${name}" not found`);
+    }
+  }
+  if (errors.length > 0) {
+    rules.incomplete = true;
+    rules.evaluationError = errors.join(", ");
+  }
+  return rules;
+}
+
 export function rbacAuthorizer(source: RbacSource): Authorizer {
   return {
     name: "RBAC",
+    rulesFor: (user, namespace) => rbacRulesFor(source, user, namespace),
     authorize(attributes: AuthorizationAttributes): Decision {
       const { user, request } = attributes;
       const errors: string[] = [];

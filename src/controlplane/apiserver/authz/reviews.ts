@@ -19,6 +19,7 @@ const ACCESS_REVIEWS = new Set([
   "subjectaccessreviews",
   "selfsubjectaccessreviews",
   "localsubjectaccessreviews",
+  "selfsubjectrulesreviews",
 ]);
 
 export function isReviewResource(served: ServedResource): boolean {
@@ -66,6 +67,18 @@ export async function createReview(scope: RequestScope): Promise<void> {
     const { name, uid, groups, extra } = scope.user;
     const userInfo = { username: name, ...(uid ? { uid } : {}), groups, ...(extra ? { extra } : {}) };
     respondObject(scope, 201, { ...object, metadata: { creationTimestamp: null }, status: { userInfo } });
+    return;
+  }
+  if (served.plural === "selfsubjectrulesreviews") {
+    const errors = served.def.validate(object);
+    if (errors.length > 0) throw invalid(served.group, served.kind, "", errors);
+    const namespace = (object as { spec?: { namespace?: string } }).spec?.namespace ?? "";
+    const rules = scope.ctx.authorizer.rulesFor?.(scope.user, namespace) ?? {
+      resourceRules: [],
+      nonResourceRules: [],
+      incomplete: true,
+    };
+    respondObject(scope, 201, { ...object, metadata: { creationTimestamp: null }, status: rules });
     return;
   }
   const review = object as AccessReview;

@@ -19,9 +19,32 @@ export type Decision =
   | { allowed: true; reason?: string }
   | { allowed: false; reason: string; denied?: boolean };
 
+export interface ResourceRule {
+  verbs: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+}
+
+export interface NonResourceRule {
+  verbs: string[];
+  nonResourceURLs?: string[];
+}
+
+/** What a user may do in a namespace, as far as an authorizer can enumerate it (SelfSubjectRulesReview). */
+export interface UserRules {
+  resourceRules: ResourceRule[];
+  nonResourceRules: NonResourceRule[];
+  /** The authorizer may allow more than it listed. */
+  incomplete: boolean;
+  evaluationError?: string;
+}
+
 export interface Authorizer {
   readonly name: string;
   authorize(attributes: AuthorizationAttributes): Promise<Decision> | Decision;
+  /** Enumerates the user's permissions in `namespace` ("" for cluster-wide only); optional. */
+  rulesFor?(user: UserInfo, namespace: string): UserRules;
 }
 
 export const SYSTEM_MASTERS = "system:masters";
@@ -34,6 +57,20 @@ export function allowAllAuthorizer(): Authorizer {
 export function unionAuthorizer(authorizers: readonly Authorizer[]): Authorizer {
   return {
     name: authorizers.map((a) => a.name).join(","),
+    rulesFor(user, namespace) {
+      const all: UserRules = { resourceRules: [], nonResourceRules: [], incomplete: false };
+      const errors: string[] = [];
+      for (const a of authorizers) {
+        const rules = a.rulesFor?.(user, namespace);
+        if (!rules) continue;
+        all.resourceRules.push(...rules.resourceRules);
+        all.nonResourceRules.push(...rules.nonResourceRules);
+        all.incomplete ||= rules.incomplete;
+        if (rules.evaluationError) errors.push(rules.evaluationError);
+      }
+      if (errors.length > 0) all.evaluationError = errors.join(", ");
+      return all;
+    },
     async authorize(attributes) {
       const reasons: string[] = [];
       for (const a of authorizers) {

@@ -67,6 +67,17 @@ export const RBAC: Record<string, MessageDef> = {
     3: str("evaluationError"),
   },
 
+  SelfSubjectRulesReview: kind("SelfSubjectRulesReviewSpec", "SubjectRulesReviewStatus"),
+  SelfSubjectRulesReviewSpec: { 1: str("namespace") },
+  SubjectRulesReviewStatus: {
+    1: objs("resourceRules", "ResourceRule"),
+    2: objs("nonResourceRules", "NonResourceRule"),
+    3: bool("incomplete"),
+    4: str("evaluationError"),
+  },
+  ResourceRule: { 1: strs("verbs"), 2: strs("apiGroups"), 3: strs("resources"), 4: strs("resourceNames") },
+  NonResourceRule: { 1: strs("verbs"), 2: strs("nonResourceURLs") },
+
   SelfSubjectReview: { 1: obj("metadata", "ObjectMeta"), 2: obj("status", "SelfSubjectReviewStatus") },
   SelfSubjectReviewStatus: { 1: obj("userInfo", "UserInfo") },
   UserInfo: { 1: str("username"), 2: str("uid"), 3: strs("groups"), 4: extra },
@@ -78,7 +89,12 @@ export const RBAC_TOP_LEVEL: Record<string, string> = Object.fromEntries(
     ["rbac.authorization.k8s.io/v1", ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]],
     [
       "authorization.k8s.io/v1",
-      ["SelfSubjectAccessReview", "SubjectAccessReview", "LocalSubjectAccessReview"],
+      [
+        "SelfSubjectAccessReview",
+        "SubjectAccessReview",
+        "LocalSubjectAccessReview",
+        "SelfSubjectRulesReview",
+      ],
     ],
     ["authentication.k8s.io/v1", ["SelfSubjectReview"]],
   ].flatMap(([gv, kinds]) => (kinds as string[]).map((k) => [`${gv}/${k}`, k])),
