@@ -174,7 +174,8 @@ export class ResumingWatcher {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return;
-        if (await this.#handle((buffer += decoder.decode(value, { stream: true })))) return;
+        buffer += decoder.decode(value, { stream: true });
+        if (await this.#handle(buffer)) return;
         buffer = buffer.slice(buffer.lastIndexOf("\n") + 1);
       }
     } finally {
