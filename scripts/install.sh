@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Deckhand from this source tree, with its own Node 24, on a Debian/Ubuntu machine (run as root).
 #
-#   /opt/deckhand/                   package.json, dist/ (built), node_modules/ (production only),
+#   /opt/deckhand/                   package.json, dist/ (built), proto/, node_modules/ (production only),
 #                                    node/bin/node (Node 24), systemd/ and scripts/ (for `deckhand join`)
 #   /usr/local/bin/deckhand          wrapper: the installed Node running /opt/deckhand/dist/cli/main.js
 #   /etc/systemd/system/deckhand-agent.service, deckhand-control-plane.service
@@ -14,7 +14,7 @@
 #   --agent / --control-plane  enable that unit and start it (restart it when it was running)
 #   --no-start                 enable only; start later with `systemctl start deckhand-agent`
 #   --units-only               leave /opt/deckhand as it is: (re)write units, settings and directories only
-#   --build                    run `npm run build` first (default: only when dist/ is missing)
+#   --build                    run `npm run build` first (default: when dist/ is missing or older than src/)
 #   --root DIR                 install everything below DIR instead of /, with every path inside the
 #                              installed files pointing below DIR (a self-contained staged install that
 #                              tests run); systemctl only enables there (`systemctl --root`), never starts
@@ -158,7 +158,9 @@ node_package_dir() {
 
 install_deckhand() {
   cd "$DECKHAND_ROOT"
-  if [ "$BUILD" -eq 1 ] || [ ! -f dist/cli/main.js ]; then
+  # Built when asked, missing, or older than a source file (an upgrade after `git pull`).
+  if [ "$BUILD" -eq 1 ] || [ ! -f dist/build-info.json ] || [ ! -f dist/cli/main.js ] \
+    || [ -n "$(find src package.json package-lock.json -newer dist/build-info.json -print -quit)" ]; then
     [ -d node_modules/typescript ] || step npm install --no-save --no-audit --no-fund --loglevel=error
     step npm run --silent build
   fi
@@ -169,15 +171,17 @@ install_deckhand() {
   stage=$PREFIX.new
   step rm -rf "$stage"
   step mkdir -p "$stage/node/bin" "$stage/systemd" "$stage/scripts"
-  step cp -a package.json package-lock.json README.md dist "$stage/"
+  step cp -a package.json package-lock.json README.md dist proto "$stage/"
   step cp -a systemd/. "$stage/systemd/"
   step cp -a scripts/install.sh scripts/lib.sh "$stage/scripts/"
   step cp -a "$node_dir/bin/node" "$stage/node/bin/node"
   # Production dependencies: pruned from this tree's node_modules when present (no network), else installed
   # from the lock. Not `npm ci`: see scripts/test.sh.
   if [ -d node_modules ]; then
-    step cp -a node_modules "$stage/node_modules"
-    step npm prune --omit=dev --no-audit --no-fund --loglevel=error --prefix "$stage"
+    # Top-level dot entries other than .bin and the hidden lock are caches (vitest's changes while tests run).
+    step mkdir -p "$stage/node_modules"
+    step cp -a $(find node_modules -mindepth 1 -maxdepth 1 \( ! -name '.*' -o -name .bin -o -name .package-lock.json \) | sort) "$stage/node_modules/"
+    step npm prune --omit=dev --offline --no-audit --no-fund --loglevel=error --prefix "$stage"
   else
     step npm install --omit=dev --no-save --no-audit --no-fund --loglevel=error --prefix "$stage"
   fi
