@@ -18,8 +18,10 @@ import { rulesAllow, subjectMatches } from "./rules.ts";
 export interface RbacSource {
   clusterRole(name: string): ClusterRole | undefined;
   role(namespace: string, name: string): Role | undefined;
-  clusterRoleBindings(): Iterable<ClusterRoleBinding>;
-  roleBindings(namespace: string): Iterable<RoleBinding>;
+  /** ClusterRoleBindings that may name `user` (at least those that do). */
+  clusterRoleBindings(user: UserInfo): Iterable<ClusterRoleBinding>;
+  /** RoleBindings in `namespace` that may name `user` (at least those that do). */
+  roleBindings(namespace: string, user: UserInfo): Iterable<RoleBinding>;
 }
 
 /** Every rule granted to `user` cluster-wide and, when `namespace` is set, in that namespace. */
@@ -41,14 +43,14 @@ export function rbacRulesFor(source: RbacSource, user: UserInfo, namespace: stri
       }
     }
   };
-  for (const binding of source.clusterRoleBindings()) {
+  for (const binding of source.clusterRoleBindings(user)) {
     if (!(binding.subjects ?? []).some((s) => subjectMatches(s, user, ""))) continue;
     const role = source.clusterRole(binding.roleRef?.name ?? "");
     if (role) add(role.rules ?? []);
     else errors.push(`clusterrole.rbac.authorization.k8s.io "${binding.roleRef?.name ?? ""}" not found`);
   }
   if (namespace !== "") {
-    for (const binding of source.roleBindings(namespace)) {
+    for (const binding of source.roleBindings(namespace, user)) {
       if (!(binding.subjects ?? []).some((s) => subjectMatches(s, user, namespace))) continue;
       const { kind = "", name = "" } = binding.roleRef ?? {};
       const role = kind === "Role" ? source.role(namespace, name) : source.clusterRole(name);
@@ -70,7 +72,7 @@ export function rbacAuthorizer(source: RbacSource): Authorizer {
     authorize(attributes: AuthorizationAttributes): Decision {
       const { user, request } = attributes;
       const errors: string[] = [];
-      for (const binding of source.clusterRoleBindings()) {
+      for (const binding of source.clusterRoleBindings(user)) {
         if (!(binding.subjects ?? []).some((s) => subjectMatches(s, user, ""))) continue;
         const name = binding.roleRef?.name ?? "";
         const role = binding.roleRef?.kind === "ClusterRole" ? source.clusterRole(name) : undefined;
@@ -82,7 +84,7 @@ export function rbacAuthorizer(source: RbacSource): Authorizer {
       }
       const namespace = request.isResourceRequest ? request.namespace : "";
       if (namespace !== "") {
-        for (const binding of source.roleBindings(namespace)) {
+        for (const binding of source.roleBindings(namespace, user)) {
           if (!(binding.subjects ?? []).some((s) => subjectMatches(s, user, namespace))) continue;
           const { kind = "", name = "" } = binding.roleRef ?? {};
           const role = kind === "Role" ? source.role(namespace, name) : source.clusterRole(name);
