@@ -2,10 +2,13 @@
 // the pod's httpd) and an HTTP readiness probe (to a recorder this benchmark runs on loopback, via
 // httpGet.host), both every second. Measured over windows of steady state: the agent's CPU (goal ≤ 10% of
 // one core) and the probe scheduling jitter, |time between two consecutive probes of one worker − 1 s| as the
-// recorder sees the requests arrive (goal p99 ≤ 100 ms). Writes bench/results/probes.json.
+// recorder sees the requests arrive (goal p99 ≤ 100 ms). Next to it, in the same windows, a floor: a bare
+// Node process doing the same HTTP GETs to the recorder on fixed 1 s ticks (100 loops), so that the jitter
+// and CPU the loaded machine imposes on any prober can be told from the agent's own. Writes
+// bench/results/probes.json.
 //
 //   node bench/probes.bench.ts      (PODS=100 WINDOWS=2 WINDOW_S=30 to change the sizes)
-import { execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -55,9 +58,10 @@ class Recorder {
   }
 
   /** |interval − period| for every pair of consecutive probes of one worker inside [from, to). */
-  jitter(from: number, to: number): number[] {
+  jitter(from: number, to: number, prefix: string): number[] {
     const out: number[] = [];
-    for (const times of this.arrivals.values()) {
+    for (const [path, times] of this.arrivals) {
+      if (!path.startsWith(prefix)) continue;
       const inside = times.filter((t) => t >= from && t < to);
       for (let i = 1; i < inside.length; i++)
         out.push(Math.abs((inside[i] as number) - (inside[i - 1] as number) - PERIOD_MS));
@@ -94,6 +98,23 @@ function podManifest(name: string, nodeName: string, recorderPort: number): PodL
       ],
     },
   } as PodLike;
+}
+
+/** The floor: LOOPS plain HTTP GET loops on fixed 1 s ticks in a Node process of their own. */
+function startFloor(port: number, loops: number): ChildProcess {
+  const code = `
+    import http from "node:http";
+    for (let i = 0; i < ${loops}; i++) {
+      let tick = performance.now() + Math.random() * 1000;
+      const fire = () => {
+        http.get({ host: "127.0.0.1", port: ${port}, path: "/floor-" + i, agent: false }, (res) => res.resume())
+          .on("error", () => {});
+        tick += 1000;
+        setTimeout(fire, Math.max(0, tick - performance.now()));
+      };
+      setTimeout(fire, Math.max(0, tick - performance.now()));
+    }`;
+  return spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: "ignore" });
 }
 
 function agentPid(nodeName: string): number {
@@ -145,8 +166,15 @@ const cp = await startControlPlane();
 const agent = await startAgent({ runtime: "docker", kubeconfigPath: cp.kubeconfigPath, logLevel: "warn" });
 const api = cp.client();
 const runtime = connectRuntime("docker");
-const windows: Array<{ cpuPercentOfCore: number; jitterP50: number; jitterP99: number; samples: number }> =
-  [];
+interface Window {
+  cpuPercentOfCore: number;
+  jitterP50: number;
+  jitterP99: number;
+  samples: number;
+  floor: { cpuPercentOfCore: number; jitterP50: number; jitterP99: number; samples: number };
+}
+const windows: Window[] = [];
+let floor: ChildProcess | undefined;
 let rssMiB = 0;
 try {
   await api.create(
@@ -178,19 +206,32 @@ try {
   }
   console.log(`${PODS} pods Ready; settling`);
   await sleep(15_000);
+  floor = startFloor(recorderPort, PODS);
+  await sleep(3000);
   const pid = agentPid(agent.nodeName);
+  const floorPid = floor.pid as number;
   for (let w = 0; w < WINDOWS; w++) {
     const cpu0 = processCpuSeconds(pid);
+    const floorCpu0 = processCpuSeconds(floorPid);
     const t0 = performance.now();
     await sleep(WINDOW_S * 1000);
     const t1 = performance.now();
-    const cpu = (processCpuSeconds(pid) - cpu0) / ((t1 - t0) / 1000);
-    const jitter = recorder.jitter(t0, t1);
+    const seconds = (t1 - t0) / 1000;
+    const cpu = (processCpuSeconds(pid) - cpu0) / seconds;
+    const floorCpu = (processCpuSeconds(floorPid) - floorCpu0) / seconds;
+    const jitter = recorder.jitter(t0, t1, "/probed-");
+    const floorJitter = recorder.jitter(t0, t1, "/floor-");
     windows.push({
       cpuPercentOfCore: round(cpu * 100),
       jitterP50: round(percentile(jitter, 50)),
       jitterP99: round(percentile(jitter, 99)),
       samples: jitter.length,
+      floor: {
+        cpuPercentOfCore: round(floorCpu * 100),
+        jitterP50: round(percentile(floorJitter, 50)),
+        jitterP99: round(percentile(floorJitter, 99)),
+        samples: floorJitter.length,
+      },
     });
     console.log(JSON.stringify(windows.at(-1)));
   }
@@ -198,6 +239,7 @@ try {
   // Liveness kept every container alive (no restarts): the probes to the pod IPs succeeded throughout.
   await deleteAll(api);
 } finally {
+  floor?.kill();
   await agent.dispose();
   await removeNodeObjects(runtime, agent.nodeName);
   await runtime.close();
@@ -210,8 +252,8 @@ const loadAverage = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3)
 const cpus = windows.map((w) => w.cpuPercentOfCore);
 const p99s = windows.map((w) => w.jitterP99);
 const summary = [
-  `docker: ${PODS} pods, each an HTTP liveness (pod IP) and readiness probe every 1 s: agent CPU ${cpus.join(" / ")}% of a core over ${WINDOWS} windows of ${WINDOW_S} s (goal ≤ 10%), RSS ${rssMiB} MiB`,
-  `probe scheduling jitter |interval − 1 s|: p99 ${p99s.join(" / ")} ms, p50 ${windows.map((w) => w.jitterP50).join(" / ")} ms (goal p99 ≤ 100 ms; shared 2-core machine, load ${loadAverage})`,
+  `docker: ${PODS} pods, each an HTTP liveness (pod IP) and readiness probe every 1 s: agent CPU ${cpus.join(" / ")}% of a core over ${WINDOWS} windows of ${WINDOW_S} s (goal ≤ 10%), RSS ${rssMiB} MiB; a bare Node loop doing ${PODS} GETs/s alone: ${windows.map((w) => w.floor.cpuPercentOfCore).join(" / ")}%`,
+  `probe scheduling jitter |interval − 1 s|: p99 ${p99s.join(" / ")} ms, p50 ${windows.map((w) => w.jitterP50).join(" / ")} ms (goal p99 ≤ 100 ms); the bare loop's floor in the same windows p99 ${windows.map((w) => w.floor.jitterP99).join(" / ")} ms, p50 ${windows.map((w) => w.floor.jitterP50).join(" / ")} ms (shared 2-core machine, load ${loadAverage})`,
 ];
 writeFileSync(
   join(import.meta.dirname, "results", "probes.json"),
