@@ -27,6 +27,7 @@ interface ControlPlaneFlags extends ControllerFlags {
   logLevel: string;
   tlsSan?: string[];
   tokenAuthFile?: string;
+  serviceAccountIssuer?: string;
   eventTtl?: string;
 }
 
@@ -115,6 +116,12 @@ export async function validateFlags(flags: ControlPlaneFlags) {
       `--event-ttl ${JSON.stringify(eventTtl)}: expected a duration such as 1h, 30m or 1h30m (0: events never expire)`,
     );
   }
+  const serviceAccountIssuer = flags.serviceAccountIssuer?.trim();
+  if (serviceAccountIssuer !== undefined && !URL.canParse(serviceAccountIssuer)) {
+    throw new FlagError(
+      `--service-account-issuer ${JSON.stringify(flags.serviceAccountIssuer)}: expected a URL such as https://kubernetes.default.svc.cluster.local`,
+    );
+  }
   const controllers = await parseControllers(flags.controllers);
   let controllerOptions: ReturnType<typeof parseControllerOptions>;
   try {
@@ -138,6 +145,7 @@ export async function validateFlags(flags: ControlPlaneFlags) {
     nodePortRange,
     tlsSans,
     ...(tokenAuthFile ? { tokenAuthFile } : {}),
+    ...(serviceAccountIssuer ? { serviceAccountIssuer } : {}),
     eventTtlMs,
     controllers,
     controllerOptions,
@@ -186,6 +194,10 @@ export function registerControlPlaneCommand(program: Command): void {
       [] as string[],
     )
     .option("--token-auth-file <file>", 'static bearer tokens, CSV lines token,user,uid,"group1,group2"')
+    .option(
+      "--service-account-issuer <url>",
+      "iss of service-account tokens, also the API audience (default https://kubernetes.default.svc.cluster.local)",
+    )
     .option("--event-ttl <duration>", "how long an event is kept after its last write (0: forever)", "1h")
     .option("--log-level <level>", "trace, debug, info, warn or error", "info");
   addControllerOptions(command);

@@ -37,7 +37,10 @@ beforeAll(async () => {
     `${MASTER_TOKEN},root-user,uid-1,"system:masters,ops"\n${VIEWER_TOKEN},jane,uid-2\n`,
     { mode: 0o600 },
   );
-  cp = await startControlPlane({ controllers: false, args: ["--token-auth-file", tokenFile] });
+  cp = await startControlPlane({
+    controllers: false,
+    args: ["--token-auth-file", tokenFile, "--tls-san", "api.deckhand.example,192.0.2.7"],
+  });
   ca = {
     certPem: readFileSync(join(cp.dataDir, "pki", "ca.crt"), "utf8"),
     keyPem: readFileSync(join(cp.dataDir, "pki", "ca.key"), "utf8"),
@@ -94,6 +97,8 @@ describe("the PKI the control plane created", () => {
       "DNS:kubernetes.default.svc.cluster.local",
       "IP Address:127.0.0.1",
       "IP Address:10.96.0.1",
+      "DNS:api.deckhand.example",
+      "IP Address:192.0.2.7",
     ]) {
       expect(text).toContain(name);
     }

@@ -34,6 +34,12 @@ describe("deckhand control-plane flags", () => {
     [{ clusterCidr: "10.244.0.0/33" }, /--cluster-cidr "10.244.0.0\/33" is not an IPv4 CIDR/],
     [{ nodePortRange: "32767-30000" }, /--node-port-range "32767-30000" is not a port range/],
     [{ logLevel: "loud" }, /--log-level "loud"/],
+    [{ tlsSan: ["api.example,bad name"] }, /--tls-san "bad name": expected an IP address or a DNS name/],
+    [
+      { tokenAuthFile: join(dir, "missing.csv") },
+      /--token-auth-file ".*missing.csv": the file cannot be read/,
+    ],
+    [{ serviceAccountIssuer: "not a url" }, /--service-account-issuer "not a url": expected a URL/],
     [
       { controllers: "*,-nosuch" },
       /--controllers "\*,-nosuch": unknown controller "nosuch"; known: scheduler/,
@@ -50,6 +56,11 @@ describe("deckhand control-plane flags", () => {
       listen: { host: "::1", port: 0 },
       nodePortRange: "30000-32767",
     });
+    expect(await validateFlags({ ...defaults, tlsSan: ["api.example.com, 192.0.2.7", "::1"] })).toMatchObject(
+      {
+        tlsSans: ["api.example.com", "192.0.2.7", "::1"],
+      },
+    );
     expect(parseListen("0.0.0.0:6443")).toEqual({ host: "0.0.0.0", port: 6443 });
     expect(await parseControllers("none")).toBe(false);
     expect(await parseControllers("")).toBe(false);
