@@ -1,5 +1,6 @@
 // The node agent's composition root: builds every component once, wires them together and runs them until
 // the signal aborts. Each component owns its state and loop; this file only connects them.
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { ApiClient } from "../api/client/client.ts";
 import { ApiError, isNotFound, isTransient } from "../api/client/errors.ts";
@@ -7,6 +8,7 @@ import { EventRecorder } from "../api/client/events.ts";
 import type { ClusterConnection } from "../api/client/kubeconfig.ts";
 import { Reflector } from "../api/client/reflector.ts";
 import type { ConfigMap, Secret } from "../api/schema/core/config-types.ts";
+import type { Node } from "../api/schema/core/node-types.ts";
 import type { Pod } from "../api/schema/core/pod-types.ts";
 import type { Service } from "../api/schema/core/service-types.ts";
 import { type Runtime, RuntimeLabels } from "../runtime/types.ts";
@@ -445,6 +447,14 @@ export class Agent {
           })(),
           statusManager.run(signal),
           this.rotateClientCertificate(signal),
+          config.serverTLSBootstrap
+            ? this.bootstrapServingCertificate(
+                signal,
+                client,
+                nodeServer,
+                () => nodeManager.uid !== undefined,
+              )
+            : undefined,
           (async () => {
             await pleg.waitForRelist();
             await podReflector.run(signal);
@@ -479,7 +489,7 @@ export class Agent {
   private async rotateClientCertificate(signal: AbortSignal): Promise<void> {
     const { config } = this.options;
     if (!config.rotateCertificates || !this.api || !config.kubeconfig) return;
-    const { ClientCertificateManager, clientCertificateFile } = await import(
+    const { clientCertificateManager, clientCertificateFile } = await import(
       "./bootstrap/certificate-manager.ts"
     );
     const pemPath = await clientCertificateFile(config.kubeconfig);
@@ -490,7 +500,7 @@ export class Agent {
       );
       return;
     }
-    await new ClientCertificateManager({
+    await clientCertificateManager({
       api: this.api,
       nodeName: config.nodeName,
       pemPath,
@@ -498,6 +508,43 @@ export class Agent {
       log: this.log.child({ component: "certificate-manager" }),
       clock: this.clock,
     }).run(signal);
+  }
+
+  /**
+   * kubelet's serverTLSBootstrap: once the Node is registered, the node API's certificate comes from the
+   * kubernetes.io/kubelet-serving signer (SANs = the Node's addresses) and is renewed like the client one;
+   * until then, and whenever the signer is unreachable, the self-signed certificate serves.
+   */
+  private async bootstrapServingCertificate(
+    signal: AbortSignal,
+    client: ApiClient,
+    nodeServer: NodeServer,
+    registered: () => boolean,
+  ): Promise<void> {
+    const { config } = this.options;
+    const { CertificateManager, servingCertificateRequest } = await import(
+      "./bootstrap/certificate-manager.ts"
+    );
+    const manager = new CertificateManager({
+      api: client,
+      kind: "serving",
+      pemPath: join(config.rootDir, "pki", "deckhand-node-serving-current.pem"),
+      request: async () => {
+        const node = await client.get<Node>({ version: "v1", resource: "nodes", name: config.nodeName });
+        // The approver checks the SANs against these; until the first status update there are none.
+        const addresses = node.status?.addresses ?? [];
+        if (addresses.length === 0) throw new Error("the Node reports no addresses yet");
+        return servingCertificateRequest(config.nodeName, addresses);
+      },
+      apply: (certPem, keyPem) => nodeServer.setServingCertificate(certPem, keyPem),
+      ...(this.options.connection?.ca ? { caPem: this.options.connection.ca.toString("utf8") } : {}),
+      log: this.log.child({ component: "certificate-manager" }),
+      clock: this.clock,
+    });
+    const stored = await manager.current().catch(() => undefined);
+    if (stored) nodeServer.setServingCertificate(stored.certPem, stored.keyPem);
+    await waitFor(registered, this.clock, signal);
+    await manager.run(signal);
   }
 
   /** The kube-proxy half: iptables rules for Services, when proxyMode is iptables. */

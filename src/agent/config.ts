@@ -57,6 +57,8 @@ export interface AgentConfig {
   nodeIP: string;
   /** Renew the kubeconfig's client certificate through CSRs before it expires (kubelet's rotateCertificates). */
   rotateCertificates: boolean;
+  /** Get the node API's serving certificate from the kubelet-serving signer (kubelet's serverTLSBootstrap). */
+  serverTLSBootstrap: boolean;
   /** The node API's serving certificate and key; empty: a self-signed one under rootDir/pki. */
   tlsCertFile: string;
   tlsPrivateKeyFile: string;
@@ -114,6 +116,7 @@ export function defaultConfig(): AgentConfig {
     healthzPort: 10248,
     nodeIP: "",
     rotateCertificates: false,
+    serverTLSBootstrap: false,
     tlsCertFile: "",
     tlsPrivateKeyFile: "",
     clientCAFile: "",
@@ -159,6 +162,7 @@ const FILE_FIELDS: Record<string, FileReader> = {
   healthzPort: (v, f) => ({ healthzPort: integer(v, f, 0, 65535) }),
   nodeIP: (v, f) => ({ nodeIP: ipv4(v, f) }),
   rotateCertificates: (v, f) => ({ rotateCertificates: bool(v, f) }),
+  serverTLSBootstrap: (v, f) => ({ serverTLSBootstrap: bool(v, f) }),
   tlsCertFile: (v, f) => ({ tlsCertFile: absolutePath(v, f) }),
   tlsPrivateKeyFile: (v, f) => ({ tlsPrivateKeyFile: absolutePath(v, f) }),
   authentication: (v, f) => ({ clientCAFile: authentication(v, f) }),

@@ -18,6 +18,7 @@ import { requireRuntime, startAgent, type TestAgent } from "../support/agent.ts"
 import { startControlPlane, type TestControlPlane } from "../support/controlplane.ts";
 import { testEnv } from "../support/env.ts";
 import { uniqueName } from "../support/names.ts";
+import { tlsFetch } from "../support/tls-fetch.ts";
 import { waitFor } from "../support/wait.ts";
 
 const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
@@ -250,6 +251,7 @@ describe("deckhand token and join", () => {
         kubeconfig: join(configDir, "node.kubeconfig"),
         runtime: "docker",
         rotateCertificates: true,
+        serverTLSBootstrap: true,
         authentication: { x509: { clientCAFile: join(configDir, "pki", "ca.crt") } },
       });
     });
@@ -276,6 +278,7 @@ describe("deckhand token and join", () => {
         nodeName,
         config: {
           rotateCertificates: written.rotateCertificates,
+          serverTLSBootstrap: written.serverTLSBootstrap,
           authentication: written.authentication,
         },
       });
@@ -295,8 +298,10 @@ describe("deckhand token and join", () => {
         throw new Error(`${error.message}\n${agent?.tail(60)}`);
       });
       const pem = join(dataDir, "pki", "node-client-current.pem");
+      const rotations = () => (agent?.logs().match(/client certificate rotated/g) ?? []).length;
       const first = certificateInfo(splitClientPem(readFileSync(pem, "utf8")).certPem);
-      await waitFor(() => agent?.logs().includes("client certificate rotated"), {
+      const done = rotations();
+      await waitFor(() => rotations() > done, {
         what: "the agent to renew its 30 s client certificate",
         timeoutMs: 60_000,
         intervalMs: 500,
@@ -305,9 +310,16 @@ describe("deckhand token and join", () => {
       expect(second.serialNumber).not.toBe(first.serialNumber);
       expect(second.commonName).toBe(`system:node:${nodeName}`);
       const csrs = JSON.parse((await cp.kubectl(["get", "csr", "-o", "json"])).stdout) as {
-        items: Array<{ spec: { username: string }; status: { conditions?: Array<{ message?: string }> } }>;
+        items: Array<{
+          spec: { username: string; signerName: string };
+          status: { conditions?: Array<{ message?: string }> };
+        }>;
       };
-      const renewal = csrs.items.find((c) => c.spec.username === `system:node:${nodeName}`);
+      const renewal = csrs.items.find(
+        (c) =>
+          c.spec.username === `system:node:${nodeName}` &&
+          c.spec.signerName === "kubernetes.io/kube-apiserver-client-kubelet",
+      );
       expect(renewal?.status.conditions?.[0]?.message).toContain("self kubelet client certificate");
       // Still talking to the API server with the new certificate: the Lease keeps being renewed.
       const renewTime = async () =>
@@ -355,6 +367,44 @@ describe("deckhand token and join", () => {
       expect(asAdmin.status).toBe(200);
       // Local /healthz stays open.
       expect((await call("/healthz")).status).toBe(200);
+
+      // serverTLSBootstrap: the serving certificate now comes from the cluster CA (the approver took the
+      // node's own request for its own addresses), so the node API verifies against the cluster CA.
+      await waitFor(() => agent?.logs().includes("serving certificate rotated"), {
+        what: "a serving certificate from the kubelet-serving signer",
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      }).catch((error: Error) => {
+        const approver = cp
+          .logs()
+          .split("\n")
+          .filter((l) => l.includes("csrapproving"))
+          .slice(-10)
+          .join("\n");
+        throw new Error(`${error.message}\n${agent?.tail(30)}\n${approver}`);
+      });
+      const verified = await tlsFetch(
+        `${base}/pods`,
+        {},
+        {
+          ca: cp.caPem,
+          cert: admin.clientCertificate?.toString(),
+          key: admin.clientKey?.toString(),
+        },
+      );
+      expect(verified.status).toBe(200);
+      const servingCsr = JSON.parse((await cp.kubectl(["get", "csr", "-o", "json"])).stdout) as {
+        items: Array<{
+          spec: { signerName: string; username: string };
+          status: { conditions?: Array<{ reason: string }> };
+        }>;
+      };
+      const serving = servingCsr.items.find(
+        (c) =>
+          c.spec.signerName === "kubernetes.io/kubelet-serving" &&
+          c.spec.username === `system:node:${nodeName}`,
+      );
+      expect(serving?.status.conditions?.[0]?.reason).toBe("AutoApproved");
 
       const ns = uniqueName("join-ns");
       await cp.kubectl(["create", "namespace", ns]);

@@ -1,16 +1,18 @@
-// Client-certificate rotation (kubelet's certificate manager, pkg/kubelet/certificate): the node renews its
-// client certificate when 70–90% (jittered) of its lifetime has passed, with a new key and a new
-// CertificateSigningRequest made with the current certificate (the approver's "selfnodeclient" case).
-// The new certificate and key replace the 0600 pem file atomically and the API client switches to them
-// without a restart; a failed attempt is retried with backoff until it works or the certificate expires.
+// Certificate rotation (kubelet's certificate manager, pkg/kubelet/certificate): a certificate is renewed
+// when 70–90% (jittered) of its lifetime has passed, with a new key and a new CertificateSigningRequest.
+// The client certificate is renewed with the current one (the approver's "selfnodeclient" case) and
+// swapped into the API client; the serving certificate (serverTLSBootstrap) comes from the kubelet-serving
+// signer and is swapped into the node API. The pem file (certificate + key, 0600) is replaced atomically;
+// nothing restarts; a failed attempt is retried with backoff.
 
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { ApiClient } from "../../api/client/client.ts";
+import { KUBELET_SERVING_SIGNER } from "../../api/schema/certificates/csr.ts";
 import { certificateInfo } from "../../pki/index.ts";
 import type { Clock } from "../../util/clock.ts";
 import { systemClock } from "../../util/clock.ts";
-import { nodeClientRequest, requestCertificate } from "./csr-request.ts";
+import { type CertificateRequest, nodeClientRequest, requestCertificate } from "./csr-request.ts";
 import { writeClientPem } from "./files.ts";
 
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/;
@@ -33,19 +35,23 @@ export function splitClientPem(text: string): { certPem: string; keyPem: string 
 
 export interface CertificateManagerOptions {
   api: ApiClient;
-  nodeName: string;
-  /** The combined certificate + key file the node kubeconfig points at. */
+  /** "client" or "serving", for logs. */
+  kind: string;
+  /** The request to make for a new certificate (asked anew each time: SANs may have changed). */
+  request(): Promise<CertificateRequest> | CertificateRequest;
+  /** The combined certificate + key file (0600). Missing: a certificate is requested at once. */
   pemPath: string;
+  /** Puts a new certificate to use (the API client's credentials, the node API's serving context). */
+  apply(certPem: string, keyPem: string): void;
   caPem?: string;
   log: Logger;
   clock?: Clock;
   random?: () => number;
-  /** How long one renewal waits for approval and signing. */
+  /** How long one request waits for approval and signing. */
   requestTimeoutMs?: number;
-  onRotated?: (certPem: string) => void;
 }
 
-export class ClientCertificateManager {
+export class CertificateManager {
   readonly #options: CertificateManagerOptions;
   readonly #clock: Clock;
   #rotations = 0;
@@ -59,62 +65,75 @@ export class ClientCertificateManager {
     return this.#rotations;
   }
 
+  /** The stored certificate and key, or undefined when there are none yet. */
+  async current(): Promise<{ certPem: string; keyPem: string } | undefined> {
+    try {
+      return splitClientPem(await readFile(this.#options.pemPath, "utf8"));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
   async run(signal: AbortSignal): Promise<void> {
-    const { log } = this.#options;
+    const { log, kind } = this.#options;
     let backoffMs = 2_000;
     while (!signal.aborted) {
-      let current: { notBefore: number; notAfter: number };
+      let deadline = this.#clock.now();
       try {
-        const { certPem } = splitClientPem(await readFile(this.#options.pemPath, "utf8"));
-        const info = certificateInfo(certPem);
-        current = { notBefore: info.notBefore.getTime(), notAfter: info.notAfter.getTime() };
+        const stored = await this.current();
+        if (stored) {
+          const info = certificateInfo(stored.certPem);
+          deadline = rotationDeadline(
+            info.notBefore.getTime(),
+            info.notAfter.getTime(),
+            (this.#options.random ?? Math.random)(),
+          );
+          log.info(
+            {
+              certificate: kind,
+              notAfter: info.notAfter.toISOString(),
+              renewAt: new Date(deadline).toISOString(),
+            },
+            "certificate rotation scheduled",
+          );
+        }
       } catch (error) {
         log.error(
           { err: error, file: this.#options.pemPath },
-          "cannot read the client certificate; rotation stopped",
+          `cannot read the ${kind} certificate; rotation stopped`,
         );
         return;
       }
-      const deadline = rotationDeadline(
-        current.notBefore,
-        current.notAfter,
-        (this.#options.random ?? Math.random)(),
-      );
-      const waitMs = Math.max(0, deadline - this.#clock.now());
-      log.info(
-        { notAfter: new Date(current.notAfter).toISOString(), renewAt: new Date(deadline).toISOString() },
-        "client certificate rotation scheduled",
-      );
       try {
-        await this.#clock.sleep(waitMs, signal);
+        await this.#clock.sleep(Math.max(0, deadline - this.#clock.now()), signal);
       } catch {
         return;
       }
       try {
-        const issued = await requestCertificate(
-          this.#options.api,
-          nodeClientRequest(this.#options.nodeName),
-          {
-            timeoutMs: this.#options.requestTimeoutMs ?? 5 * 60_000,
-            signal,
-            clock: this.#clock,
-            ...(this.#options.caPem ? { caPem: this.#options.caPem } : {}),
-          },
-        );
+        const issued = await requestCertificate(this.#options.api, await this.#options.request(), {
+          timeoutMs: this.#options.requestTimeoutMs ?? 5 * 60_000,
+          signal,
+          clock: this.#clock,
+          ...(this.#options.caPem ? { caPem: this.#options.caPem } : {}),
+        });
         await writeClientPem(this.#options.pemPath, issued.certPem, issued.keyPem);
-        this.#options.api.setClientCertificate(Buffer.from(issued.certPem), Buffer.from(issued.keyPem));
+        this.#options.apply(issued.certPem, issued.keyPem);
         this.#rotations++;
         backoffMs = 2_000;
         log.info(
-          { csr: issued.csrName, notAfter: certificateInfo(issued.certPem).notAfter.toISOString() },
-          "client certificate rotated",
+          {
+            certificate: kind,
+            csr: issued.csrName,
+            notAfter: certificateInfo(issued.certPem).notAfter.toISOString(),
+          },
+          `${kind} certificate rotated`,
         );
-        this.#options.onRotated?.(issued.certPem);
       } catch (error) {
         if (signal.aborted) return;
         log.warn(
-          { err: (error as Error).message, retryInMs: backoffMs },
-          "client certificate rotation failed; retrying",
+          { certificate: kind, err: (error as Error).message, retryInMs: backoffMs },
+          `${kind} certificate request failed; retrying`,
         );
         try {
           await this.#clock.sleep(backoffMs, signal);
@@ -122,10 +141,51 @@ export class ClientCertificateManager {
           return;
         }
         backoffMs = Math.min(backoffMs * 2, 5 * 60_000);
-        // The loop re-reads the file: still the old certificate, so the deadline is already past.
+        // The loop re-reads the file: still the old certificate (or none), so the deadline has passed.
       }
     }
   }
+}
+
+/** The node's client certificate: renewed with the current one (selfnodeclient), swapped into the API client. */
+export function clientCertificateManager(options: {
+  api: ApiClient;
+  nodeName: string;
+  pemPath: string;
+  caPem?: string;
+  log: Logger;
+  clock?: Clock;
+}): CertificateManager {
+  return new CertificateManager({
+    ...options,
+    kind: "client",
+    request: () => nodeClientRequest(options.nodeName),
+    apply: (certPem, keyPem) => options.api.setClientCertificate(Buffer.from(certPem), Buffer.from(keyPem)),
+  });
+}
+
+/**
+ * The node API's serving certificate from the kubernetes.io/kubelet-serving signer (serverTLSBootstrap):
+ * CN system:node:<name>, SANs = the Node's reported addresses, so that the approver can approve it.
+ */
+export function servingCertificateRequest(
+  nodeName: string,
+  addresses: ReadonlyArray<{ type?: string; address?: string }>,
+): CertificateRequest {
+  const of = (...types: string[]) => [
+    ...new Set(
+      addresses.filter((a) => a.address && types.includes(a.type ?? "")).map((a) => a.address as string),
+    ),
+  ];
+  return {
+    commonName: `system:node:${nodeName}`,
+    organizations: ["system:nodes"],
+    dnsNames: of("Hostname", "InternalDNS", "ExternalDNS"),
+    ipAddresses: of("InternalIP", "ExternalIP"),
+    signerName: KUBELET_SERVING_SIGNER,
+    usages: ["digital signature", "server auth"],
+    namePrefix: "csr-",
+  };
 }
 
 /** The client-certificate file the kubeconfig's current user points at, or undefined (inline data, tokens). */

@@ -146,6 +146,9 @@ export async function joinCluster(options: JoinOptions): Promise<void> {
     rootDir: options.dataDir,
     staticPodPath: files.staticPodPath,
     rotateCertificates: true,
+    // The node API's certificate from the cluster's kubelet-serving signer (approved for the node's own
+    // addresses); the self-signed one serves until it arrives.
+    serverTLSBootstrap: true,
     authentication: { x509: { clientCAFile: files.caFile } },
     ...(options.runtime ? { runtime: options.runtime } : {}),
     ...options.agentSettings,
