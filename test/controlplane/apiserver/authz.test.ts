@@ -294,6 +294,41 @@ describe("authorization", () => {
       ).toBe(403);
     });
 
+    it("extends view, edit and admin with ClusterRoles labelled to aggregate into them", async () => {
+      const base = "/apis/rbac.authorization.k8s.io/v1";
+      await call(admin, "POST", `${base}/clusterrolebindings`, {
+        metadata: { name: `${ns}-victor-view` },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+        subjects: [{ kind: "User", name: "victor" }],
+      });
+      const victor = as("Bearer user=victor");
+      await waitFor(async () => (await victor.fetch("/api/v1/pods")).status === 200, {
+        what: "victor's view",
+      });
+      expect((await victor.fetch("/api/v1/nodes")).status).toBe(403);
+      const extension = await call(admin, "POST", `${base}/clusterroles`, {
+        metadata: {
+          name: `${ns}-nodes-to-view`,
+          labels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" },
+        },
+        rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["list"] }],
+      });
+      expect(extension.status).toBe(201);
+      await waitFor(async () => (await victor.fetch("/api/v1/nodes")).status === 200, {
+        what: "view to aggregate the new role",
+      });
+      const adminRole = await call<{ rules: Array<{ resources?: string[] }> }>(
+        admin,
+        "GET",
+        `${base}/clusterroles/admin`,
+      );
+      expect(adminRole.body.rules.some((r) => r.resources?.includes("nodes"))).toBe(true);
+      expect((await call(admin, "DELETE", `${base}/clusterroles/${ns}-nodes-to-view`)).status).toBe(200);
+      await waitFor(async () => (await victor.fetch("/api/v1/nodes")).status === 403, {
+        what: "view to drop the deleted role's rules",
+      });
+    });
+
     it("names service accounts by namespace", async () => {
       await call(admin, "POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
         metadata: { name: "robot-edit" },

@@ -35,8 +35,8 @@ const urls = (verbs: string[], nonResourceURLs: string[]): PolicyRule => ({ verb
 const group = (name: string): Subject => ({ kind: "Group", apiGroup: RBAC_GROUP, name });
 const user = (name: string): Subject => ({ kind: "User", apiGroup: RBAC_GROUP, name });
 
-// view / edit / admin: upstream aggregates them from labelled roles; here they are written out for what
-// Deckhand serves.
+// What system:aggregate-to-view/-edit/-admin contribute to view, edit and admin (each level also gets the
+// one below through aggregation, as upstream), for the resources Deckhand serves.
 const VIEW_RULES: PolicyRule[] = [
   rule(
     READ,
@@ -136,13 +136,11 @@ const EDIT_RULES: PolicyRule[] = [
   rule(WRITE, ["batch"], ["cronjobs", "jobs"]),
   rule(WRITE, ["coordination.k8s.io"], ["leases"]),
   rule(WRITE, ["events.k8s.io"], ["events"]),
-  ...VIEW_RULES,
 ];
 
 const ADMIN_RULES: PolicyRule[] = [
   rule(["create"], ["authorization.k8s.io"], ["localsubjectaccessreviews"]),
   rule([...READ, ...WRITE], [RBAC_GROUP], ["rolebindings", "roles"]),
-  ...EDIT_RULES,
 ];
 
 const DISCOVERY_URLS = [
@@ -162,12 +160,30 @@ const PUBLIC_INFO_URLS = ["/healthz", "/livez", "/readyz", "/version", "/version
 
 interface PolicyObject extends KubeObject {
   rules?: PolicyRule[];
+  aggregationRule?: { clusterRoleSelectors?: Array<{ matchLabels?: Record<string, string> }> };
   subjects?: Subject[];
   roleRef?: { apiGroup: string; kind: string; name: string };
 }
 
-function clusterRole(name: string, rules: PolicyRule[]): PolicyObject {
-  return { apiVersion: `${RBAC_GROUP}/v1`, kind: "ClusterRole", metadata: { name }, rules };
+function clusterRole(name: string, rules: PolicyRule[], labels?: Record<string, string>): PolicyObject {
+  return {
+    apiVersion: `${RBAC_GROUP}/v1`,
+    kind: "ClusterRole",
+    metadata: { name, ...(labels ? { labels } : {}) },
+    rules,
+  };
+}
+
+const AGGREGATE_TO = (role: string) => `rbac.authorization.k8s.io/aggregate-to-${role}`;
+
+/** upstream's admin/edit/view: their rules are aggregated from every ClusterRole labelled aggregate-to-<role>. */
+function aggregatedRole(name: string, labels?: Record<string, string>): PolicyObject {
+  return {
+    apiVersion: `${RBAC_GROUP}/v1`,
+    kind: "ClusterRole",
+    metadata: { name, ...(labels ? { labels } : {}) },
+    aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [AGGREGATE_TO(name)]: "true" } }] },
+  };
 }
 
 function clusterRoleBinding(name: string, role: string, subjects: Subject[]): PolicyObject {
@@ -182,9 +198,12 @@ function clusterRoleBinding(name: string, role: string, subjects: Subject[]): Po
 
 export const CLUSTER_ROLES: PolicyObject[] = [
   clusterRole("cluster-admin", [rule(["*"], ["*"], ["*"]), urls(["*"], ["*"])]),
-  clusterRole("admin", ADMIN_RULES),
-  clusterRole("edit", EDIT_RULES),
-  clusterRole("view", VIEW_RULES),
+  aggregatedRole("admin"),
+  aggregatedRole("edit", { [AGGREGATE_TO("admin")]: "true" }),
+  aggregatedRole("view", { [AGGREGATE_TO("edit")]: "true" }),
+  clusterRole("system:aggregate-to-admin", ADMIN_RULES, { [AGGREGATE_TO("admin")]: "true" }),
+  clusterRole("system:aggregate-to-edit", EDIT_RULES, { [AGGREGATE_TO("edit")]: "true" }),
+  clusterRole("system:aggregate-to-view", VIEW_RULES, { [AGGREGATE_TO("view")]: "true" }),
   clusterRole("system:basic-user", [
     rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
     rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"]),
@@ -275,6 +294,44 @@ export interface PolicyDeps {
   log: Logger;
 }
 
+/**
+ * `current` completed with what `desired` has and it lacks (labels, rules or subjects, aggregation
+ * selectors), or undefined when nothing is missing. What an administrator added is kept.
+ */
+function completed(
+  current: PolicyObject,
+  desired: PolicyObject,
+  field: "rules" | "subjects",
+): PolicyObject | undefined {
+  const next = structuredClone(current);
+  let changed = false;
+  const meta = next.metadata ?? {};
+  for (const [key, value] of Object.entries(desired.metadata?.labels ?? {})) {
+    if (meta.labels?.[key] !== value) {
+      meta.labels = { ...meta.labels, [key]: value };
+      changed = true;
+    }
+  }
+  next.metadata = meta;
+  if (desired.aggregationRule) {
+    // Aggregated roles: their rules belong to the aggregation controller; only the selectors are policy.
+    const have = next.aggregationRule?.clusterRoleSelectors ?? [];
+    const add = missing(have, desired.aggregationRule.clusterRoleSelectors ?? []);
+    if (add.length > 0 || !next.aggregationRule) {
+      next.aggregationRule = { clusterRoleSelectors: [...have, ...add] };
+      changed = true;
+    }
+  } else {
+    const have = (next[field] ?? []) as unknown[];
+    const add = missing(have, (desired[field] ?? []) as unknown[]);
+    if (add.length > 0) {
+      (next as Record<string, unknown>)[field] = [...have, ...add];
+      changed = true;
+    }
+  }
+  return changed ? next : undefined;
+}
+
 async function reconcile(deps: PolicyDeps, plural: string, desired: PolicyObject): Promise<void> {
   const served = deps.registry.lookup(RBAC_GROUP, "v1", plural);
   const store = served ? deps.stores.get(served) : undefined;
@@ -282,7 +339,6 @@ async function reconcile(deps: PolicyDeps, plural: string, desired: PolicyObject
   const namespace = desired.metadata?.namespace ?? "";
   const name = desired.metadata?.name ?? "";
   const field = plural.endsWith("bindings") ? "subjects" : "rules";
-  const wanted = (desired[field] ?? []) as unknown[];
   const ctx = { user: SYSTEM_USER, dryRun: false };
   const log = deps.log.child({ resource: plural, namespace: namespace || undefined, name });
   const found = await store.tryGet(namespace, name);
@@ -290,7 +346,7 @@ async function reconcile(deps: PolicyDeps, plural: string, desired: PolicyObject
     const obj: PolicyObject = structuredClone(desired);
     obj.metadata = {
       ...obj.metadata,
-      labels: { ...BOOTSTRAP_LABELS },
+      labels: { ...BOOTSTRAP_LABELS, ...obj.metadata?.labels },
       annotations: { [AUTOUPDATE_ANNOTATION]: "true" },
     };
     try {
@@ -307,22 +363,21 @@ async function reconcile(deps: PolicyDeps, plural: string, desired: PolicyObject
     log.warn({ roleRef: current.roleRef }, "default binding refers to another role; leaving it as is");
     return;
   }
-  if (missing(current[field] as unknown[] | undefined, wanted).length === 0) return;
+  if (!completed(current, desired, field)) return;
   await store.update(
     namespace,
     name,
     (latest) => {
-      const obj = structuredClone(latest) as PolicyObject;
+      const base = latest as PolicyObject;
+      const next = completed(base, desired, field) ?? structuredClone(base);
       // Unconditional: a concurrent edit is re-read and completed, never lost.
-      if (obj.metadata) delete obj.metadata.resourceVersion;
-      const have = (obj[field] ?? []) as unknown[];
-      (obj as Record<string, unknown>)[field] = [...have, ...missing(have, wanted)];
-      return obj;
+      if (next.metadata) delete next.metadata.resourceVersion;
+      return next;
     },
     ctx,
     { mode: "main" },
   );
-  log.info(`added the default ${field} back to a default RBAC policy object`);
+  log.info("completed a default RBAC policy object");
 }
 
 /** Creates or completes the default policy. */

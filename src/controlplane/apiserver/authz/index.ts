@@ -11,6 +11,7 @@ import { nodeRestriction } from "../pipeline/node-restriction.ts";
 import type { ResourceRegistry, ServedResource } from "../resources.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { WatchCache } from "../watch/cache.ts";
+import { ClusterRoleAggregator } from "./aggregation.ts";
 import { reconcileBootstrapPolicy } from "./bootstrap-policy.ts";
 import { type FeedTarget, feed } from "./cache-feed.ts";
 import { nodeAuthorizer } from "./node.ts";
@@ -33,11 +34,21 @@ export class ClusterAuthorization {
   readonly graph = new NodeGraph();
   private readonly options: ClusterAuthorizationOptions;
   private unsubscribe: Array<() => void> = [];
+  private readonly aggregator: ClusterRoleAggregator;
+  private started = false;
 
   constructor(options: ClusterAuthorizationOptions) {
     this.options = options;
     this.authorizer = unionAuthorizer([nodeAuthorizer(this.graph), rbacAuthorizer(this.rbac)]);
     this.admission = [nodeRestriction((name) => this.cached("", "v1", "nodes", `${name}`))];
+    this.aggregator = new ClusterRoleAggregator({
+      roles: () => [...this.rbac.clusterRoles.byKey.values()],
+      store: () => {
+        const served = options.registry.lookup(RBAC_GROUP, "v1", "clusterroles");
+        return served ? options.stores.get(served) : undefined;
+      },
+      log: options.log,
+    });
   }
 
   private cache(group: string, plural: string): WatchCache | undefined {
@@ -54,7 +65,7 @@ export class ClusterAuthorization {
   async start(): Promise<void> {
     const feeds: Array<[string, string, FeedTarget]> = [
       [RBAC_GROUP, "roles", this.rbac.roles],
-      [RBAC_GROUP, "clusterroles", this.rbac.clusterRoles],
+      [RBAC_GROUP, "clusterroles", this.clusterRoleFeed()],
       [RBAC_GROUP, "rolebindings", this.rbac.roleBindingIndex],
       [RBAC_GROUP, "clusterrolebindings", this.rbac.clusterRoleBindingIndex],
       ["", "pods", this.graph],
@@ -63,10 +74,25 @@ export class ClusterAuthorization {
       const cache = this.cache(group, plural);
       if (cache) this.unsubscribe.push(feed(cache, target));
     }
+    // From here every ClusterRole change (the policy's own writes included) re-runs aggregation.
+    this.started = true;
     await reconcileBootstrapPolicy(this.options);
+    await this.aggregator.trigger();
+  }
+
+  /** ClusterRoles go to the index, and every change re-runs aggregation (once started). */
+  private clusterRoleFeed(): FeedTarget {
+    return {
+      apply: (type, object) => {
+        this.rbac.clusterRoles.apply(type, object);
+        if (this.started) void this.aggregator.trigger();
+      },
+      reset: () => this.rbac.clusterRoles.reset(),
+    };
   }
 
   stop(): void {
+    this.started = false;
     for (const u of this.unsubscribe) u();
     this.unsubscribe = [];
   }
