@@ -630,6 +630,25 @@ describe("authorization", () => {
       expect(deleteForeign.body.message).toContain("can only delete pods with spec.nodeName set to itself");
     });
 
+    it("evicts only pods bound to it", async () => {
+      const pods = `/api/v1/namespaces/${ns}/pods`;
+      await call(admin, "POST", pods, {
+        metadata: { name: "evictable" },
+        spec: { nodeName: nodeA, containers: [{ name: "c", image: "busybox" }] },
+      });
+      const eviction = (name: string) => ({
+        apiVersion: "policy/v1",
+        kind: "Eviction",
+        metadata: { name, namespace: ns },
+      });
+      const foreign = await call(a, "POST", `${pods}/on-b/eviction`, eviction("on-b"));
+      expect(foreign.status).toBe(403);
+      expect(foreign.body.message).toContain("spec.nodeName set to itself");
+      expect((await call(admin, "GET", `${pods}/on-b`)).status).toBe(200);
+      const own = await call(a, "POST", `${pods}/evictable/eviction`, eviction("evictable"));
+      expect(own.status).toBe(201);
+    });
+
     it("creates only mirror pods bound to itself and owned by its Node", async () => {
       const pods = `/api/v1/namespaces/${ns}/pods`;
       const mirror = (name: string, extra: { spec?: object; owner?: object; annotations?: object } = {}) => ({
