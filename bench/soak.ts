@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       ]),
     );
     console.log(
-      `soak done: ${MINUTES} min on ${RUNTIME}, ${cycles} cycles (${cycles * BATCH} pod lifecycles), flapper restarts ${last.flapperRestarts}, leaks ${JSON.stringify(leaks)}; ${base}.csv and .png`,
+      `soak done: ${MINUTES} min on ${RUNTIME}, ${cycles} cycles (${cycles * BATCH} pod lifecycles), flapper restarts ${Math.max(...samples.map((s) => s.flapperRestarts))}, leaks ${JSON.stringify(leaks)}; ${base}.csv and .png`,
     );
   } finally {
     api.close();
