@@ -10,7 +10,7 @@ import {
 } from "../../src/agent/bootstrap/certificate-manager.ts";
 import { verifyClusterInfo } from "../../src/agent/bootstrap/discovery.ts";
 import { mergeAgentConfig, nodeFiles, renderNodeKubeconfig } from "../../src/agent/bootstrap/files.ts";
-import { validateJoinOptions } from "../../src/agent/bootstrap/join.ts";
+import { installCommand, validateJoinOptions } from "../../src/agent/bootstrap/join.ts";
 import { detachedSignature } from "../../src/api/bootstrap-token.ts";
 import { shortHumanDuration } from "../../src/cli/token.ts";
 import { clusterInfoKubeconfig } from "../../src/controlplane/controllers/bootstrap-signer.ts";
@@ -41,6 +41,19 @@ describe("join flags", () => {
         nodeName: "worker-1",
       }),
     ).toEqual([]);
+  });
+});
+
+describe("installer hand-over", () => {
+  it("writes units only with the installed copy, installs Deckhand from a checkout", () => {
+    expect(installCommand(false, true)).toEqual([
+      "/opt/deckhand/scripts/install.sh",
+      "--units-only",
+      "--agent",
+    ]);
+    const fromCheckout = installCommand(true, false);
+    expect(fromCheckout[0]).toMatch(/\/scripts\/install\.sh$/);
+    expect(fromCheckout.slice(1)).toEqual(["--agent", "--dry-run"]);
   });
 });
 

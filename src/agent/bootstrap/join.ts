@@ -57,11 +57,17 @@ export class JoinError extends Error {
   }
 }
 
-/** The installer join hands over to: the installed copy, else the one next to these sources. */
-export function installScript(): string {
-  const installed = "/opt/deckhand/scripts/install.sh";
-  if (existsSync(installed)) return installed;
-  return join(import.meta.dirname, "..", "..", "..", "scripts", "install.sh");
+const INSTALLED_SCRIPT = "/opt/deckhand/scripts/install.sh";
+
+/**
+ * The installer call join hands over to (scripts/install.sh's interface): the installed copy only writes
+ * the units and starts the agent (--units-only); from a source checkout it installs Deckhand itself too.
+ */
+export function installCommand(dryRun: boolean, installed = existsSync(INSTALLED_SCRIPT)): string[] {
+  const script = installed
+    ? INSTALLED_SCRIPT
+    : join(import.meta.dirname, "..", "..", "..", "scripts", "install.sh");
+  return [script, ...(installed ? ["--units-only"] : []), "--agent", ...(dryRun ? ["--dry-run"] : [])];
 }
 
 export function validateJoinOptions(
@@ -183,7 +189,7 @@ export async function joinCluster(options: JoinOptions): Promise<void> {
   }
   if (!options.dryRun) await mkdir(files.staticPodPath, { recursive: true, mode: 0o755 });
 
-  const install = [installScript(), "--units-only", "--agent", ...(options.dryRun ? ["--dry-run"] : [])];
+  const install = installCommand(options.dryRun);
   if (!options.installService) {
     say(
       `[kubelet-start] not installing the systemd unit (--no-service); start the agent with: deckhand agent --config ${files.agentConfig}`,
