@@ -329,6 +329,77 @@ describe("authorization", () => {
       });
     });
 
+    it("lets users grant only what they hold, unless they may escalate or bind", async () => {
+      const base = `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}`;
+      await call(admin, "POST", `${base}/rolebindings`, {
+        metadata: { name: "ann-admin" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "admin" },
+        subjects: [{ kind: "User", name: "ann" }],
+      });
+      const ann = as("Bearer user=ann");
+      const role = (name: string, rules: object[]) =>
+        call(ann, "POST", `${base}/roles`, { metadata: { name }, rules });
+      await waitFor(
+        async () =>
+          (await role("ann-pods", [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }])).status === 201,
+        {
+          what: "ann's admin binding",
+        },
+      );
+      const everything = await role("ann-all", [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }]);
+      expect(everything.status).toBe(403);
+      expect(everything.body.message).toContain(
+        'roles.rbac.authorization.k8s.io "ann-all" is forbidden: user "ann" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:',
+      );
+      expect(everything.body.message).toContain('{APIGroups:["*"], Resources:["*"], Verbs:["*"]}');
+      const bind = (name: string, clusterRole: string) =>
+        call(ann, "POST", `${base}/rolebindings`, {
+          metadata: { name },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
+          subjects: [{ kind: "User", name: "ben" }],
+        });
+      expect((await bind("ben-view", "view")).status).toBe(201);
+      const clusterAdmin = await bind("ben-cluster-admin", "cluster-admin");
+      expect(clusterAdmin.status).toBe(403);
+      expect(clusterAdmin.body.message).toContain("attempting to grant RBAC permissions not currently held");
+      // Relabelling a role grants nothing new, so it needs no extra rights.
+      const relabel = await call(
+        ann,
+        "PATCH",
+        `${base}/roles/ann-pods`,
+        { metadata: { labels: { a: "b" } } },
+        {
+          "Content-Type": "application/merge-patch+json",
+        },
+      );
+      expect(relabel.status).toBe(200);
+
+      // The bind and escalate verbs lift the check.
+      await call(admin, "POST", `${base}/roles`, {
+        metadata: { name: "binder" },
+        rules: [
+          {
+            apiGroups: ["rbac.authorization.k8s.io"],
+            resources: ["clusterroles"],
+            verbs: ["bind"],
+            resourceNames: ["cluster-admin"],
+          },
+          { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles"], verbs: ["escalate"] },
+        ],
+      });
+      await call(admin, "POST", `${base}/rolebindings`, {
+        metadata: { name: "ann-binder" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "binder" },
+        subjects: [{ kind: "User", name: "ann" }],
+      });
+      await waitFor(async () => (await bind("ben-cluster-admin", "cluster-admin")).status === 201, {
+        what: "ann's bind permission",
+      });
+      expect((await role("ann-all", [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }])).status).toBe(
+        201,
+      );
+    });
+
     it("names service accounts by namespace", async () => {
       await call(admin, "POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
         metadata: { name: "robot-edit" },

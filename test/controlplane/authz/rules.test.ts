@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { PolicyRule, Subject } from "../../../src/api/schema/rbac/rbac.ts";
+import { uncovered } from "../../../src/controlplane/apiserver/authz/escalation.ts";
 import { rbacAuthorizer } from "../../../src/controlplane/apiserver/authz/rbac.ts";
 import { RbacIndex } from "../../../src/controlplane/apiserver/authz/rbac-index.ts";
 import {
@@ -256,5 +257,55 @@ describe("rbacAuthorizer", () => {
       (await rbac.authorize({ user: wendy, request: resource("create", "", "pods", { ns: "team" }) }))
         .allowed,
     ).toBe(false);
+  });
+});
+
+describe("escalation: uncovered", () => {
+  const owner: PolicyRule[] = [
+    { verbs: ["get", "list"], apiGroups: [""], resources: ["pods", "pods/log"] },
+    { verbs: ["*"], apiGroups: ["apps"], resources: ["deployments/*"] },
+    { verbs: ["get"], apiGroups: [""], resources: ["configmaps"], resourceNames: ["a"] },
+    { verbs: ["get"], nonResourceURLs: ["/logs/*"] },
+  ];
+  const cases: Array<[string, PolicyRule, number]> = [
+    ["a subset", { verbs: ["get"], apiGroups: [""], resources: ["pods"] }, 0],
+    [
+      "parts held by different rules",
+      { verbs: ["get"], apiGroups: [""], resources: ["pods", "pods/log"] },
+      0,
+    ],
+    ["one verb too many", { verbs: ["get", "delete"], apiGroups: [""], resources: ["pods"] }, 1],
+    [
+      "resource/* covers its subresources",
+      { verbs: ["update"], apiGroups: ["apps"], resources: ["deployments/scale"] },
+      0,
+    ],
+    [
+      "resource/* does not cover the resource",
+      { verbs: ["update"], apiGroups: ["apps"], resources: ["deployments"] },
+      1,
+    ],
+    [
+      "named resource held",
+      { verbs: ["get"], apiGroups: [""], resources: ["configmaps"], resourceNames: ["a"] },
+      0,
+    ],
+    ["all names are more than one name", { verbs: ["get"], apiGroups: [""], resources: ["configmaps"] }, 1],
+    ["wildcards are more than anything listed", { verbs: ["*"], apiGroups: ["*"], resources: ["*"] }, 1],
+    ["URL under a held prefix", { verbs: ["get"], nonResourceURLs: ["/logs/kube"] }, 0],
+    ["URL outside", { verbs: ["get"], nonResourceURLs: ["/metrics"] }, 1],
+  ];
+  it.each(cases)("%s", (_name, servant, count) => {
+    expect(uncovered(owner, [servant])).toHaveLength(count);
+  });
+
+  it("cluster-admin covers everything", () => {
+    const admin: PolicyRule[] = [
+      { verbs: ["*"], apiGroups: ["*"], resources: ["*"] },
+      { verbs: ["*"], nonResourceURLs: ["*"] },
+    ];
+    expect(
+      uncovered(admin, [...owner, { verbs: ["escalate"], apiGroups: ["x"], resources: ["y/z"] }]),
+    ).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { KubeObject } from "../../../api/resource.ts";
 import { RBAC_GROUP } from "../../../api/schema/rbac/rbac.ts";
 import type { AdmissionPlugin } from "../pipeline/admission.ts";
-import { type Authorizer, unionAuthorizer } from "../pipeline/authorization.ts";
+import { type Authorizer, authorize, unionAuthorizer } from "../pipeline/authorization.ts";
 import { nodeRestriction } from "../pipeline/node-restriction.ts";
 import type { ResourceRegistry, ServedResource } from "../resources.ts";
 import type { ObjectStore } from "../store/object-store.ts";
@@ -14,9 +14,10 @@ import type { WatchCache } from "../watch/cache.ts";
 import { ClusterRoleAggregator } from "./aggregation.ts";
 import { reconcileBootstrapPolicy } from "./bootstrap-policy.ts";
 import { type FeedTarget, feed } from "./cache-feed.ts";
+import { rbacEscalation } from "./escalation.ts";
 import { nodeAuthorizer } from "./node.ts";
 import { NodeGraph } from "./node-graph.ts";
-import { rbacAuthorizer } from "./rbac.ts";
+import { rbacAuthorizer, rbacRulesFor } from "./rbac.ts";
 import { RbacIndex } from "./rbac-index.ts";
 
 export interface ClusterAuthorizationOptions {
@@ -40,7 +41,18 @@ export class ClusterAuthorization {
   constructor(options: ClusterAuthorizationOptions) {
     this.options = options;
     this.authorizer = unionAuthorizer([nodeAuthorizer(this.graph), rbacAuthorizer(this.rbac)]);
-    this.admission = [nodeRestriction((name) => this.cached("", "v1", "nodes", `${name}`))];
+    this.admission = [
+      nodeRestriction((name) => this.cached("", "v1", "nodes", `${name}`)),
+      rbacEscalation({
+        rulesFor: (user, namespace) => {
+          const rules = rbacRulesFor(this.rbac, user, namespace);
+          return [...rules.resourceRules, ...rules.nonResourceRules];
+        },
+        clusterRole: (name) => this.rbac.clusterRole(name),
+        role: (namespace, name) => this.rbac.role(namespace, name),
+        authorize: (attributes) => authorize(this.authorizer, attributes),
+      }),
+    ];
     this.aggregator = new ClusterRoleAggregator({
       roles: () => [...this.rbac.clusterRoles.byKey.values()],
       store: () => {
