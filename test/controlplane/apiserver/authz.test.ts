@@ -792,6 +792,84 @@ describe("authorization", () => {
     });
   });
 
+  describe("access reviews", () => {
+    const reviews = "/apis/authorization.k8s.io/v1";
+
+    it("answers SubjectAccessReviews for any user, with the reason", async () => {
+      const allowed = await call(admin, "POST", `${reviews}/subjectaccessreviews`, {
+        spec: {
+          user: "carol",
+          groups: ["readers"],
+          resourceAttributes: { namespace: ns, verb: "get", resource: "pods" },
+        },
+      });
+      expect(allowed.status).toBe(201);
+      expect(allowed.body.status).toEqual({
+        allowed: true,
+        reason: `RBAC: allowed by RoleBinding "readers/${ns}" of Role "pod-reader" to Group "readers"`,
+      });
+      const node = await call(admin, "POST", `${reviews}/subjectaccessreviews`, {
+        spec: {
+          user: `system:node:${nodeA}`,
+          groups: ["system:nodes"],
+          resourceAttributes: { namespace: ns, verb: "get", resource: "secrets", name: "other-secret" },
+        },
+      });
+      expect(node.body.status).toEqual({
+        allowed: false,
+        reason: `no relationship found between node '${nodeA}' and this object`,
+      });
+      const local = await call(
+        admin,
+        "POST",
+        `/apis/authorization.k8s.io/v1/namespaces/${ns}/localsubjectaccessreviews`,
+        {
+          metadata: { namespace: ns },
+          spec: {
+            user: "carol",
+            groups: ["readers"],
+            resourceAttributes: { namespace: ns, verb: "delete", resource: "pods" },
+          },
+        },
+      );
+      expect(local.status).toBe(201);
+      expect((local.body.status as { allowed: boolean }).allowed).toBe(false);
+    });
+
+    it("refuses malformed reviews precisely, and SubjectAccessReviews from users who may not ask", async () => {
+      const both = await call(admin, "POST", `${reviews}/selfsubjectaccessreviews`, {
+        spec: { resourceAttributes: { verb: "get" }, nonResourceAttributes: { path: "/x", verb: "get" } },
+      });
+      expect(both.status).toBe(422);
+      expect(both.body.message).toContain("spec.nonResourceAttributes: Invalid value");
+      expect(both.body.message).toContain("cannot be specified in combination with resourceAttributes");
+      const neither = await call(admin, "POST", `${reviews}/selfsubjectaccessreviews`, { spec: {} });
+      expect(neither.status).toBe(422);
+      expect(neither.body.message).toContain(
+        "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+      );
+      const nobody = await call(admin, "POST", `${reviews}/subjectaccessreviews`, {
+        spec: { resourceAttributes: { verb: "get", resource: "pods" } },
+      });
+      expect(nobody.status).toBe(422);
+      expect(nobody.body.message).toContain("at least one of user or group must be specified");
+      const mismatch = await call(admin, "POST", `${reviews}/namespaces/${ns}/localsubjectaccessreviews`, {
+        spec: { user: "x", resourceAttributes: { namespace: "elsewhere", verb: "get", resource: "pods" } },
+      });
+      expect(mismatch.status).toBe(422);
+      expect(mismatch.body.message).toContain("must match metadata.namespace");
+      const bad = await call(admin, "POST", `${reviews}/selfsubjectaccessreviews`, "{not json", {
+        "Content-Type": "application/json",
+      });
+      expect(bad.status).toBe(400);
+      const unauthorised = await call(as("Bearer user=carol"), "POST", `${reviews}/subjectaccessreviews`, {
+        spec: { user: "x", resourceAttributes: { verb: "get", resource: "pods" } },
+      });
+      expect(unauthorised.status).toBe(403);
+      expect((await as("Bearer user=carol").fetch(`${reviews}/selfsubjectaccessreviews`)).status).toBe(403);
+    });
+  });
+
   describe("impersonation", () => {
     it("acts as another user only when the requester may impersonate them", async () => {
       const impersonating = (token: string, headers: Record<string, string>) =>
