@@ -107,7 +107,30 @@ describe("deckhand token and join", () => {
 
     const list = await deckhand(["token", "list", "--kubeconfig", cp.kubeconfigPath]);
     expect(list.stdout).toMatch(new RegExp(`${token.replace(".", "\\.")}\\s+23h\\s`));
-  });
+  }, 180_000);
+
+  it("token create refuses bad flags; token delete removes a token", async () => {
+    const badTtl = await deckhand(["token", "create", "--kubeconfig", cp.kubeconfigPath, "--ttl", "soon"]);
+    expect(badTtl.code).toBe(2);
+    expect(badTtl.stderr).toContain('--ttl "soon"');
+    const badGroup = await deckhand([
+      "token",
+      "create",
+      "--kubeconfig",
+      cp.kubeconfigPath,
+      "--groups",
+      "system:masters",
+    ]);
+    expect(badGroup.code).toBe(2);
+    expect(badGroup.stderr).toContain('must start with "system:bootstrappers:"');
+    const spare = await createToken();
+    const id = spare.token.split(".")[0] as string;
+    const deleted = await deckhand(["token", "delete", "--kubeconfig", cp.kubeconfigPath, spare.token]);
+    expect(deleted.stdout).toContain(`bootstrap token "${id}" deleted`);
+    const again = await deckhand(["token", "delete", "--kubeconfig", cp.kubeconfigPath, id]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`bootstrap token "${id}" not found`);
+  }, 180_000);
 
   it("refuses a CA hash that does not match, naming both hashes", async () => {
     const wrong = `sha256:${"0".repeat(64)}`;
@@ -129,7 +152,7 @@ describe("deckhand token and join", () => {
     expect(result.stderr).toContain(caHash);
     expect(result.stderr).toContain(wrong);
     expect(existsSync(join(configDir, "node.kubeconfig"))).toBe(false);
-  });
+  }, 180_000);
 
   it("refuses unknown and expired tokens", async () => {
     const unknown = await deckhand([
@@ -177,7 +200,7 @@ describe("deckhand token and join", () => {
     );
     const asToken = await cp.fetchAs({ token: short.token }, "/api/v1/namespaces/default/pods");
     expect(asToken.status).toBe(401);
-  });
+  }, 180_000);
 
   it("--dry-run checks the token and the CA and changes nothing", async () => {
     const configDir = join(tempDir("deckhand-join-dry-"), "etc");
@@ -205,7 +228,7 @@ describe("deckhand token and join", () => {
     expect(existsSync(configDir)).toBe(false);
     expect(existsSync(dataDir)).toBe(false);
     expect((await cp.kubectl(["get", "csr", "-o", "name"])).stdout).toBe(before);
-  });
+  }, 180_000);
 
   describe("a joined node", () => {
     const nodeName = uniqueName("dh-joined");
