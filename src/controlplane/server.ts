@@ -89,6 +89,9 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
   if (config.tokenAuthFile) tokens.push(await loadTokenFile(config.tokenAuthFile));
   // The API server's identity towards node agents (pods/log, exec, attach, port-forward, nodes/proxy).
   const kubeletClient = await ensureClientCertificate(pki, KUBELET_CLIENT);
+  // Every certificate exists before the server listens: once admin.kubeconfig appears, the PKI is complete.
+  const admin = await ensureClientCertificate(pki, ADMIN_CLIENT);
+  const controllerIdentity = await ensureClientCertificate(pki, CONTROLLER_MANAGER_CLIENT);
   const storage = await openStorage(config.store, config.dataDir);
   log.info({ backend: storage.backend, store: config.store }, "storage opened");
   const lookup = (...args: Parameters<ApiServer["lookup"]>) => apiServer.lookup(...args);
@@ -130,14 +133,12 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
     await apiServer.start();
     const url = `https://${clientHost(address.address)}:${address.port}`;
     const kubeconfigPath = join(config.dataDir, "admin.kubeconfig");
-    const admin = await ensureClientCertificate(pki, ADMIN_CLIENT);
     await writeKubeconfig(kubeconfigPath, {
       server: url,
       caPem: pki.ca.certPem,
       credentials: admin,
       userName: ADMIN_CLIENT.commonName,
     });
-    const controllerIdentity = await ensureClientCertificate(pki, CONTROLLER_MANAGER_CLIENT);
     // Scheduler and controllers: ordinary API clients of this server, started once it listens.
     const controllers =
       config.controllers === false

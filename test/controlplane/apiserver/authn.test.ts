@@ -21,6 +21,7 @@ import {
 import { systemClock } from "../../../src/util/clock.ts";
 import { startControlPlane, type TestControlPlane } from "../../support/controlplane.ts";
 import { run } from "../../support/run.ts";
+import { waitFor } from "../../support/wait.ts";
 
 const MASTER_TOKEN = "deckhand-authn-test-master-token-0123456789";
 const VIEWER_TOKEN = "deckhand-authn-test-viewer-token-0123456789";
@@ -56,6 +57,19 @@ async function status(
   res: Response,
 ): Promise<{ kind: string; code: number; reason: string; message: string }> {
   return (await res.json()) as { kind: string; code: number; reason: string; message: string };
+}
+
+/** The log line appears (the server writes its log asynchronously). */
+async function logged(text: string): Promise<void> {
+  await waitFor(() => cp.logs().includes(text), { what: `the control plane to log ${JSON.stringify(text)}` });
+}
+
+/** Deletions reach the authenticators through the watch cache a moment after the DELETE answers. */
+async function eventuallyUnauthorized(token: string): Promise<void> {
+  await waitFor(async () => (await cp.fetchAs({ token }, "/api/v1/namespaces")).status === 401, {
+    what: "the token to be refused",
+  });
+  await expectUnauthorized(await cp.fetchAs({ token }, "/api/v1/namespaces"));
 }
 
 async function expectUnauthorized(res: Response): Promise<void> {
@@ -169,6 +183,12 @@ describe("anonymous requests", () => {
     await expectUnauthorized(await cp.fetchAs("anonymous", "/api/v1/namespaces/kube-public/configmaps"));
   });
 
+  it("over plain HTTP get no answer, and the server keeps serving", async () => {
+    const plain = cp.url.replace("https://", "http://");
+    await expect(fetch(`${plain}/healthz`, { signal: AbortSignal.timeout(10_000) })).rejects.toThrow();
+    expect((await cp.fetch("/readyz")).status).toBe(200);
+  });
+
   it("with a non-bearer Authorization header are anonymous", async () => {
     const res = await cp.fetchAs("anonymous", "/api/v1/namespaces", {
       headers: { Authorization: `Basic ${Buffer.from("admin:admin").toString("base64")}` },
@@ -226,9 +246,8 @@ describe("bootstrap tokens", () => {
       await expectUnauthorized(await cp.fetchAs({ token }, "/api/v1/namespaces"));
     }
     // The reason is logged for the operator, the secret half never.
-    const logs = cp.logs();
-    expect(logs).toContain("bootstrap token exp123: expired");
-    expect(logs).not.toContain("0123456789abcdef");
+    await logged("bootstrap token exp123: expired");
+    expect(cp.logs()).not.toContain("0123456789abcdef");
   });
 });
 
@@ -333,8 +352,8 @@ describe("service account tokens", () => {
     expect(
       (await cp.fetch(`/api/v1/namespaces/${ns}/serviceaccounts/authn-sa`, { method: "DELETE" })).status,
     ).toBe(200);
-    await expectUnauthorized(await cp.fetchAs({ token }, "/api/v1/namespaces"));
-    expect(cp.logs()).toContain(`ServiceAccount ${ns}/authn-sa no longer exists`);
+    await eventuallyUnauthorized(token);
+    await logged(`ServiceAccount ${ns}/authn-sa no longer exists`);
     expect(cp.logs()).not.toContain(signature);
   });
 
@@ -360,7 +379,7 @@ describe("service account tokens", () => {
       expirationSeconds: 3600,
     }).token;
     await expectUnauthorized(await cp.fetchAs({ token: expired }, "/api/v1/namespaces"));
-    expect(cp.logs()).toContain("service account token: expired");
+    await logged("service account token: expired");
 
     const pod = await post(`/api/v1/namespaces/${ns}/pods`, {
       metadata: { name: "authn-bound" },
@@ -379,7 +398,7 @@ describe("service account tokens", () => {
       method: "DELETE",
     });
     expect(deleted.status).toBe(200);
-    await expectUnauthorized(await cp.fetchAs({ token: bound }, "/api/v1/namespaces"));
+    await eventuallyUnauthorized(bound);
   });
 
   it("are asked for with valid parameters only", async () => {
