@@ -15,6 +15,13 @@ interface PodEdges {
   references: string[];
 }
 
+/** The Secret references of in-tree volume plugins (azureFile names its Secret by secretName). */
+interface LegacySecretRefs {
+  secretRef?: { name?: string };
+  secretName?: string;
+  nodePublishSecretRef?: { name?: string };
+}
+
 function ref(kind: ReferenceKind, namespace: string, name: string): string {
   return `${kind}\u0000${namespace}\u0000${name}`;
 }
@@ -43,11 +50,8 @@ export function podReferences(namespace: string, podName: string, spec: PodSpec)
     }
   }
   for (const v of spec.volumes ?? []) {
-    const volume = v as Record<
-      string,
-      { secretRef?: { name?: string }; nodePublishSecretRef?: { name?: string } } | undefined
-    > &
-      typeof v;
+    // In-tree plugins Deckhand only stores still name Secrets a node would need (upstream visits them too).
+    const plugins = v as unknown as Record<string, LegacySecretRefs | undefined>;
     secret(v.secret?.secretName);
     configMap(v.configMap?.name);
     claim(v.persistentVolumeClaim?.claimName);
@@ -66,10 +70,10 @@ export function podReferences(namespace: string, podName: string, spec: PodSpec)
       "scaleIO",
       "storageos",
     ]) {
-      secret(volume[plugin]?.secretRef?.name);
+      secret(plugins[plugin]?.secretRef?.name);
     }
-    secret((volume.azureFile as { secretName?: string } | undefined)?.secretName);
-    secret(volume.csi?.nodePublishSecretRef?.name);
+    secret(plugins.azureFile?.secretName);
+    secret(plugins.csi?.nodePublishSecretRef?.name);
   }
   return [...refs];
 }
