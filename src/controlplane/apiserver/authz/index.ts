@@ -42,7 +42,7 @@ export class ClusterAuthorization {
     this.options = options;
     this.authorizer = unionAuthorizer([nodeAuthorizer(this.graph), rbacAuthorizer(this.rbac)]);
     this.admission = [
-      nodeRestriction((name) => this.cached("", "v1", "nodes", `${name}`)),
+      nodeRestriction((name) => this.node(name)),
       rbacEscalation({
         rulesFor: (user, namespace) => {
           const rules = rbacRulesFor(this.rbac, user, namespace);
@@ -68,9 +68,13 @@ export class ClusterAuthorization {
     return served ? this.options.caches.get(served) : undefined;
   }
 
-  private cached(group: string, version: string, plural: string, key: string): KubeObject | undefined {
-    const served = this.options.registry.lookup(group, version, plural);
-    return served ? this.options.caches.get(served)?.getByKey(`${served.keyPrefix}${key}`) : undefined;
+  /** A Node from the watch cache, else from storage (one registered a moment ago may not be cached yet). */
+  private async node(name: string): Promise<KubeObject | undefined> {
+    const served = this.options.registry.lookup("", "v1", "nodes");
+    if (!served) return undefined;
+    const cached = this.options.caches.get(served)?.getByKey(`${served.keyPrefix}${name}`);
+    if (cached) return cached;
+    return (await this.options.stores.get(served)?.tryGet("", name))?.object;
   }
 
   /** Once the caches are ready: index them and reconcile the bootstrap policy. */

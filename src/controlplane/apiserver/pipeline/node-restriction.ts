@@ -59,10 +59,12 @@ function modifiedLabels(next: Record<string, string>, old: Record<string, string
   return [...keys].filter((k) => next[k] !== old[k]);
 }
 
-export function nodeRestriction(getNode: (name: string) => KubeObject | undefined): AdmissionPlugin {
+export function nodeRestriction(
+  getNode: (name: string) => Promise<KubeObject | undefined> | KubeObject | undefined,
+): AdmissionPlugin {
   const deny = (a: AdmissionAttributes, message: string) => forbidden(a.resource.qualified, a.name, message);
 
-  function admitPodCreate(a: AdmissionAttributes, node: string): void {
+  async function admitPodCreate(a: AdmissionAttributes, node: string): Promise<void> {
     const pod = a.object as Pod;
     const meta = pod.metadata ?? {};
     if (meta.annotations?.[MIRROR_POD_ANNOTATION] === undefined)
@@ -82,7 +84,7 @@ export function nodeRestriction(getNode: (name: string) => KubeObject | undefine
       throw deny(a, `node "${node}" can only create pods with a controller owner reference set to itself`);
     if (owner.blockOwnerDeletion === true)
       throw deny(a, `node "${node}" must not set blockOwnerDeletion on an owner reference`);
-    const nodeObject = getNode(node);
+    const nodeObject = await getNode(node);
     if (!nodeObject) throw deny(a, `node "${node}" not found`);
     if (nodeObject.metadata?.uid !== owner.uid)
       throw deny(a, "the UID in the owner reference does not match the current object");
@@ -100,11 +102,11 @@ export function nodeRestriction(getNode: (name: string) => KubeObject | undefine
     }
   }
 
-  function checkPod(a: AdmissionAttributes, node: string): void {
+  async function checkPod(a: AdmissionAttributes, node: string): Promise<void> {
     const boundTo = (a.oldObject as Pod | undefined)?.spec?.nodeName ?? "";
     if (a.subresource === "") {
       if (a.operation === "CREATE") {
-        admitPodCreate(a, node);
+        await admitPodCreate(a, node);
         return;
       }
       if (a.operation === "DELETE") {
@@ -161,12 +163,12 @@ export function nodeRestriction(getNode: (name: string) => KubeObject | undefine
       throw deny(a, "can only access node lease with the same name as the requesting node");
   }
 
-  function check(a: AdmissionAttributes): void {
+  async function check(a: AdmissionAttributes): Promise<void> {
     const node = nodeIdentity(a.user);
     if (node === undefined) return;
     if (node === "") throw deny(a, "could not determine node from user");
     const { group, plural } = a.resource;
-    if (group === "" && plural === "pods") checkPod(a, node);
+    if (group === "" && plural === "pods") await checkPod(a, node);
     else if (group === "" && plural === "nodes") checkNode(a, node);
     else if (group === "coordination.k8s.io" && plural === "leases") checkLease(a, node);
   }
@@ -174,12 +176,12 @@ export function nodeRestriction(getNode: (name: string) => KubeObject | undefine
   return {
     name: "NodeRestriction",
     // Pod creation is judged on what the node sent, before defaults (upstream runs first in the chain).
-    admit(a) {
-      if (a.operation === "CREATE" && a.resource.group === "" && a.resource.plural === "pods") check(a);
+    async admit(a) {
+      if (a.operation === "CREATE" && a.resource.group === "" && a.resource.plural === "pods") await check(a);
     },
-    validate(a) {
+    async validate(a) {
       if (a.operation === "CREATE" && a.resource.group === "" && a.resource.plural === "pods") return;
-      check(a);
+      await check(a);
     },
   };
 }
