@@ -171,9 +171,14 @@ export class Pleg {
         events.push(...found);
       }
     }
-    for (const uid of changedPods) {
-      await this.refreshPod(uid, sandboxes, containers, now);
-    }
+    // Changed pods are re-read a few at a time, not one after another: in a burst of new pods, every pod's
+    // Running waits for this relist, and each status read is a runtime round trip.
+    const queue = [...changedPods];
+    const reader = async () => {
+      for (let uid = queue.shift(); uid !== undefined; uid = queue.shift())
+        await this.refreshPod(uid, sandboxes, containers, now);
+    };
+    await Promise.all(Array.from({ length: Math.min(REFRESH_CONCURRENCY, queue.length) }, reader));
     this.last = next;
     this.lastRelistAt = now;
     this.relisted = true;
@@ -201,6 +206,9 @@ export class Pleg {
   }
 }
 
+/** Pods whose status one relist re-reads at the same time. */
+const REFRESH_CONCURRENCY = 8;
+
 /** The full runtime status of one pod from already-listed objects; undefined when it has none. */
 export async function readPodRuntimeStatus(
   runtime: Runtime,
@@ -212,8 +220,10 @@ export async function readPodRuntimeStatus(
   const podSandboxes = sandboxes.filter((s) => s.metadata.uid === uid);
   const podContainers = containers.filter((c) => c.labels[RuntimeLabels.podUid] === uid);
   if (podSandboxes.length === 0 && podContainers.length === 0) return undefined;
-  const sandboxStatuses = await settleAll(podSandboxes.map((s) => runtime.podSandboxStatus(s.id)));
-  const containerStatuses = await settleAll(podContainers.map((c) => runtime.containerStatus(c.id)));
+  const [sandboxStatuses, containerStatuses] = await Promise.all([
+    settleAll(podSandboxes.map((s) => runtime.podSandboxStatus(s.id))),
+    settleAll(podContainers.map((c) => runtime.containerStatus(c.id))),
+  ]);
   const meta = podSandboxes[0]?.metadata;
   const first = podContainers[0];
   return {
