@@ -43,6 +43,9 @@ export interface StatusManagerOptions {
   onWritten?(key: PodKey, status: Record<string, unknown>): void;
 }
 
+/** Pods whose status is written at the same time. */
+const WRITE_CONCURRENCY = 8;
+
 export class StatusManager {
   private readonly options: StatusManagerOptions;
   private readonly clock: Clock;
@@ -112,19 +115,25 @@ export class StatusManager {
         continue;
       }
       let failed = false;
-      for (const uid of [...this.dirty]) {
-        if (signal.aborted) return;
-        this.dirty.delete(uid);
-        const entry = this.entries.get(uid);
-        if (!entry) continue;
-        try {
-          await this.write(entry);
-        } catch (error) {
-          failed = true;
-          this.dirty.add(uid);
-          this.options.onError?.(entry.key, error);
+      // A few pods' writes in flight at once (a burst of pods otherwise waits on one round trip after another);
+      // one batch names each pod once, so a pod's writes stay in order.
+      const batch = [...this.dirty];
+      const writer = async () => {
+        for (let uid = batch.shift(); uid !== undefined && !signal.aborted; uid = batch.shift()) {
+          this.dirty.delete(uid);
+          const entry = this.entries.get(uid);
+          if (!entry) continue;
+          try {
+            await this.write(entry);
+          } catch (error) {
+            failed = true;
+            this.dirty.add(uid);
+            this.options.onError?.(entry.key, error);
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, batch.length) }, writer));
+      if (signal.aborted) return;
       if (failed) await this.clock.sleep(this.backoff.next(this.clock.now()), signal).catch(() => undefined);
       else this.backoff.reset();
     }
