@@ -49,7 +49,11 @@ function tempDir(prefix: string): string {
 
 beforeAll(async () => {
   requireRuntime("docker");
-  cp = await startControlPlane({ args: ["--cluster-signing-duration", "30s"] });
+  // csrcleaner would delete each request as soon as its 30 s certificate expires; the test reads them.
+  cp = await startControlPlane({
+    controllers: ["*", "-csrcleaner"],
+    args: ["--cluster-signing-duration", "30s"],
+  });
 }, 90_000);
 
 afterAll(async () => {

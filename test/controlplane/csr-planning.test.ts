@@ -9,6 +9,7 @@ import {
   clusterInfoKubeconfig,
 } from "../../src/controlplane/controllers/bootstrap-signer.ts";
 import { groupsAllow, planApproval } from "../../src/controlplane/controllers/csr-approving.ts";
+import { csrDeletionTime } from "../../src/controlplane/controllers/csr-cleaner.ts";
 import { kubeletClientProblem, sanOutsideNode } from "../../src/controlplane/controllers/csr-kubelet.ts";
 import { signingWindow } from "../../src/controlplane/controllers/csr-signing.ts";
 import type { ParsedCsr } from "../../src/pki/index.ts";
@@ -167,5 +168,40 @@ describe("cluster-info", () => {
     expect(data["jws-kubeconfig-aaaaaa"]).toBe(
       detachedSignature(kubeconfig, { id: "aaaaaa", secret: "0123456789abcdef" }),
     );
+  });
+});
+
+describe("CSR cleaner", () => {
+  const created = "2030-01-01T00:00:00Z";
+  const t = Date.parse(created);
+  const withStatus = (status: CertificateSigningRequest["status"]): CertificateSigningRequest => ({
+    metadata: { name: "x", creationTimestamp: created },
+    spec: { request: "", signerName: "example.com/x" },
+    status,
+  });
+  it("deletes pending requests after 24 h, denied and failed ones 1 h after the condition", () => {
+    expect(csrDeletionTime(withStatus({}))).toBe(t + 24 * 3600_000);
+    const later = "2030-01-01T02:00:00Z";
+    expect(
+      csrDeletionTime(
+        withStatus({ conditions: [{ type: "Denied", status: "True", lastUpdateTime: later }] }),
+      ),
+    ).toBe(Date.parse(later) + 3600_000);
+    expect(
+      csrDeletionTime(
+        withStatus({
+          conditions: [
+            { type: "Approved", status: "True", lastUpdateTime: created },
+            { type: "Failed", status: "True", lastUpdateTime: later },
+          ],
+        }),
+      ),
+    ).toBe(Date.parse(later) + 3600_000);
+    // Approved, not issued yet: waits for the signer.
+    expect(
+      csrDeletionTime(
+        withStatus({ conditions: [{ type: "Approved", status: "True", lastUpdateTime: created }] }),
+      ),
+    ).toBe(undefined);
   });
 });

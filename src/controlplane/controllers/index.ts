@@ -11,6 +11,7 @@ import { type Clock, systemClock } from "../../util/clock.ts";
 import { Scheduler } from "../scheduler/index.ts";
 import { BootstrapSignerController } from "./bootstrap-signer.ts";
 import { CsrApprovingController } from "./csr-approving.ts";
+import { CsrCleanerController } from "./csr-cleaner.ts";
 import { type CertificatesConfig, CsrSigningController } from "./csr-signing.ts";
 import { DaemonSetController } from "./daemonset/controller.ts";
 import { DeploymentController } from "./deployment/controller.ts";
@@ -103,6 +104,7 @@ const FACTORIES: Record<string, Factory> = {
       ? new BootstrapSignerController(ctx, { ...o.certificates, serverUrl: o.certificates.serverUrl })
       : idle(ctx, "bootstrapsigner"),
   tokencleaner: (ctx) => new TokenCleanerController(ctx),
+  csrcleaner: (ctx) => new CsrCleanerController(ctx),
 };
 
 /** A loop that has nothing to do without the cluster CA (a control plane started without one). */
