@@ -129,6 +129,8 @@ function topKey(top: TopRule): string {
 export class RuleSyncer {
   /** The next sync must be a full one (start, failure, canary gone, large-cluster mode switched). */
   needFullSync = true;
+  /** Stale chains the last full sync could not delete because other programs' rules jump to them. */
+  private blockedStaleChains = 0;
   private readonly iptables: Iptables;
   private readonly config: ProxyRulesConfig;
   private readonly log: ProxyLogger;
@@ -227,7 +229,9 @@ export class RuleSyncer {
   private async runFull(state: ProxyState, ctx: RenderContext, fellBack: boolean): Promise<SyncReport> {
     this.needFullSync = true;
     const report = await this.full(state, ctx);
-    this.needFullSync = false;
+    // Stale chains another program still jumps to are retried by the next sync (at most syncPeriod away),
+    // not left until the next periodic full sync an hour later.
+    this.needFullSync = this.blockedStaleChains > 0;
     return { ...report, fellBack };
   }
 
@@ -439,6 +443,7 @@ export class RuleSyncer {
     // 5. Deckhand's chains nothing wants any more.
     const stale = [...nat.chains].filter((chain) => isServiceChainName(chain) && !wanted.has(chain));
     const blocked = stale.filter((chain) => nat.foreignReferences.has(chain));
+    this.blockedStaleChains = blocked.length;
     if (blocked.length > 0) {
       this.log.warn({ chains: blocked }, "not deleting stale chains other programs' rules jump to");
     }
