@@ -43,6 +43,8 @@ export function debugSuite(kind: AgentRuntimeKind): void {
             readinessProbe: {
               exec: { command: ["sh", "-c", "echo not yet; exit 1"] },
               periodSeconds: 1,
+              // Generous: an exec can take seconds on a loaded machine, and its output is what is checked.
+              timeoutSeconds: 10,
               failureThreshold: 1,
             },
           }),
