@@ -2,6 +2,7 @@
 // disruption (429, as kube-apiserver), and `kubectl drain` evicts every pod of a node.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ResourceDefinition } from "../../../src/api/resource.ts";
 import { resourceDefinitions } from "../../../src/api/schema/index.ts";
 import { podDisruptionBudgets } from "../../../src/api/schema/policy/pdb.ts";
 import { uniqueName } from "../../support/names.ts";
@@ -62,7 +63,9 @@ describe("pods/eviction", () => {
   }
 
   beforeAll(async () => {
-    api = await startInProcess({ definitions: [...resourceDefinitions, podDisruptionBudgets] });
+    api = await startInProcess({
+      definitions: [...resourceDefinitions, podDisruptionBudgets as unknown as ResourceDefinition],
+    });
     expect((await call(api, "POST", "/api/v1/namespaces", { metadata: { name: ns } })).status).toBe(201);
   });
   afterAll(async () => {
