@@ -504,6 +504,19 @@ export class ApiServer {
       this.health(res, url, first);
       return;
     }
+    const tokens = this.options.serviceAccountTokens;
+    if (tokens && path === "/.well-known/openid-configuration") {
+      writeObject(res, 200, tokens.openidConfiguration());
+      return;
+    }
+    if (tokens && path === "/openid/v1/jwks") {
+      res.writeHead(200, {
+        "Content-Type": "application/jwk-set+json",
+        "Cache-Control": "public, max-age=3600",
+      });
+      res.end(JSON.stringify(tokens.jwks()));
+      return;
+    }
     if (path === "/openapi/v2") {
       if (!this.openapi)
         throw new ApiError(404, "NotFound", "OpenAPI documents are not available on this server");

@@ -4,6 +4,7 @@
 // tokens from TokenRequest (valid, expired, tampered, wrong audience, owner or bound pod gone), anonymous
 // requests (401 with a Status, health and version open), and kubectl verifying the server with the CA.
 
+import { createPublicKey, type JsonWebKey, verify } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -414,6 +415,35 @@ describe("service account tokens", () => {
     expect(badKind.status).toBe(422);
     const missing = await post(`/api/v1/namespaces/${ns}/serviceaccounts/nobody/token`, { spec: {} });
     expect(missing.status).toBe(404);
+  });
+
+  it("can be verified by anyone with the issuer's discovery documents", async () => {
+    await createAccount("authn-sa-oidc");
+    const token = await requestToken("authn-sa-oidc");
+    const config = (await (await cp.fetchAs({ token }, "/.well-known/openid-configuration")).json()) as {
+      issuer: string;
+      jwks_uri: string;
+    };
+    expect(config).toMatchObject({
+      issuer: "https://kubernetes.default.svc.cluster.local",
+      jwks_uri: "https://kubernetes.default.svc.cluster.local/openid/v1/jwks",
+    });
+    const res = await cp.fetchAs({ token }, "/openid/v1/jwks");
+    expect(res.headers.get("content-type")).toBe("application/jwk-set+json");
+    const { keys } = (await res.json()) as { keys: Array<Record<string, string>> };
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const kid = (JSON.parse(Buffer.from(header, "base64url").toString()) as { kid: string }).kid;
+    const jwk = keys.find((k) => k.kid === kid);
+    expect(jwk).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
+    const key = createPublicKey({ key: jwk as JsonWebKey, format: "jwk" });
+    const valid = verify(
+      "sha256",
+      Buffer.from(`${header}.${payload}`),
+      { key, dsaEncoding: "ieee-p1363" },
+      Buffer.from(signature, "base64url"),
+    );
+    expect(valid).toBe(true);
+    await expectUnauthorized(await cp.fetchAs("anonymous", "/openid/v1/jwks"));
   });
 
   it("kubectl create token issues one that authenticates", async () => {

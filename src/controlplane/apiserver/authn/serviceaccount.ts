@@ -127,6 +127,35 @@ export class ServiceAccountTokens {
     return { token: `${header}.${payload}.${signature}`, expiresAt: new Date(exp * 1000) };
   }
 
+  /** /openid/v1/jwks: the public key as a JWK set, for relying parties outside the cluster. */
+  jwks(): { keys: Array<Record<string, string>> } {
+    const jwk = this.publicKey.export({ format: "jwk" }) as Record<string, string>;
+    return {
+      keys: [
+        {
+          use: "sig",
+          kty: "EC",
+          kid: this.keyId,
+          crv: "P-256",
+          alg: "ES256",
+          x: jwk.x ?? "",
+          y: jwk.y ?? "",
+        },
+      ],
+    };
+  }
+
+  /** /.well-known/openid-configuration (upstream's service account issuer discovery). */
+  openidConfiguration(): Record<string, unknown> {
+    return {
+      issuer: this.issuer,
+      jwks_uri: `${this.issuer.replace(/\/+$/, "")}/openid/v1/jwks`,
+      response_types_supported: ["id_token"],
+      subject_types_supported: ["public"],
+      id_token_signing_alg_values_supported: ["ES256"],
+    };
+  }
+
   authenticator(): TokenAuthenticator {
     return { name: "service-account", authenticateToken: (token) => this.authenticate(token) };
   }
