@@ -23,9 +23,20 @@ export function keyElement(fields: Iterable<readonly [string, JsonValue]>): Path
 /** Serialized forms, per element object (paths share their elements, so each is serialized once). */
 const serialized = new WeakMap<PathElement, string>();
 
+/** `f:name` per field name: field elements are made afresh on every walk, their names repeat. */
+const fieldKeys = new Map<string, string>();
+
 /** The FieldsV1 form of an element: `f:name`, `k:{"name":"x"}`, `v:"x"`, `i:0`. */
 export function serializePathElement(pe: PathElement): string {
-  if ("field" in pe) return `f:${pe.field}`;
+  if ("field" in pe) {
+    let key = fieldKeys.get(pe.field);
+    if (key === undefined) {
+      key = `f:${pe.field}`;
+      // Bounded: field names come from schemas and objects; free-form map keys could be many.
+      if (fieldKeys.size < 10_000) fieldKeys.set(pe.field, key);
+    }
+    return key;
+  }
   let text = serialized.get(pe);
   if (text === undefined) {
     if ("key" in pe) {
