@@ -145,12 +145,14 @@ export class StatusManager {
     if (!isDeepStrictEqual(entry.acknowledged, entry.desired)) {
       try {
         // The uid in the patch makes the API server refuse it for a different pod of the same name.
+        // What was sent is what the API acknowledges: a newer status handed over meanwhile is still to write.
+        const status = entry.desired;
         await this.options.client.patch({ ...ref, subresource: "status" }, "merge", {
           metadata: { uid: key.apiUid ?? key.uid },
-          status: entry.desired,
+          status,
         });
-        entry.acknowledged = entry.desired;
-        this.options.onWritten?.(key, entry.desired);
+        entry.acknowledged = status;
+        this.options.onWritten?.(key, status);
       } catch (error) {
         if (
           isNotFound(error) ||

@@ -25,6 +25,37 @@ class RecordingWriter implements StatusWriter {
 const key = { namespace: "ns", name: "web", uid: "u1" };
 
 describe("StatusManager", () => {
+  it("writes several pods' statuses at once, and one pod's writes in order", async () => {
+    const gates: Array<() => void> = [];
+    const calls: string[] = [];
+    const writer: StatusWriter = {
+      async patch<T>(ref: { name?: string }, _type: "merge", patch: unknown): Promise<T> {
+        calls.push(`${ref.name} ${JSON.stringify((patch as { status: unknown }).status)}`);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return {} as T;
+      },
+      delete: async () => ({}),
+    };
+    const manager = new StatusManager({ client: writer, clock: new ManualClock() });
+    const abort = new AbortController();
+    const done = manager.run(abort.signal);
+    for (const n of [1, 2, 3])
+      manager.setPodStatus({ namespace: "ns", name: `p${n}`, uid: `u${n}` }, { phase: "Pending" });
+    await flushMicrotasks();
+    expect(calls).toEqual(['p1 {"phase":"Pending"}', 'p2 {"phase":"Pending"}', 'p3 {"phase":"Pending"}']);
+    // A newer status of p1 while its first write is in flight waits for that write (and the batch).
+    manager.setPodStatus({ namespace: "ns", name: "p1", uid: "u1" }, { phase: "Running" });
+    await flushMicrotasks();
+    expect(calls).toHaveLength(3);
+    for (const open of gates.splice(0)) open();
+    for (let i = 0; i < 10 && calls.length < 4; i++) await flushMicrotasks();
+    expect(calls.slice(3)).toEqual(['p1 {"phase":"Running"}']);
+    for (const open of gates.splice(0)) open();
+    await manager.whenIdle();
+    abort.abort();
+    await done;
+  });
+
   it("writes a status once, and again only when it changes", async () => {
     const writer = new RecordingWriter();
     const manager = new StatusManager({ client: writer, clock: new ManualClock() });
