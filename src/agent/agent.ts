@@ -446,6 +446,7 @@ export class Agent {
             await lease.run(signal);
           })(),
           statusManager.run(signal),
+          config.networkPlugin === "kubenet" ? this.podNetwork(signal, client) : undefined,
           this.rotateClientCertificate(signal),
           config.serverTLSBootstrap
             ? this.bootstrapServingCertificate(
@@ -507,6 +508,21 @@ export class Agent {
       ...(this.options.connection?.ca ? { caPem: this.options.connection.ca.toString("utf8") } : {}),
       log: this.log.child({ component: "certificate-manager" }),
       clock: this.clock,
+    }).run(signal);
+  }
+
+  /** networkPlugin kubenet: the bridge conflist for this Node's podCIDR and host-gw routes (./network/). */
+  private async podNetwork(signal: AbortSignal, client: ApiClient): Promise<void> {
+    const { PodNetwork } = await import("./network/pod-network.ts");
+    const { IpRouteTable } = await import("./network/host-routes.ts");
+    const { config } = this.options;
+    await new PodNetwork({
+      client,
+      nodeName: config.nodeName,
+      cniConfDir: config.cniConfDir,
+      routes: new IpRouteTable(),
+      clock: this.clock,
+      log: this.log.child({ component: "pod-network" }),
     }).run(signal);
   }
 

@@ -8,6 +8,7 @@ import { parseDuration } from "../util/duration.ts";
 
 export type RuntimeKind = "docker" | "cri";
 export type ProxyMode = "iptables" | "none";
+export type NetworkPlugin = "cni" | "kubenet";
 
 export interface Taint {
   key: string;
@@ -55,6 +56,12 @@ export interface AgentConfig {
   healthzPort: number;
   /** The node's InternalIP (kubelet's --node-ip); empty: the address of the default route's interface. */
   nodeIP: string;
+  /**
+   * "cni": pods get the runtime's own CNI configuration. "kubenet": Deckhand owns the pod network — a bridge
+   * conflist for the Node's spec.podCIDR in cniConfDir and host routes to other nodes' podCIDRs (host-gw).
+   */
+  networkPlugin: NetworkPlugin;
+  cniConfDir: string;
   /** Renew the kubeconfig's client certificate through CSRs before it expires (kubelet's rotateCertificates). */
   rotateCertificates: boolean;
   /** Get the node API's serving certificate from the kubelet-serving signer (kubelet's serverTLSBootstrap). */
@@ -115,6 +122,8 @@ export function defaultConfig(): AgentConfig {
     healthzBindAddress: "127.0.0.1",
     healthzPort: 10248,
     nodeIP: "",
+    networkPlugin: "cni",
+    cniConfDir: "/etc/cni/net.d",
     rotateCertificates: false,
     serverTLSBootstrap: false,
     tlsCertFile: "",
@@ -161,6 +170,8 @@ const FILE_FIELDS: Record<string, FileReader> = {
   healthzBindAddress: (v, f) => ({ healthzBindAddress: ipv4(v, f) }),
   healthzPort: (v, f) => ({ healthzPort: integer(v, f, 0, 65535) }),
   nodeIP: (v, f) => ({ nodeIP: ipv4(v, f) }),
+  networkPlugin: (v, f) => ({ networkPlugin: oneOf(v, f, ["cni", "kubenet"] as const) }),
+  cniConfDir: (v, f) => ({ cniConfDir: absolutePath(v, f) }),
   rotateCertificates: (v, f) => ({ rotateCertificates: bool(v, f) }),
   serverTLSBootstrap: (v, f) => ({ serverTLSBootstrap: bool(v, f) }),
   tlsCertFile: (v, f) => ({ tlsCertFile: absolutePath(v, f) }),
