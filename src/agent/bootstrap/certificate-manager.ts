@@ -80,10 +80,12 @@ export class CertificateManager {
     let backoffMs = 2_000;
     while (!signal.aborted) {
       let deadline = this.#clock.now();
+      let expiresAt: number | undefined;
       try {
         const stored = await this.current();
         if (stored) {
           const info = certificateInfo(stored.certPem);
+          expiresAt = info.notAfter.getTime();
           deadline = rotationDeadline(
             info.notBefore.getTime(),
             info.notAfter.getTime(),
@@ -105,10 +107,13 @@ export class CertificateManager {
         );
         return;
       }
-      try {
-        await this.#clock.sleep(Math.max(0, deadline - this.#clock.now()), signal);
-      } catch {
-        return;
+      const waitMs = deadline - this.#clock.now();
+      if (waitMs > 0) {
+        try {
+          await this.#clock.sleep(waitMs, signal);
+        } catch {
+          return;
+        }
       }
       try {
         const issued = await requestCertificate(this.#options.api, await this.#options.request(), {
@@ -131,9 +136,12 @@ export class CertificateManager {
         );
       } catch (error) {
         if (signal.aborted) return;
-        log.warn(
+        const expired = expiresAt !== undefined && expiresAt <= this.#clock.now();
+        log[expired ? "error" : "warn"](
           { certificate: kind, err: (error as Error).message, retryInMs: backoffMs },
-          `${kind} certificate request failed; retrying`,
+          expired && kind === "client"
+            ? "client certificate request failed and the current certificate has expired, so the API server refuses it: join the node again with a new token (deckhand token create; deckhand join)"
+            : `${kind} certificate request failed; retrying`,
         );
         try {
           await this.#clock.sleep(backoffMs, signal);
