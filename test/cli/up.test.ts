@@ -56,8 +56,10 @@ describe("deckhand up (the quick start's single-node cluster)", () => {
       output += chunk.toString();
     });
     await waitFor(() => output.includes("Deckhand is up"), {
-      what: `deckhand up to print its banner (output: ${output.slice(-500)})`,
+      what: "deckhand up to print its banner",
       timeoutMs: 60_000,
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; its output so far:\n${output.slice(-3000)}`);
     });
   });
 
