@@ -68,10 +68,18 @@ export async function ensureSelfSignedServingCertificate(options: {
     validityDays: 365,
   });
   const chain = `${certPem.trimEnd()}\n${ca.certPem.trimEnd()}\n`;
-  await writeKeyFile(paths.key, key.privateKeyPem);
-  await writeCertFile(paths.cert, chain);
+  try {
+    await writeKeyFile(paths.key, key.privateKeyPem);
+    await writeCertFile(paths.cert, chain);
+  } catch (error) {
+    // A full or read-only disk must not keep the node from starting (it reports DiskPressure instead): serve
+    // with the certificate in memory; the next start writes one.
+    if (!DISK_ERRORS.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
+  }
   return { certPem: chain, keyPem: key.privateKeyPem };
 }
+
+const DISK_ERRORS = new Set(["ENOSPC", "EDQUOT", "EROFS"]);
 
 /**
  * TLS settings of the node API: the configured or self-signed serving certificate, and the CA that client
