@@ -73,8 +73,16 @@ describe("deckhand up (the quick start's single-node cluster)", () => {
       all: true,
       filters: { label: [`io.deckhand.node=${nodeName}`] },
     })) {
-      await docker.getContainer(c.Id).remove({ force: true });
+      // The agent may still be removing it when it stops: Docker answers 409 "removal already in progress".
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
+        });
     }
+    // Secret and projected volumes are tmpfs mounts the agent leaves in place when it stops (like kubelet).
+    await run("sh", ["-c", `grep -o ' ${dataDir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
