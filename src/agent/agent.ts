@@ -29,7 +29,7 @@ import { NodeManager } from "./node/node-manager.ts";
 import { capacityAndAllocatable } from "./node/node-status.ts";
 import type { PodRuntimeStatus } from "./pleg.ts";
 import { Pleg } from "./pleg.ts";
-import type { PodConfigContext } from "./pod-config/index.ts";
+import { apiServiceAccountTokens, type PodConfigContext } from "./pod-config/index.ts";
 import { PodSources } from "./pod-sources.ts";
 import { generatePodStatus } from "./pod-status.ts";
 import { PodWorkers } from "./pod-workers.ts";
@@ -165,6 +165,19 @@ export class Agent {
       allowNegativeOomScoreAdj: config.allowNegativeOomScoreAdj,
       nodeCapacity: capacityAndAllocatable(config, machine).capacity,
       nodeAllocatable: capacityAndAllocatable(config, machine).allocatable,
+      // Standalone: none, and projected serviceAccountToken volumes fail naming why.
+      ...(this.api
+        ? {
+            serviceAccountTokens: apiServiceAccountTokens(this.api, {
+              now: () => this.clock.now(),
+              onRefreshError: (request, error) =>
+                log.warn(
+                  { namespace: request.namespace, serviceAccount: request.serviceAccountName, err: error },
+                  "service account token not refreshed; serving the cached one until it expires",
+                ),
+            }),
+          }
+        : {}),
       warn: (pod, reason, message) =>
         events.record(
           {

@@ -30,6 +30,7 @@ export {
   type ServiceAccountTokenRequest,
   type ServiceAccountTokenSource,
 } from "./service-account-token.ts";
+export { apiServiceAccountTokens, requestToken, tokenRequestBody } from "./service-account-token-api.ts";
 export { envForServices, serviceEnvForPod } from "./service-env.ts";
 export {
   cleanupPodDirs,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  requestToken,
   ServiceAccountTokenCache,
   type ServiceAccountTokenRequest,
 } from "../../../src/agent/pod-config/index.ts";
@@ -65,6 +66,108 @@ describe("ServiceAccountTokenCache", () => {
     await expect(cache.getToken(request("u1"))).rejects.toThrow(
       "TokenRequest for serviceaccount ns1/default returned no token or expiration",
     );
+  });
+});
+
+describe("ServiceAccountTokenCache refresh decision", () => {
+  it("keeps serving a still-valid token when a refresh fails, and fails once it has expired", async () => {
+    let now = T0;
+    let fail = false;
+    const errors: unknown[] = [];
+    const cache = new ServiceAccountTokenCache(
+      async (r) => {
+        if (fail) throw new Error("connection refused");
+        return { token: "t1", expirationTimestamp: new Date(now + r.expirationSeconds * 1000).toISOString() };
+      },
+      () => now,
+      (_r, error) => errors.push(error),
+    );
+    expect(await cache.getToken(request("u1", 600))).toBe("t1");
+    fail = true;
+    now += 500_000; // past 80%, not expired
+    expect(await cache.getToken(request("u1", 600))).toBe("t1");
+    expect(errors).toHaveLength(1);
+    now += 100_000; // expired
+    await expect(cache.getToken(request("u1", 600))).rejects.toThrow("connection refused");
+  });
+
+  it("uses the lifetime the server granted (an extended token is refreshed at 80% of it)", async () => {
+    let now = T0;
+    let n = 0;
+    const year = 365 * 24 * 3600;
+    const cache = new ServiceAccountTokenCache(
+      async () => ({
+        token: `t${++n}`,
+        expirationSeconds: year,
+        expirationTimestamp: new Date(now + year * 1000).toISOString(),
+      }),
+      () => now,
+    );
+    expect(await cache.getToken(request("u1", 3607))).toBe("t1");
+    now += 3600_000; // past 80% of the 3607 s asked for, far from 80% of a year
+    expect(await cache.getToken(request("u1", 3607))).toBe("t1");
+    now += 23 * 3600_000 + 1000; // but never older than 24 h
+    expect(await cache.getToken(request("u1", 3607))).toBe("t2");
+  });
+
+  it("decides on refresh at exactly 80% of the lifetime or after 24 hours", () => {
+    let now = T0;
+    const cache = new ServiceAccountTokenCache(
+      async () => ({ token: "", expirationTimestamp: "" }),
+      () => now,
+    );
+    const token = { issuedAt: T0, expiresAt: T0 + 1000_000 };
+    now = T0 + 800_000;
+    expect(cache.needsRefresh(token)).toBe(false);
+    now += 1;
+    expect(cache.needsRefresh(token)).toBe(true);
+    const long = { issuedAt: T0, expiresAt: T0 + 30 * 24 * 3600_000 };
+    now = T0 + 24 * 3600_000;
+    expect(cache.needsRefresh(long)).toBe(false);
+    now += 1;
+    expect(cache.needsRefresh(long)).toBe(true);
+  });
+});
+
+describe("requestToken", () => {
+  it("POSTs a TokenRequest bound to the pod to serviceaccounts/<name>/token", async () => {
+    const calls: unknown[] = [];
+    const client = {
+      create: async (ref: unknown, body: unknown) => {
+        calls.push({ ref, body });
+        return {
+          status: { token: "jwt", expirationTimestamp: "2026-11-22T11:00:00Z" },
+          spec: { expirationSeconds: 3607 },
+        };
+      },
+    } as unknown as Parameters<typeof requestToken>[0];
+    const issued = await requestToken(client, { ...request("u9", 3607), audience: "vault" });
+    expect(issued).toEqual({
+      token: "jwt",
+      expirationTimestamp: "2026-11-22T11:00:00Z",
+      expirationSeconds: 3607,
+    });
+    expect(calls).toEqual([
+      {
+        ref: {
+          version: "v1",
+          resource: "serviceaccounts",
+          namespace: "ns1",
+          name: "default",
+          subresource: "token",
+        },
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          metadata: { name: "default", namespace: "ns1" },
+          spec: {
+            audiences: ["vault"],
+            expirationSeconds: 3607,
+            boundObjectRef: { kind: "Pod", apiVersion: "v1", name: "web", uid: "u9" },
+          },
+        },
+      },
+    ]);
   });
 });
 
