@@ -70,7 +70,8 @@ export function staticPodFromManifest(
   };
   if (raw.kind !== "Pod" || raw.apiVersion !== "v1") {
     return {
-      problem: `expected apiVersion v1, kind Pod; got apiVersion ${raw.apiVersion}, kind ${raw.kind}`,
+      // JSON, not String(): a hand-written file can put any YAML value (even one whose toString is data) here.
+      problem: `expected apiVersion v1, kind Pod; got apiVersion ${JSON.stringify(raw.apiVersion)}, kind ${JSON.stringify(raw.kind)}`,
     };
   }
   if (!raw.metadata?.name) return { problem: "metadata.name: Required value" };
