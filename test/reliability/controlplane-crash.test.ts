@@ -10,7 +10,13 @@ import { startControlPlane, type TestControlPlane } from "../support/controlplan
 import { type EtcdCluster, startEtcdCluster } from "../support/etcd-cluster.ts";
 import { uniqueName } from "../support/names.ts";
 import { waitFor } from "../support/wait.ts";
-import { type Acknowledged, listConfigMaps, ResumingWatcher, writeBurst } from "./support/burst.ts";
+import {
+  type Acknowledged,
+  emptyAcknowledged,
+  listConfigMaps,
+  ResumingWatcher,
+  writeBurst,
+} from "./support/burst.ts";
 
 /** Crash rounds per store; each kills the control plane once, at a random moment of a burst. */
 const ROUNDS = 2;
@@ -82,13 +88,18 @@ describe.each(["sqlite", "etcd"] as const)("control plane kill -9 during a write
     await createNamespace(cp, ns);
     const watcher = new ResumingWatcher(cp, ns);
     await watcher.start();
-    const total: Acknowledged = { versions: new Map(), acked: 0, unknown: 0, unavailable: 0, errors: [] };
+    const total = emptyAcknowledged();
     try {
       for (let round = 1; round <= ROUNDS; round++) {
         const stop = new AbortController();
-        const burst = writeBurst(cp, ns, `r${round}`, WRITERS, stop.signal);
-        // A random moment, after the burst is well under way.
-        await sleep(700 + Math.floor(Math.random() * 1500));
+        const progress = emptyAcknowledged();
+        const burst = writeBurst(cp, ns, `r${round}`, WRITERS, stop.signal, progress);
+        // A random moment once the burst is under way (progress, not time: the machine may be slow).
+        await waitFor(() => progress.acked >= 20, {
+          what: `20 writes acknowledged in round ${round}`,
+          timeoutMs: 90_000,
+        });
+        await sleep(Math.floor(Math.random() * 1500));
         await cp.kill();
         stop.abort();
         merge(total, await burst);
@@ -103,7 +114,7 @@ describe.each(["sqlite", "etcd"] as const)("control plane kill -9 during a write
     } finally {
       await watcher.stop();
     }
-  });
+  }, 300_000);
 });
 
 describe("3-member etcd cluster with one member restarted", () => {
@@ -123,9 +134,10 @@ describe("3-member etcd cluster with one member restarted", () => {
     const watcher = new ResumingWatcher(cp, ns);
     await watcher.start();
     const stop = new AbortController();
-    const burst = writeBurst(cp, ns, "q", 4, stop.signal);
+    const progress = emptyAcknowledged();
+    const burst = writeBurst(cp, ns, "q", 4, stop.signal, progress);
     try {
-      await sleep(500);
+      await waitFor(() => progress.acked >= 10, { what: "10 writes acknowledged", timeoutMs: 90_000 });
       // The leader, so that the cluster has to elect a new one while the writes go on.
       const victim = (await cluster.leader()) ?? 0;
       await cluster.kill(victim);
@@ -149,5 +161,5 @@ describe("3-member etcd cluster with one member restarted", () => {
       await burst.catch(() => undefined);
       await watcher.stop();
     }
-  });
+  }, 300_000);
 });

@@ -146,7 +146,7 @@ describe("API server fuzzing", () => {
       { numRuns: fuzzRuns(250) },
     );
     reportCases("API server: random bodies", cases);
-  });
+  }, 300_000);
 
   it("valid objects with random mutations (wrong types, deep values, odd names, unknown fields)", async () => {
     let cases = 0;
@@ -176,7 +176,7 @@ describe("API server fuzzing", () => {
       { numRuns: fuzzRuns(250) },
     );
     reportCases("API server: mutated objects", cases);
-  });
+  }, 300_000);
 
   it("patch documents of every patch type", async () => {
     const opArb = fc.record({
@@ -227,7 +227,7 @@ describe("API server fuzzing", () => {
       { numRuns: fuzzRuns(300) },
     );
     reportCases("API server: patch documents", cases);
-  });
+  }, 300_000);
 
   it("label selectors, field selectors and query strings on list and get", async () => {
     const selectorText = fc.oneof(
@@ -305,7 +305,7 @@ describe("API server fuzzing", () => {
       { numRuns: fuzzRuns(40) },
     );
     reportCases("API server: selectors and query strings", cases + watches);
-  });
+  }, 300_000);
 
   it("found by fuzzing: an exact list ahead of the store is upstream's 504 Too large resource version", async () => {
     const res = await cp.fetch(`/api/v1/namespaces/${ns}/pods?limit=1&resourceVersion=999999999`);

@@ -187,7 +187,7 @@ describe("agent file loaders under fuzzed input", () => {
     );
     reportCases(`static-pod manifest loader (${pods} accepted)`, cases);
     expect(pods).toBeGreaterThan(0);
-  });
+  }, 300_000);
 
   it("the kubelet config loader answers a config or a ConfigError naming a field, never anything else", () => {
     let cases = 0;
@@ -208,5 +208,5 @@ describe("agent file loaders under fuzzed input", () => {
     );
     reportCases(`kubelet config loader (${accepted} accepted)`, cases);
     expect(accepted).toBeGreaterThan(0);
-  });
+  }, 300_000);
 });

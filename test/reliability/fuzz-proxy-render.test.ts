@@ -279,11 +279,11 @@ describe("service proxy rule rendering under fuzzed Services and EndpointSlices"
         if (kernelSample.length < KERNEL_SAMPLE && payload.split("\n").length > 24)
           kernelSample.push(payload);
       }),
-      { numRuns: fuzzRuns(800) },
+      { numRuns: fuzzRuns(500) },
     );
     reportCases("proxy renderer: Service/EndpointSlice sets", cases);
     expect(kernelSample.length).toBeGreaterThan(0);
-  });
+  }, 300_000);
 
   it("the kernel's iptables-restore accepts a sample of the fuzzed payloads", async () => {
     for (const payload of kernelSample) {

@@ -147,5 +147,5 @@ describe(`control plane under ${CLIENTS} concurrent clients`, () => {
     const stored = new Map(list.items.map((cm) => [cm.metadata.name, cm.data?.v]));
     for (const [name, v] of own) expect(stored.get(name), name).toBe(v);
     for (const name of deleted) expect(stored.has(name), name).toBe(false);
-  });
+  }, 300_000);
 });

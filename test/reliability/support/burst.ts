@@ -16,6 +16,10 @@ export interface Acknowledged {
   errors: string[];
 }
 
+export function emptyAcknowledged(): Acknowledged {
+  return { versions: new Map(), acked: 0, unknown: 0, unavailable: 0, errors: [] };
+}
+
 const json = { "Content-Type": "application/json" };
 
 /**
@@ -28,8 +32,9 @@ export async function writeBurst(
   prefix: string,
   writers: number,
   stop: AbortSignal,
+  /** Filled in as the writes are answered, so that a test can wait for progress before a fault. */
+  result: Acknowledged = emptyAcknowledged(),
 ): Promise<Acknowledged> {
-  const result: Acknowledged = { versions: new Map(), acked: 0, unknown: 0, unavailable: 0, errors: [] };
   const base = `/api/v1/namespaces/${namespace}/configmaps`;
   const writer = async (w: number) => {
     const mine: string[] = [];
