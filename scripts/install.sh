@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs Deckhand from this source tree, with its own Node 24, on a Debian/Ubuntu machine (run as root).
+# Needs bash, tar, coreutils, npm (any version: it runs on the Node 24 this script fetches) and curl or npm
+# to reach the npm registry.
 #
 #   /opt/deckhand/                   package.json, dist/ (built), proto/, node_modules/ (production only),
 #                                    node/bin/node (Node 24), systemd/ and scripts/ (for `deckhand join`)
@@ -158,6 +160,12 @@ node_package_dir() {
 
 install_deckhand() {
   cd "$DECKHAND_ROOT"
+  command -v npm >/dev/null 2>&1 \
+    || die "npm is needed to build Deckhand and install its dependencies (apt-get install npm; it runs on the Node 24 installed here)"
+  local node_dir stage
+  if [ "$DRY_RUN" -eq 1 ]; then node_dir="<Node $NODE_VERSION_PINNED package>"; else node_dir=$(node_package_dir); fi
+  # npm, tsc and npm prune run on the Node that gets installed, whatever node the host has.
+  PATH="$node_dir/bin:$PATH"
   # Built when asked, missing, or older than a source file (an upgrade after `git pull`).
   if [ "$BUILD" -eq 1 ] || [ ! -f dist/build-info.json ] || [ ! -f dist/cli/main.js ] \
     || [ -n "$(find src package.json package-lock.json -newer dist/build-info.json -print -quit)" ]; then
@@ -166,8 +174,6 @@ install_deckhand() {
   fi
   [ -f dist/cli/main.js ] || { [ "$DRY_RUN" -eq 1 ] && say "(dist/ is built in a real run)"; } \
     || die "dist/cli/main.js is missing after the build"
-  local node_dir stage
-  if [ "$DRY_RUN" -eq 1 ]; then node_dir="<Node $NODE_VERSION_PINNED package>"; else node_dir=$(node_package_dir); fi
   stage=$PREFIX.new
   step rm -rf "$stage"
   step mkdir -p "$stage/node/bin" "$stage/systemd" "$stage/scripts"

@@ -1,7 +1,7 @@
 // A service's command as a child process for a packaging test: output captured, stopped with SIGTERM
 // (SIGKILL after 15 s) as systemd would stop it, and a readiness wait that fails early when it exits.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ApiClient } from "../../src/api/client/client.ts";
 import { loadKubeconfig } from "../../src/api/client/kubeconfig.ts";
@@ -75,8 +75,9 @@ export async function controlPlaneReady(
     const ca = readFileSync(join(dataDir, "pki", "ca.crt"), "utf8");
     const res = await tlsFetch(`https://127.0.0.1:${port}/readyz`, {}, { ca });
     const body = await res.text();
-    return res.status === 200 && body.includes("ok");
-  }, `the control plane's /readyz on 127.0.0.1:${port}`);
+    // The admin kubeconfig is written just after the server starts listening.
+    return res.status === 200 && body.includes("ok") && existsSync(join(dataDir, "admin.kubeconfig"));
+  }, `the control plane's /readyz on 127.0.0.1:${port} and its admin kubeconfig`);
   const client = new ApiClient(await loadKubeconfig(join(dataDir, "admin.kubeconfig")));
   try {
     const list = await client.list({ version: "v1", resource: "namespaces" });
