@@ -199,8 +199,9 @@ try {
     );
   }
   const readyDeadline = Date.now() + 600_000;
-  let ready = 0;
-  while ((ready = await readyCount(api)) < PODS) {
+  for (;;) {
+    const ready = await readyCount(api);
+    if (ready >= PODS) break;
     if (Date.now() > readyDeadline) throw new Error(`only ${ready} of ${PODS} pods became Ready`);
     await sleep(2000);
   }
