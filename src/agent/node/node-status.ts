@@ -156,7 +156,8 @@ export function nodeConditionSpecs(
   else if (!health.networkReady)
     notReady.push(`container runtime network not ready: ${health.networkMessage}`.trim());
   if (!health.pleg.ok) notReady.push(health.pleg.message);
-  if (diskPressure) notReady.push("node has disk pressure");
+  // Pressure conditions do not make a node NotReady (upstream's ReadyCondition setter ignores them): the
+  // scheduler keeps new pods away through the node.kubernetes.io/*-pressure taints instead.
 
   return [
     pressure(

@@ -130,7 +130,7 @@ describe("node object and status", () => {
       status: "True",
       reason: "KubeletHasDiskPressure",
     });
-    expect(status.conditions?.find((c) => c.type === "Ready")?.status).toBe("False");
+    expect(status.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
   });
 
   it("counts a status as changed only when more than heartbeats moved", () => {
