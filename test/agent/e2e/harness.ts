@@ -226,7 +226,7 @@ export class E2E {
         },
         {
           what: `the agent to remove its pods from the ${this.kind} runtime and their directories`,
-          timeoutMs: 60_000,
+          timeoutMs: 120_000,
         },
       ).catch((e: Error) => problems.push(e.message));
     }
