@@ -3,9 +3,9 @@ import { Command } from "commander";
 import { buildInfo } from "../version.ts";
 import { registerAgentCommand } from "./agent.ts";
 import { registerControlPlaneCommand } from "./control-plane.ts";
+import { registerDebugCommand } from "./debug.ts";
 import { registerJoinCommand } from "./join.ts";
 import { registerTokenCommand } from "./token.ts";
-import { registerDebugCommand } from "./debug.ts";
 import { registerUpCommand } from "./up.ts";
 
 export function buildProgram(): Command {
