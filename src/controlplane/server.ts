@@ -120,7 +120,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Run
         serviceAccountTokens.authenticator(),
       ]),
     ],
-    admission: controllerAdmission(config.controllers),
+    admission: controllerAdmission(config.controllers, { lookup }),
     // pods/log, exec, attach, portforward and nodes/proxy are answered by the node's agent.
     streaming:
       config.streaming ??

@@ -3,9 +3,11 @@
 // CA, and the controllers on top; stop() stops them and closes the client.
 import type { Logger } from "pino";
 import { ApiClient } from "../../api/client/client.ts";
+import type { ObjectLookup } from "../apiserver/authn/lookup.ts";
 import type { AdmissionPlugin } from "../apiserver/pipeline/admission.ts";
 import { type ControllerManager, type ControllerManagerOptions, startControllers } from "./index.ts";
 import { defaultTolerationSeconds } from "./nodelifecycle/default-tolerations.ts";
+import { serviceAccountAdmission } from "./serviceaccount-admission.ts";
 
 /** The controller manager's settings in the control plane's configuration (everything but the wiring). */
 export type ControllersConfig = Omit<ControllerManagerOptions, "client" | "log" | "clusterCidr"> & {
@@ -58,9 +60,16 @@ export function startControllerManager(options: {
 
 /**
  * Admission plugins that belong with the controllers: DefaultTolerationSeconds, whose tolerations decide
- * how long taint-based eviction leaves pods on a failed node.
+ * how long taint-based eviction leaves pods on a failed node, and ServiceAccount, which needs the
+ * serviceaccount controller's default accounts (without that controller every pod would be refused).
  */
-export function controllerAdmission(config: ControllersConfig | false | undefined): AdmissionPlugin[] {
+export function controllerAdmission(
+  config: ControllersConfig | false | undefined,
+  deps?: { lookup: ObjectLookup },
+): AdmissionPlugin[] {
   const seconds = config === false ? undefined : config?.defaultTolerationSeconds;
-  return [defaultTolerationSeconds(seconds)];
+  const plugins = [defaultTolerationSeconds(seconds)];
+  const accounts = config !== false && (config?.controllers?.includes("serviceaccount") ?? true);
+  if (accounts && deps) plugins.push(serviceAccountAdmission({ lookup: deps.lookup }));
+  return plugins;
 }

@@ -27,6 +27,7 @@ import { NodeLifecycleController, type NodeLifecycleOptions } from "./nodelifecy
 import { TaintEvictionController } from "./nodelifecycle/taint-eviction.ts";
 import { PodGarbageCollector, type PodGcOptions } from "./podgc.ts";
 import { REPLICA_SET_KIND, REPLICATION_CONTROLLER_KIND, ReplicaController } from "./replicaset/controller.ts";
+import { RootCaPublisher } from "./root-ca-publisher.ts";
 import { ServiceAccountController } from "./serviceaccounts.ts";
 import { TokenCleanerController } from "./token-cleaner.ts";
 
@@ -94,6 +95,10 @@ const FACTORIES: Record<string, Factory> = {
   nodeipam: (ctx, o) => new NodeIpamController(ctx, o.clusterCidr, o.nodeCidrMaskSize ?? 24),
   podgc: (ctx, o) => new PodGarbageCollector(ctx, o.podGc),
   serviceaccount: (ctx) => new ServiceAccountController(ctx),
+  "root-ca-cert-publisher": (ctx, o) =>
+    o.certificates
+      ? new RootCaPublisher(ctx, o.certificates.ca.certPem)
+      : idle(ctx, "root-ca-cert-publisher"),
   csrapproving: (ctx) => new CsrApprovingController(ctx),
   csrsigning: (ctx, o) =>
     o.certificates

@@ -49,6 +49,8 @@ export const RESOURCES = {
   kubeSystemSecrets: { version: "v1", resource: "secrets", namespace: "kube-system" },
   /** cluster-info, which the bootstrap signer publishes. */
   kubePublicConfigMaps: { version: "v1", resource: "configmaps", namespace: "kube-public" },
+  /** Every namespace's; the root CA publisher keeps kube-root-ca.crt in each. */
+  configMaps: { version: "v1", resource: "configmaps" },
 } as const satisfies Record<string, ResourceRef>;
 
 interface Kinds {
@@ -68,6 +70,7 @@ interface Kinds {
   certificateSigningRequests: CertificateSigningRequest;
   kubeSystemSecrets: Secret;
   kubePublicConfigMaps: ConfigMap;
+  configMaps: ConfigMap;
 }
 
 export type ResourceName = keyof Kinds;
