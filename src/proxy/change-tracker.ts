@@ -108,17 +108,26 @@ export class ServiceChangeTracker {
     return this.hasPending;
   }
 
-  /** Applies pending changes to `ports` and returns which Services changed. */
-  checkout(): CheckoutResult {
+  /**
+   * Applies pending changes to `ports` and returns which Services changed, and the ClusterIPs of UDP ports
+   * that are gone (upstream's DeletedUDPClusterIPs: their conntrack entries are deleted).
+   */
+  checkout(): CheckoutResult & { deletedUDPClusterIPs: Set<string> } {
     const changed = new Set(this.pending.keys());
+    const deletedUDPClusterIPs = new Set<string>();
     for (const [name, current] of this.pending) {
-      for (const key of this.appliedKeys.get(name) ?? []) this.ports.delete(key);
+      for (const key of this.appliedKeys.get(name) ?? []) {
+        const old = this.ports.get(key);
+        if (old?.protocol === "UDP" && old.clusterIP && !current.some((p) => portKeyOf(p) === key))
+          deletedUDPClusterIPs.add(old.clusterIP);
+        this.ports.delete(key);
+      }
       for (const port of current) this.ports.set(portKeyOf(port), port);
       if (current.length === 0) this.appliedKeys.delete(name);
       else this.appliedKeys.set(name, current.map(portKeyOf));
     }
     this.pending.clear();
-    return { changed };
+    return { changed, deletedUDPClusterIPs };
   }
 
   private set(name: string, ports: ServicePortInfo[]): void {

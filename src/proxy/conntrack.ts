@@ -17,15 +17,19 @@ export type ConntrackDeletion =
   | { kind: "port"; port: number };
 
 /**
- * What to delete after a sync, given the endpoints each changed Service had before it (by service-port key)
- * and the state after it.
+ * What to delete after a sync, given the endpoints each changed Service had before it (by service-port key),
+ * the state after it, and the ClusterIPs of UDP service ports deleted by it (all their flows go: a client
+ * would otherwise keep reaching the old endpoint until the entry times out).
  */
 export function planConntrackCleanup(
   previous: ReadonlyMap<string, ReadonlyMap<string, readonly EndpointInfo[]>>,
   ports: ReadonlyMap<string, ServicePortInfo>,
   endpoints: ReadonlyMap<string, readonly EndpointInfo[]>,
+  deletedUDPClusterIPs: Iterable<string> = [],
 ): ConntrackDeletion[] {
-  if (previous.size === 0) return [];
+  const deletions: ConntrackDeletion[] = [];
+  for (const ip of deletedUDPClusterIPs) deletions.push({ kind: "ip", ip });
+  if (previous.size === 0) return deletions;
   // The current UDP ports of the changed Services.
   const keysOf = new Map<string, Set<string>>();
   for (const [key, svc] of ports) {
@@ -37,7 +41,6 @@ export function planConntrackCleanup(
     }
     keys.add(key);
   }
-  const deletions: ConntrackDeletion[] = [];
   for (const [service, before] of previous) {
     for (const key of keysOf.get(service) ?? []) {
       const svc = ports.get(key) as ServicePortInfo;

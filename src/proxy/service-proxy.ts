@@ -435,8 +435,9 @@ export class ServiceProxy {
       ports: ReadonlyMap<string, ServicePortInfo>;
       endpoints: ReadonlyMap<string, readonly EndpointInfo[]>;
     },
+    deletedUDPClusterIPs: ReadonlySet<string>,
   ): Promise<void> {
-    const deletions = planConntrackCleanup(previous, state.ports, state.endpoints);
+    const deletions = planConntrackCleanup(previous, state.ports, state.endpoints, deletedUDPClusterIPs);
     if (deletions.length === 0) return;
     this.defaultConntrack ??= execConntrack();
     const conntrack = this.options.conntrack ?? this.defaultConntrack;
@@ -477,7 +478,8 @@ export class ServiceProxy {
     const changedAt = this.oldestChangeAt;
     this.oldestChangeAt = undefined;
     const endpointChanges = this.endpointsTracker.checkout();
-    const changed = new Set([...this.services.checkout().changed, ...endpointChanges.changed]);
+    const serviceChanges = this.services.checkout();
+    const changed = new Set([...serviceChanges.changed, ...endpointChanges.changed]);
     const state = { ports: this.services.ports, endpoints: this.endpointsTracker.endpoints };
     const failuresBefore = syncer.restoreFailures;
     const partialFailuresBefore = syncer.partialRestoreFailures;
@@ -519,7 +521,7 @@ export class ServiceProxy {
       this.queuedSince = this.oldestChangeAt;
       await this.syncHealthChecks(state);
       this.readyResolve();
-      await this.cleanConntrack(endpointChanges.previous, state);
+      await this.cleanConntrack(endpointChanges.previous, state, serviceChanges.deletedUDPClusterIPs);
     } catch (error) {
       this.stats.syncErrors++;
       syncer.needFullSync = true;

@@ -15,6 +15,25 @@ describe("ServiceChangeTracker", () => {
     expect(tracker.hasPending).toBe(false);
   });
 
+  it("reports the ClusterIPs of UDP ports that are gone (deleted Service or removed port), not of TCP ones", () => {
+    const tracker = new ServiceChangeTracker();
+    const dns = makeService("ns", "dns", {
+      clusterIP: "10.96.0.53",
+      ports: [
+        { name: "dns", port: 53, protocol: "UDP" },
+        { name: "tcp", port: 53 },
+      ],
+    });
+    tracker.update(dns);
+    tracker.update(svc("10.96.0.1"));
+    expect(tracker.checkout().deletedUDPClusterIPs.size).toBe(0);
+    tracker.delete(svc("10.96.0.1"));
+    tracker.update({ ...dns, spec: { ...dns.spec, ports: [{ name: "tcp", port: 53, protocol: "TCP" }] } });
+    expect([...tracker.checkout().deletedUDPClusterIPs]).toEqual(["10.96.0.53"]);
+    tracker.delete(dns);
+    expect(tracker.checkout().deletedUDPClusterIPs.size).toBe(0);
+  });
+
   it("keeps net changes only: a change undone before the sync is not pending", () => {
     const tracker = new ServiceChangeTracker();
     tracker.update(svc("10.96.0.1"));

@@ -54,6 +54,12 @@ describe("stale UDP conntrack cleanup", () => {
     ]);
   });
 
+  it("clears every flow to the ClusterIP of a deleted UDP service port", () => {
+    expect(planConntrackCleanup(new Map(), new Map(), new Map(), ["10.96.0.10"])).toEqual([
+      { kind: "ip", ip: "10.96.0.10" },
+    ]);
+  });
+
   it("leaves TCP Services and unchanged Services alone", () => {
     const previous = new Map([["ns/web", new Map([[webKey, [endpoint("10.0.0.5", 80)]]])]]);
     expect(
