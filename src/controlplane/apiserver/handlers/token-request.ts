@@ -4,8 +4,9 @@
 
 import type { FieldError, KubeObject } from "../../../api/resource.ts";
 import type { BoundKind } from "../authn/serviceaccount.ts";
+import { nodeIdentity } from "../authz/node.ts";
 import { decodeObjectBody, readBody } from "../body.ts";
-import { ApiError, conflict, invalid } from "../errors.ts";
+import { ApiError, conflict, forbidden, invalid } from "../errors.ts";
 import { formatTime } from "../metadata.ts";
 import { checkTypeMeta } from "./decode.ts";
 import { type RequestScope, respondObject } from "./scope.ts";
@@ -89,6 +90,8 @@ export async function createToken(scope: RequestScope): Promise<void> {
     });
   }
   if (errors.length > 0) throw invalid(GROUP, "TokenRequest", name, errors);
+  const node = nodeIdentity(scope.user);
+  if (node !== undefined) await checkNodeRequest(scope, node, ref ?? undefined);
 
   const account = await scope.store.get(namespace, name);
   let boundObject: Parameters<typeof tokens.issue>[0]["boundObject"];
@@ -153,4 +156,26 @@ async function boundObjectOf(
   const store = served ? scope.ctx.stores.get(served) : undefined;
   if (!store) throw new ApiError(404, "NotFound", `${plural} are not served`);
   return store.get(namespaced ? namespace : "", name);
+}
+
+/**
+ * NodeRestriction for tokens (upstream admitServiceAccount): a node gets tokens only bound to a pod, by UID,
+ * that is scheduled on that node; the API server then adds the node binding itself.
+ */
+async function checkNodeRequest(scope: RequestScope, node: string, ref: BoundObjectRef | undefined) {
+  const { namespace, name } = scope.info;
+  const refuse = (why: string) => forbidden({ group: "", resource: "serviceaccounts" }, name, why);
+  if (ref?.kind !== "Pod" || (ref.apiVersion ?? "v1") !== "v1" || !ref.name) {
+    throw refuse("node requested token not bound to a pod");
+  }
+  if (!ref.uid) throw refuse("node requested token with a pod binding without a uid");
+  const pod = await boundObjectOf(scope, "Pod", namespace, ref.name);
+  if (pod.metadata?.uid !== ref.uid) {
+    throw refuse(
+      `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+    );
+  }
+  if ((pod.spec as { nodeName?: string } | undefined)?.nodeName !== node) {
+    throw refuse("node requested token bound to a pod scheduled on a different node");
+  }
 }
