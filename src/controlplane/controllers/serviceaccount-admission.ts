@@ -4,7 +4,8 @@
 // has none, and, unless automountServiceAccountToken is false on the pod or the account, gets the
 // kube-api-access-<random> projected volume (a bound token, the cluster CA from kube-root-ca.crt and the
 // namespace) mounted read-only at /var/run/secrets/kubernetes.io/serviceaccount in every container.
-// Mirror pods are left as they are and may not name a service account.
+// Mirror pods are left as they are (NodeRestriction refuses those that name a service account; the pod
+// strategy's own default then gives them "default").
 import { randomInt } from "node:crypto";
 import type { KubeObject } from "../../api/resource.ts";
 import type { ObjectLookup } from "../apiserver/authn/lookup.ts";
@@ -145,14 +146,6 @@ export function serviceAccountAdmission(options: ServiceAccountAdmissionOptions)
       if (shouldAutomount(spec, account)) mountServiceAccountToken(spec);
       if (!spec.imagePullSecrets?.length && account.imagePullSecrets?.length) {
         spec.imagePullSecrets = account.imagePullSecrets.map((s) => ({ name: s.name ?? "" }));
-      }
-    },
-    async validate(a) {
-      if (!isPodCreate(a)) return;
-      const pod = a.object as (KubeObject & { spec?: PodSpecLike }) | undefined;
-      if (pod?.metadata?.annotations?.[MIRROR_POD_ANNOTATION] === undefined) return;
-      if (pod.spec?.serviceAccountName || pod.spec?.serviceAccount) {
-        throw forbidden(a.resource.qualified, a.name, "a mirror pod may not reference service accounts");
       }
     },
   };
