@@ -192,6 +192,6 @@ export function resilienceSuite(kind: AgentRuntimeKind): void {
       await e.waitGone("after-outage");
       const node = await getNode(e.cp, e.agent.nodeName);
       expect(nodeCondition(node, "Ready")?.status).toBe("True");
-    });
+    }, 300_000); // an outage of 30 s, the agent's reconnect backoff and a loaded machine
   });
 }

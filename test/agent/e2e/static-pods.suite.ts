@@ -179,6 +179,6 @@ export function staticPodSuite(kind: AgentRuntimeKind): void {
         what: "the mirror pod to go",
         timeoutMs: 90_000,
       });
-    });
+    }, 300_000); // an outage of 30 s, the agent's reconnect backoff and a loaded machine
   });
 }
