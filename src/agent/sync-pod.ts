@@ -212,19 +212,26 @@ export class PodSyncer {
     why: string,
   ): Promise<void> {
     this.deps.log.info({ pod: podName(pod), why, graceSeconds }, "killing pod");
-    const running = (runtime?.containers ?? []).filter((c) => c.state === "running" || c.state === "created");
+    const containers = runtime?.containers ?? [];
+    // A container created but never started (the agent died in between) cannot be stopped: neither
+    // containerd nor Docker moves it out of "created" on a stop. Remove it, or the pod would never be done.
+    for (const container of containers.filter((c) => c.state === "created")) {
+      await this.deps.runtime.removeContainer(container.id);
+    }
     await Promise.all(
-      running.map(async (container) => {
-        this.event(
-          pod,
-          "Normal",
-          "Killing",
-          `Stopping container ${container.metadata.name}`,
-          containerPath(pod, container.metadata.name),
-        );
-        await this.runPreStop(pod, container, graceSeconds);
-        await this.stopContainer(container.id, graceSeconds);
-      }),
+      containers
+        .filter((c) => c.state === "running")
+        .map(async (container) => {
+          this.event(
+            pod,
+            "Normal",
+            "Killing",
+            `Stopping container ${container.metadata.name}`,
+            containerPath(pod, container.metadata.name),
+          );
+          await this.runPreStop(pod, container, graceSeconds);
+          await this.stopContainer(container.id, graceSeconds);
+        }),
     );
     for (const sandbox of runtime?.sandboxes ?? []) {
       if (sandbox.state === "ready") await this.deps.runtime.stopPodSandbox(sandbox.id);
