@@ -1,5 +1,6 @@
 // The node agent's composition root: builds every component once, wires them together and runs them until
 // the signal aborts. Each component owns its state and loop; this file only connects them.
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { ApiClient } from "../api/client/client.ts";
@@ -30,6 +31,7 @@ import { capacityAndAllocatable } from "./node/node-status.ts";
 import type { PodRuntimeStatus } from "./pleg.ts";
 import { Pleg } from "./pleg.ts";
 import { apiServiceAccountTokens, type PodConfigContext } from "./pod-config/index.ts";
+import { podsDir } from "./pod-config/paths.ts";
 import { PodSources } from "./pod-sources.ts";
 import { generatePodStatus } from "./pod-status.ts";
 import { PodWorkers } from "./pod-workers.ts";
@@ -662,7 +664,11 @@ export class Agent {
       }
       await syncMirrors();
       if (!this.sources.allSourcesReady() || !pleg.hasRelisted) continue;
-      for (const uid of pleg.podUids()) {
+      // Runtime pods no source claims, and pod directories with nothing in the runtime (the agent died after
+      // preparing volumes but before creating the sandbox, and the pod was deleted meanwhile): upstream's
+      // cleanupOrphanedPodDirs.
+      const candidates = new Set([...pleg.podUids(), ...(await podDirUids(this.options.config.rootDir))]);
+      for (const uid of candidates) {
         if (!this.sources.get(uid) && !workers.isSyncing(uid)) {
           workers.update({ uid, desired: { metadata: { uid } } as Pod, reason: "orphan" });
         }
@@ -801,4 +807,9 @@ function offlineClient(): ApiClient {
     delete: fail,
     watch: fail,
   } as unknown as ApiClient;
+}
+
+/** The pod UIDs that have a directory under the agent's root dir (none when it cannot be read this round). */
+async function podDirUids(rootDir: string): Promise<string[]> {
+  return readdir(podsDir(rootDir)).catch(() => []);
 }

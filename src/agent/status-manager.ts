@@ -66,8 +66,11 @@ export class StatusManager {
     // A different API object now stands for the pod (a recreated mirror pod): it has none of our status yet.
     if (entry.key.apiUid !== key.apiUid) entry.acknowledged = undefined;
     entry.key = key;
-    entry.desired = status;
-    if (!isDeepStrictEqual(entry.acknowledged, status)) this.markDirty(key.uid);
+    // Once a pod has a start time it keeps it, like kubelet's status manager: a status generated from an
+    // informer copy that has not seen our last write yet would otherwise carry a later one.
+    const startTime = entry.desired.startTime ?? entry.acknowledged?.startTime;
+    entry.desired = startTime === undefined ? status : { ...status, startTime };
+    if (!isDeepStrictEqual(entry.acknowledged, entry.desired)) this.markDirty(key.uid);
   }
 
   /** The pod is terminated and being deleted: after its final status, delete it for good (grace 0). */

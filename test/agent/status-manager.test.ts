@@ -56,6 +56,25 @@ describe("StatusManager", () => {
     await done;
   });
 
+  it("keeps a pod's first start time when a later status carries another", async () => {
+    const writer = new RecordingWriter();
+    const manager = new StatusManager({ client: writer, clock: new ManualClock() });
+    const abort = new AbortController();
+    const done = manager.run(abort.signal);
+    manager.setPodStatus(key, { phase: "Pending", startTime: "2026-01-01T00:00:01Z" });
+    await manager.whenIdle();
+    // Generated from an informer copy that has not seen the first write yet.
+    manager.setPodStatus(key, { phase: "Running", startTime: "2026-01-01T00:00:02Z" });
+    await manager.whenIdle();
+    expect(writer.calls).toEqual([
+      'patch web/status {"phase":"Pending","startTime":"2026-01-01T00:00:01Z"}',
+      'patch web/status {"phase":"Running","startTime":"2026-01-01T00:00:01Z"}',
+    ]);
+    expect(manager.status("u1")?.startTime).toBe("2026-01-01T00:00:01Z");
+    abort.abort();
+    await done;
+  });
+
   it("writes a status once, and again only when it changes", async () => {
     const writer = new RecordingWriter();
     const manager = new StatusManager({ client: writer, clock: new ManualClock() });
