@@ -147,11 +147,18 @@ describe(`service proxy churn: ${CYCLES} Service create/delete cycles leak nothi
       .split("\n")
       .filter((l) => l.startsWith("udp"));
 
-  /** Datagrams to ip:53 from the node, each from a new socket (a new source port: one flow each). */
+  /**
+   * Datagrams to ip:53 from the node, one from each of FLOWS_PER_CYCLE sockets held open together: distinct
+   * source ports, so one flow each (sockets opened one after another may be given a port just released).
+   */
   const sendUdp = (ip: string) =>
-    lab.node.exec("bash", [
-      "-c",
-      `for i in $(seq ${FLOWS_PER_CYCLE}); do echo churn >/dev/udp/${ip}/53; done`,
+    lab.node.exec(process.execPath, [
+      "-e",
+      `const dgram = require("node:dgram");
+       const sockets = Array.from({ length: ${FLOWS_PER_CYCLE} }, () => dgram.createSocket("udp4"));
+       Promise.all(sockets.map((s) => new Promise((done, fail) =>
+         s.send("churn", 53, "${ip}", (err) => (err ? fail(err) : done())))))
+         .then(() => sockets.forEach((s) => s.close()));`,
     ]);
 
   const endpointsOf = (name: string) =>
