@@ -1,20 +1,21 @@
 // `deckhand debug` on a standalone node (no API server anywhere): the static pod, its containers and its
 // story come from the agent's own state; events that could not go to any API server are still told.
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify as stringifyYaml } from "yaml";
 import { connectRuntime, removeNodeObjects, requireRuntime } from "../../support/agent.ts";
-import { testEnv } from "../../support/env.ts";
-import { freePort } from "../../support/etcd.ts";
 import { uniqueName } from "../../support/names.ts";
 import { run } from "../../support/run.ts";
+import {
+  CLI,
+  manifestDir,
+  type StandaloneAgent,
+  startStandaloneAgent,
+} from "../../support/standalone-agent.ts";
 import { waitFor } from "../../support/wait.ts";
 import { SLEEP_FOREVER, shContainer } from "../e2e/harness.ts";
-
-const CLI = join(import.meta.dirname, "..", "..", "..", "src", "cli", "main.ts");
 
 // biome-ignore lint/suspicious/noExplicitAny: the command's JSON output.
 type Json = any;
@@ -22,15 +23,12 @@ type Json = any;
 describe("deckhand debug on a standalone node", () => {
   const nodeName = uniqueName("dh-debug-solo");
   const dir = mkdtempSync(join(tmpdir(), "deckhand-debug-solo-"));
-  const manifests = join(dir, "manifests");
   const socket = join(dir, "debug.sock");
-  const logPath = join(dir, "agent.log");
   const runtime = connectRuntime("docker");
-  let child: ChildProcess | undefined;
+  let agent: StandaloneAgent | undefined;
 
   afterAll(async () => {
-    child?.kill("SIGTERM");
-    if (child && child.exitCode === null) await new Promise((resolve) => child?.once("exit", resolve));
+    await agent?.stop();
     await removeNodeObjects(runtime, nodeName);
     await runtime.close();
     rmSync(dir, { recursive: true, force: true });
@@ -49,9 +47,8 @@ describe("deckhand debug on a standalone node", () => {
 
   it("lists the static pod with source file and tells its story", async () => {
     requireRuntime("docker");
-    mkdirSync(manifests);
     writeFileSync(
-      join(manifests, "solo.yaml"),
+      join(manifestDir(dir), "solo.yaml"),
       stringifyYaml({
         apiVersion: "v1",
         kind: "Pod",
@@ -67,42 +64,13 @@ describe("deckhand debug on a standalone node", () => {
         },
       }),
     );
-    const config = join(dir, "config.yaml");
-    writeFileSync(
-      config,
-      stringifyYaml({
-        address: "127.0.0.1",
-        port: await freePort(),
-        healthzPort: await freePort(),
-        fileCheckFrequency: "2s",
-        debugSocket: socket,
-      }),
-    );
-    const fd = openSync(logPath, "a");
-    child = spawn(
-      process.execPath,
-      [
-        CLI,
-        "agent",
-        "--node-name",
-        nodeName,
-        "--runtime",
-        "docker",
-        "--runtime-endpoint",
-        `unix://${testEnv.dockerSocket}`,
-        "--root-dir",
-        join(dir, "root"),
-        "--static-pod-dir",
-        manifests,
-        "--pod-infra-container-image",
-        testEnv.pauseImage,
-        "--config",
-        config,
-        "--log-level",
-        "debug",
-      ],
-      { stdio: ["ignore", fd, fd] },
-    );
+    const started = await startStandaloneAgent({
+      nodeName,
+      dir,
+      config: { debugSocket: socket },
+      extraArgs: ["--log-level", "debug"],
+    });
+    agent = started;
     const podName = `solo-${nodeName}`;
     const pod = await waitFor(
       async () => {
@@ -111,7 +79,7 @@ describe("deckhand debug on a standalone node", () => {
       },
       { what: "the static pod running, as deckhand debug pods tells", timeoutMs: 300_000, intervalMs: 500 },
     ).catch((error: Error) => {
-      throw new Error(`${error.message}\nagent log:\n${readFileSync(logPath, "utf8").slice(-4000)}`);
+      throw new Error(`${error.message}\nagent log:\n${started.log().slice(-4000)}`);
     });
     expect(pod).toMatchObject({ namespace: "kube-system", source: "file", sandboxState: "ready" });
     expect(statSync(socket).mode & 0o777).toBe(0o600);
