@@ -2,9 +2,9 @@
 // validated once at start-up with messages that name the field and the fix.
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { parse } from "yaml";
 import { parseQuantity } from "../api/quantity.ts";
 import { parseDuration } from "../util/duration.ts";
+import { parseYamlStrict } from "../util/yaml.ts";
 
 export type RuntimeKind = "docker" | "cri";
 export type ProxyMode = "iptables" | "none";
@@ -187,7 +187,7 @@ const IGNORED_FILE_FIELDS = new Set(["apiVersion", "kind"]);
 export function parseConfigFile(text: string, source: string): Partial<AgentConfig> {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parseYamlStrict(text);
   } catch (error) {
     throw new ConfigError(source, `not valid YAML: ${(error as Error).message}`);
   }

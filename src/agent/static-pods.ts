@@ -6,11 +6,11 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { watch } from "chokidar";
-import { parseAllDocuments } from "yaml";
 import type { Pod } from "../api/schema/core/pod-types.ts";
 import { findResource } from "../api/schema/index.ts";
 import { prepareForCreate } from "../api/schema/validate.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
+import { parseAllYamlStrict } from "../util/yaml.ts";
 
 export const ConfigAnnotations = {
   source: "kubernetes.io/config.source",
@@ -53,10 +53,7 @@ export function staticPodFromManifest(
 ): { pod: Pod } | { problem: string } {
   let docs: unknown[];
   try {
-    docs = parseAllDocuments(text).map((doc) => {
-      if (doc.errors.length > 0) throw doc.errors[0];
-      return doc.toJS();
-    });
+    docs = parseAllYamlStrict(text);
   } catch (error) {
     return { problem: `invalid YAML/JSON: ${(error as Error).message}` };
   }

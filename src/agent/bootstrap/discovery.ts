@@ -5,9 +5,9 @@
 // against that CA.
 
 import { request } from "node:https";
-import { parse } from "yaml";
 import { type BootstrapToken, jwsKey, verifyDetachedSignature } from "../../api/bootstrap-token.ts";
 import { caCertHash } from "../../pki/index.ts";
+import { parseYamlStrict } from "../../util/yaml.ts";
 
 export class DiscoveryError extends Error {
   constructor(message: string) {
@@ -108,7 +108,7 @@ export function verifyClusterInfo(
   }
   let doc: { clusters?: Array<{ cluster?: Record<string, string> }> } | null;
   try {
-    doc = parse(kubeconfig);
+    doc = parseYamlStrict(kubeconfig) as typeof doc;
   } catch (error) {
     throw new DiscoveryError(`the cluster-info kubeconfig is not YAML: ${(error as Error).message}`);
   }

@@ -1,7 +1,7 @@
 // Loads a kubeconfig file (the format kubectl reads) into what the API client needs to connect.
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parse } from "yaml";
+import { parseYamlStrict } from "../../util/yaml.ts";
 
 export interface ClusterConnection {
   /** Base URL of the API server, e.g. https://10.0.0.1:6443, without a trailing slash. */
@@ -51,7 +51,7 @@ export async function loadKubeconfig(path: string, context?: string): Promise<Cl
   }
   let doc: KubeconfigFile;
   try {
-    doc = (parse(text) ?? {}) as KubeconfigFile;
+    doc = (parseYamlStrict(text) ?? {}) as KubeconfigFile;
   } catch (error) {
     throw new KubeconfigError(path, `is not valid YAML: ${(error as Error).message}`);
   }

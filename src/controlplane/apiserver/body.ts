@@ -2,7 +2,7 @@
 // 413), JSON or YAML by Content-Type, and 400 with the parser's message for malformed input.
 
 import type { IncomingMessage } from "node:http";
-import { parse as parseYaml } from "yaml";
+import { parseYamlStrict } from "../../util/yaml.ts";
 import { badRequest, tooLarge, unsupportedMediaType } from "./errors.ts";
 import { bodyMediaType } from "./negotiation.ts";
 import { decodeProtobufBody, PROTOBUF_MEDIA_TYPE } from "./protobuf/decode.ts";
@@ -84,7 +84,7 @@ export function decodeBody(body: Buffer, contentType: string | undefined): unkno
   if (YAML_TYPES.has(mediaType)) {
     try {
       // JSON is YAML, so apply-patch bodies sent as JSON parse here too.
-      const docs = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 }) as unknown;
+      const docs = parseYamlStrict(text) as unknown;
       return docs;
     } catch (error) {
       throw badRequest(`the request body is not valid YAML: ${(error as Error).message.split("\n")[0]}`);

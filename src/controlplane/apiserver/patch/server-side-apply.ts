@@ -7,7 +7,7 @@
 // - manager "kubectl" may take over fields recorded in kubectl's last-applied-configuration annotation
 //   (client-side apply → server-side apply), and keeps that annotation in step when it exists.
 
-import { parse as parseYaml } from "yaml";
+import { parseYamlStrict } from "../../../util/yaml.ts";
 import { type ApplyConflict, applyConflicts, badRequest, unprocessable } from "./errors.ts";
 import { type FieldPath, FieldSet, type PathElement, pathString, serializePathElement } from "./fieldpath.ts";
 import {
@@ -69,7 +69,7 @@ const KUBECTL_MANAGER = "kubectl";
 export function decodeApplyPatch(body: string): JsonObject {
   let decoded: unknown;
   try {
-    decoded = parseYaml(body, { uniqueKeys: true, maxAliasCount: 100 });
+    decoded = parseYamlStrict(body);
   } catch (error) {
     throw badRequest(`error decoding YAML: ${(error as Error).message}`);
   }
