@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { JUMPS } from "../../src/proxy/jumps.ts";
 import type { ProxyState } from "../../src/proxy/render.ts";
 import { type ProxyLogger, RuleSyncer } from "../../src/proxy/syncer.ts";
+import { Tracer } from "../../src/proxy/tracer.ts";
 import type { EndpointInfo, ServicePortInfo } from "../../src/proxy/types.ts";
 import { FakeIptables } from "./support/fake-iptables.ts";
 import { endpoint, port, state, syntheticState, TEST_CONFIG } from "./support/fixtures.ts";
-import { Tracer } from "./support/tracer.ts";
 
 const quiet: ProxyLogger = { debug() {}, info() {}, warn() {}, error() {} };
 

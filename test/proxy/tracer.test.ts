@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderPayload } from "../../src/proxy/render.ts";
+import { type Packet, Tracer } from "../../src/proxy/tracer.ts";
 import { endpoint, port, state, TEST_CONFIG } from "./support/fixtures.ts";
-import { type Packet, Tracer } from "./support/tracer.ts";
 
 // Semantics of the rendered rules, without the kernel: where a packet ends, with which probability, and
 // whether it is masqueraded. The node is 192.168.0.2; pods are in 10.0.0.0/8 (TEST_CONFIG.clusterCIDR).
