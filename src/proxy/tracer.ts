@@ -80,6 +80,11 @@ const BUILTIN_CHAINS = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POS
 const JUMP_RULES = new Set(JUMPS.map((jump) => jump.rule));
 const OWNED_CHAINS = new Set<string>([...NAT_CHAINS, ...FILTER_CHAINS, KUBE_PROXY_CANARY]);
 
+/** "33.33%": a share as the path shows it. */
+function percent(share: number): string {
+  return `${Number((share * 100).toFixed(2))}%`;
+}
+
 /** A rule source over parsed rules text (a restore payload or `iptables-save` output). */
 export function tablesSource(tables: Tables): RuleSource {
   return { chain: (table, name) => tables[table].get(name) };
@@ -193,7 +198,18 @@ export class Tracer {
     return this.walk(table, chain, packet, state).map(({ returned: _, ...rest }) => rest);
   }
 
-  private walk(table: TableName, chain: string, packet: Packet, initial: PathState, depth = 0): Walk[] {
+  /**
+   * `share`: of the packets that entered the calling chain, the part that jumps here (below 1 when random
+   * backend choice led here); the path shows it ("nat/KUBE-SEP-… (33.33%)").
+   */
+  private walk(
+    table: TableName,
+    chain: string,
+    packet: Packet,
+    initial: PathState,
+    depth = 0,
+    share = 1,
+  ): Walk[] {
     if (depth > 20) throw new Error(`chain recursion too deep at ${table}/${chain}`);
     const rules = this.source.chain(table, chain);
     if (!rules) throw new Error(`no chain ${table}/${chain}`);
@@ -201,7 +217,11 @@ export class Tracer {
     let active: PathState[] = [
       depth === 0
         ? initial
-        : { ...initial, chains: [...initial.chains, chain], path: [...initial.path, `${table}/${chain}`] },
+        : {
+            ...initial,
+            chains: [...initial.chains, chain],
+            path: [...initial.path, `${table}/${chain}${share < 1 - 1e-9 ? ` (${percent(share)})` : ""}`],
+          },
     ];
     for (const text of rules) {
       if (this.foreign(chain, text)) {
@@ -227,7 +247,17 @@ export class Tracer {
           probability: state.probability * probability,
           recentSet: recentSet ? [...state.recentSet, recentSet] : state.recentSet,
         };
-        for (const { next: how, ...r } of this.apply(table, target, targetArgs, packet, taken, depth, text)) {
+        const share = taken.probability / initial.probability;
+        for (const { next: how, ...r } of this.apply(
+          table,
+          target,
+          targetArgs,
+          packet,
+          taken,
+          depth,
+          text,
+          share,
+        )) {
           if (how === "continue") next.push(r);
           else done.push({ ...r, returned: how === "return" && depth > 0 });
         }
@@ -248,6 +278,7 @@ export class Tracer {
     incoming: PathState,
     depth: number,
     text: string,
+    share: number,
   ): Step[] {
     if (target === undefined) return [{ ...incoming, next: "continue" }]; // no target: counts, continues
     const state = ACTIONS.has(target)
@@ -278,7 +309,7 @@ export class Tracer {
         return [{ ...state, masquerade: true, next: "end", verdict: "ACCEPT" }];
       default: {
         if (!this.source.chain(table, target)) throw new Error(`jump to missing chain ${target}: ${text}`);
-        return this.walk(table, target, packet, state, depth + 1).map(({ returned, ...r }) => ({
+        return this.walk(table, target, packet, state, depth + 1, share).map(({ returned, ...r }) => ({
           ...r,
           next: returned ? "continue" : "end",
         }));
