@@ -4,6 +4,7 @@
 import http from "node:http";
 import type { Command } from "commander";
 import type { PodStory, ServicesView } from "../agent/debug/views.ts";
+import type { TraceView } from "../proxy/trace.ts";
 
 const DEFAULT_SOCKET = "/run/deckhand/debug.sock";
 
@@ -155,6 +156,66 @@ export const formatters = {
         p.problem ?? "-",
       ]),
     )}`,
+  trace: (view: TraceView) => {
+    const { target, packet } = view;
+    const from =
+      packet.origin === "local"
+        ? `a process on this node (source ${packet.source})`
+        : `${packet.source}, arriving at this node`;
+    const lines = [
+      `Address:  ${target.ip}:${target.port}/${target.protocol}`,
+      `From:     ${from}`,
+      `Rules:    ${view.rules === "kernel" ? "the kernel's (iptables-save)" : "as the proxy last programmed them"}`,
+      "",
+    ];
+    if (view.servicePorts.length === 0) lines.push("Service:  none", "");
+    for (const port of view.servicePorts) {
+      lines.push(
+        `Service:  ${port.name} (${port.kind}${port.kind === "NodePort" ? ` ${port.nodePort}` : ""}; ClusterIP ${port.clusterIP}:${port.port}; externalTrafficPolicy ${port.externalTrafficPolicy}, internalTrafficPolicy ${port.internalTrafficPolicy}${port.sessionAffinitySeconds ? `, sessionAffinity ClientIP ${port.sessionAffinitySeconds}s` : ""})`,
+      );
+      lines.push(
+        port.endpoints.length === 0
+          ? "  no endpoints"
+          : indent(
+              table(
+                ["ENDPOINT", "READY", "SERVING", "TERMINATING", "LOCAL", "USED"],
+                port.endpoints.map((e) => [
+                  e.endpoint,
+                  String(e.ready),
+                  String(e.serving),
+                  String(e.terminating),
+                  String(e.local),
+                  e.used ? "yes" : "no",
+                ]),
+              ),
+            ),
+        "",
+      );
+    }
+    lines.push("Paths:");
+    lines.push(
+      indent(
+        table(
+          ["PROBABILITY", "RESULT", "MASQUERADE", "CHAINS"],
+          view.outcomes.map((o) => [
+            `${Number((o.probability * 100).toFixed(2))}%`,
+            o.verdict === "ACCEPT" ? (o.dnat ? `DNAT ${o.dnat}` : "ACCEPT, not translated") : o.verdict,
+            o.masquerade ? "yes" : "no",
+            o.path.join(" → ") || "-",
+          ]),
+        ),
+      ),
+      "",
+    );
+    for (const line of view.summary) lines.push(`${line}`);
+    if (view.skippedRules?.length)
+      lines.push(
+        "",
+        `Not interpreted (other programs' rules in built-in chains): ${view.skippedRules.length}`,
+        ...view.skippedRules.map((r) => `  ${r}`),
+      );
+    return `${lines.join("\n")}\n`;
+  },
   pod: (story: PodStory, now = Date.now()) => {
     const p = story.pod;
     const lines = [
@@ -289,6 +350,22 @@ export function registerDebugCommand(program: Command): void {
         "the service proxy's view: Service port → ClusterIP/NodePort → endpoints, rules, last sync",
       ),
   ).action((_o, cmd: Command) => show(cmd, "/services", formatters.services));
+  common(
+    debug
+      .command("trace <ip:port/proto>")
+      .description(
+        "where a packet to an address goes: the Service behind it, its endpoints, the chains it passes, DNAT targets with probabilities, masquerading",
+      )
+      .option(
+        "--from <where>",
+        'the sender: "node" (a process on this node), "external" (a client outside the cluster) or an IPv4 address (e.g. a pod IP)',
+        "node",
+      )
+      .option("--kernel", "trace over a live iptables-save instead of the rules the proxy last programmed"),
+  ).action((target: string, o: { from: string; kernel?: boolean }, cmd: Command) => {
+    const query = new URLSearchParams({ target, from: o.from, rules: o.kernel ? "kernel" : "programmed" });
+    return show(cmd, `/trace?${query}`, formatters.trace);
+  });
   common(debug.command("config").description("the agent's effective configuration")).action(
     (_o, cmd: Command) => show(cmd, "/config", (body) => `${JSON.stringify(body, null, 2)}\n`),
   );

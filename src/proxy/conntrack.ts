@@ -1,7 +1,9 @@
 // Stale UDP conntrack entries (upstream's conntrack cleanup): UDP has no connection close, so a client
-// keeps sending to an endpoint that is gone as long as its conntrack entry lives. After each sync, entries
-// NATed to removed endpoints are deleted, and entries for a Service that had no endpoints (its packets were
-// not NATed at all) are deleted once it has some.
+// keeps sending to an endpoint that is gone as long as its conntrack entry lives. After each sync (as upstream's
+// detectStaleConntrackEntries and deleteStale*ConntrackEntries): entries NATed to an endpoint that stopped
+// serving are deleted, on the ClusterIP, external IPs, load-balancer IPs and the node port; and every entry
+// to those addresses and the node port goes when a service port gets its first serving endpoint (packets
+// sent while it had none were not NATed, and their entries would keep them from ever being).
 import { execFile } from "node:child_process";
 import type { EndpointInfo, ServicePortInfo } from "./types.ts";
 
@@ -47,13 +49,18 @@ export function planConntrackCleanup(
       const old = before.get(key) ?? [];
       const now = endpoints.get(key) ?? [];
       const serviceIPs = [svc.clusterIP, ...svc.externalIPs, ...svc.loadBalancerVIPs];
-      const current = new Set(now.map((ep) => ep.endpoint));
+      const servingNow = new Set<string>();
+      for (const ep of now) if (ep.serving) servingNow.add(ep.endpoint);
+      // An endpoint that was serving and is gone or no longer serving: flows NATed to it are stale. (One
+      // that never served got no traffic.) Its IP may still serve on another port: upstream deletes by IP too.
       for (const ep of old) {
-        if (current.has(ep.endpoint)) continue;
+        if (!ep.serving || servingNow.has(ep.endpoint)) continue;
         for (const origin of serviceIPs) deletions.push({ kind: "nat", origin, endpoint: ep.ip });
         if (svc.nodePort) deletions.push({ kind: "port-nat", port: svc.nodePort, endpoint: ep.ip });
       }
-      if (old.length === 0 && now.length > 0) {
+      // From no serving endpoint to some: packets sent meanwhile may have left entries without NAT that
+      // would keep swallowing the client's datagrams; clear every flow to the service's addresses.
+      if (servingNow.size > 0 && !old.some((ep) => ep.serving)) {
         for (const ip of serviceIPs) deletions.push({ kind: "ip", ip });
         if (svc.nodePort) deletions.push({ kind: "port", port: svc.nodePort });
       }

@@ -10,12 +10,15 @@ import { EndpointsChangeTracker, ServiceChangeTracker } from "./change-tracker.t
 import { type Conntrack, execConntrack, planConntrackCleanup } from "./conntrack.ts";
 import { ProxyHealthServer, parseBindAddress, ServiceHealthServer } from "./healthcheck.ts";
 import { isIPv4, parseCidr } from "./ip.ts";
-import { type Iptables, isRestoreError } from "./iptables.ts";
+import { type Iptables, isRestoreError, saveText } from "./iptables.ts";
 import type { ProxyMetrics } from "./metrics.ts";
 import type { ProxyRulesConfig } from "./render.ts";
+import { parseTables } from "./rule-tables.ts";
 import { BoundedFrequencyRunner } from "./runner.ts";
 import { type ProxyLogger, RuleSyncer, type SyncReport } from "./syncer.ts";
 import { procSysctl, type Sysctl } from "./sysctl.ts";
+import { type TraceFrom, type TraceTarget, type TraceView, traceAddress } from "./trace.ts";
+import { tablesSource } from "./tracer.ts";
 import type { EndpointInfo, ServicePortInfo } from "./types.ts";
 
 /** Services and EndpointSlices with these labels are not for this proxy (upstream's informer selector). */
@@ -260,6 +263,34 @@ export class ServiceProxy {
       });
     }
     return views.sort((a, b) => a.name.localeCompare(b.name) || a.protocol.localeCompare(b.protocol));
+  }
+
+  /**
+   * Where a packet to `target` goes (for `deckhand debug trace`): over the rules this proxy last programmed
+   * (its own record; nothing is read from the kernel), or with `kernel`, over a live iptables-save of the
+   * filter and nat tables. Undefined before the first sync.
+   */
+  async trace(
+    target: TraceTarget,
+    options: { from?: TraceFrom; kernel?: boolean } = {},
+  ): Promise<TraceView | undefined> {
+    const syncer = this.syncer;
+    if (!syncer || this.stats.syncs === 0) return undefined;
+    const rules = options.kernel
+      ? tablesSource(
+          parseTables(
+            `${await saveText(this.options.iptables, "filter")}\n${await saveText(this.options.iptables, "nat")}`,
+          ),
+        )
+      : syncer.programmedRules();
+    return traceAddress({
+      target,
+      from: options.from ?? "node",
+      config: syncer.rulesConfig,
+      ports: syncer.programmedInputs(),
+      rules,
+      rulesKind: options.kernel ? "kernel" : "programmed",
+    });
   }
 
   get backend(): string {

@@ -40,6 +40,7 @@ import {
 } from "./render.ts";
 import { chainOf, type Table } from "./rule-text.ts";
 import { type KernelTable, SaveParser } from "./save-parser.ts";
+import type { RuleSource } from "./tracer.ts";
 import type { EndpointInfo, ServicePortInfo } from "./types.ts";
 
 export interface ProxyLogger {
@@ -185,6 +186,63 @@ export class RuleSyncer {
     const programmed = this.record.get(key);
     if (!programmed) return undefined;
     return { chains: programmed.chains, topRules: programmed.top.map((top) => `${top.table} ${top.rule}`) };
+  }
+
+  /** The rules config every sync renders with. */
+  get rulesConfig(): ProxyRulesConfig {
+    return this.config;
+  }
+
+  /** Each programmed service port with the service and endpoints its rules were rendered from. */
+  *programmedInputs(): Generator<{ key: string; svc: ServicePortInfo; endpoints: readonly EndpointInfo[] }> {
+    for (const [key, programmed] of this.record)
+      yield { key, svc: programmed.from.svc, endpoints: programmed.from.endpoints };
+  }
+
+  /**
+   * What the syncer programmed, as a rule source for the packet tracer: built from its own record (no
+   * iptables-save), so it costs nothing until asked. Static and top-level chains are assembled once per
+   * source; a service port's chains are rendered again (from the very inputs they were programmed from)
+   * only when a trace reaches them. Top-level rules are in record order, not the kernel's: each matches
+   * its own service address, so the order does not change where a packet goes.
+   */
+  programmedRules(): RuleSource {
+    const base = renderBase(this.config);
+    const tables: Record<"filter" | "nat", Map<string, string[]>> = { filter: new Map(), nat: new Map() };
+    for (const table of ["filter", "nat"] as const) {
+      for (const chain of ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"])
+        tables[table].set(chain, []);
+      for (const chain of TOP_CHAINS[table]) tables[table].set(chain, []);
+    }
+    // Each missing jump is inserted at the top of its built-in chain, in JUMPS order: the last is first.
+    for (const jump of JUMPS) tables[jump.table].get(jump.from)?.unshift(jump.rule);
+    for (const chain of base.chains) {
+      if (chain.table !== "mangle") tables[chain.table].set(chain.name, [...chain.rules]);
+    }
+    const owner = new Map<string, Programmed>();
+    for (const programmed of this.record.values()) {
+      for (const top of programmed.top) tables[top.table].get(chainOf(top.rule))?.push(top.rule);
+      for (const chain of programmed.chains) owner.set(chain, programmed);
+    }
+    tables.nat.get(KUBE_SERVICES)?.push(...base.natServicesTrailer);
+    const rendered = new Map<Programmed, ServicePortRules>();
+    const config = this.config;
+    return {
+      chain(table, name) {
+        if (table === "mangle") return undefined;
+        const fixed = tables[table].get(name);
+        if (fixed || table !== "nat") return fixed;
+        const programmed = owner.get(name);
+        if (!programmed) return undefined;
+        let rules = rendered.get(programmed);
+        if (!rules) {
+          const { svc, endpoints, largeClusterMode } = programmed.from;
+          rules = renderServicePort(svc, endpoints, { ...config, largeClusterMode });
+          rendered.set(programmed, rules);
+        }
+        return rules.chains.find((chain) => chain.name === name)?.rules;
+      },
+    };
   }
 
   /**

@@ -74,4 +74,72 @@ describe("stale UDP conntrack cleanup", () => {
     ).toEqual([]);
     expect(planConntrackCleanup(new Map(), new Map([[key, dns]]), new Map())).toEqual([]);
   });
+
+  const lb = port("edge/game", "udp", {
+    clusterIP: "10.96.0.40",
+    port: 7777,
+    protocol: "UDP",
+    nodePort: 30_777,
+    externalIPs: ["192.168.1.77"],
+    loadBalancerVIPs: ["198.51.100.77"],
+  });
+  const lbKey = servicePortKey(lb.name, lb.protocol);
+  const plan = (before: ReturnType<typeof endpoint>[], after: ReturnType<typeof endpoint>[]) =>
+    planConntrackCleanup(
+      new Map([["edge/game", new Map([[lbKey, before]])]]),
+      new Map([[lbKey, lb]]),
+      new Map([[lbKey, after]]),
+    );
+
+  it("covers load-balancer IPs, external IPs and the node port for a removed endpoint", () => {
+    expect(
+      plan([endpoint("10.0.0.1", 7777), endpoint("10.0.0.2", 7777)], [endpoint("10.0.0.1", 7777)]),
+    ).toEqual([
+      { kind: "nat", origin: "10.96.0.40", endpoint: "10.0.0.2" },
+      { kind: "nat", origin: "192.168.1.77", endpoint: "10.0.0.2" },
+      { kind: "nat", origin: "198.51.100.77", endpoint: "10.0.0.2" },
+      { kind: "port-nat", port: 30_777, endpoint: "10.0.0.2" },
+    ]);
+    expect(conntrackArgs({ kind: "port-nat", port: 30_777, endpoint: "10.0.0.2" })).toEqual([
+      "-D",
+      "-p",
+      "udp",
+      "--dport",
+      "30777",
+      "--dst-nat",
+      "10.0.0.2",
+    ]);
+  });
+
+  it("clears every address and the node port when the first serving endpoint appears", () => {
+    const all = [
+      { kind: "ip", ip: "10.96.0.40" },
+      { kind: "ip", ip: "192.168.1.77" },
+      { kind: "ip", ip: "198.51.100.77" },
+      { kind: "port", port: 30_777 },
+    ];
+    expect(plan([], [endpoint("10.0.0.1", 7777)])).toEqual(all);
+    // Only endpoints that served nothing before (not ready, not serving) count as none.
+    expect(
+      plan([endpoint("10.0.0.1", 7777, { ready: false, serving: false })], [endpoint("10.0.0.1", 7777)]),
+    ).toEqual(all);
+    expect(conntrackArgs({ kind: "port", port: 30_777 })).toEqual(["-D", "-p", "udp", "--dport", "30777"]);
+    // Still no serving endpoint: nothing to clear.
+    expect(plan([], [endpoint("10.0.0.1", 7777, { ready: false, serving: false })])).toEqual([]);
+  });
+
+  it("an endpoint that stops serving is stale; one still serving while terminating, or that never served, is not", () => {
+    const a = endpoint("10.0.0.1", 7777);
+    const b = endpoint("10.0.0.2", 7777);
+    expect(plan([a, b], [a, { ...b, ready: false, serving: false, terminating: true }])).toEqual([
+      { kind: "nat", origin: "10.96.0.40", endpoint: "10.0.0.2" },
+      { kind: "nat", origin: "192.168.1.77", endpoint: "10.0.0.2" },
+      { kind: "nat", origin: "198.51.100.77", endpoint: "10.0.0.2" },
+      { kind: "port-nat", port: 30_777, endpoint: "10.0.0.2" },
+    ]);
+    // Terminating but still serving: its flows may finish (upstream keeps them too).
+    expect(plan([a, b], [a, { ...b, ready: false, serving: true, terminating: true }])).toEqual([]);
+    // Never served, then removed: it got no traffic.
+    expect(plan([a, { ...b, ready: false, serving: false }], [a])).toEqual([]);
+  });
 });

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { JUMPS } from "../../src/proxy/jumps.ts";
 import type { ProxyState } from "../../src/proxy/render.ts";
 import { type ProxyLogger, RuleSyncer } from "../../src/proxy/syncer.ts";
+import { Tracer } from "../../src/proxy/tracer.ts";
 import type { EndpointInfo, ServicePortInfo } from "../../src/proxy/types.ts";
 import { FakeIptables } from "./support/fake-iptables.ts";
 import { endpoint, port, state, syntheticState, TEST_CONFIG } from "./support/fixtures.ts";
-import { Tracer } from "./support/tracer.ts";
 
 const quiet: ProxyLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -329,5 +329,68 @@ describe("RuleSyncer partial sync", () => {
     expect(
       ipt.chain("nat", [...ipt.tables.nat.keys()].find((c) => c.startsWith("KUBE-SEP-")) as string)?.[0],
     ).not.toContain("--comment");
+  });
+});
+
+describe("RuleSyncer record as a rule source (deckhand debug trace)", () => {
+  it("traces exactly like the kernel's rules, after full and partial syncs, without reading the kernel", async () => {
+    const ipt = new FakeIptables();
+    const s = syncer(ipt);
+    const local = port("ns/local", "dns", {
+      clusterIP: "172.30.0.12",
+      port: 53,
+      protocol: "UDP",
+      externalIPs: ["192.168.0.50"],
+      externalPolicyLocal: true,
+      nodePort: 30_053,
+    });
+    const empty = port("ns/empty", "", { clusterIP: "172.30.0.13", port: 80 });
+    await s.sync(
+      withPorts([
+        [web, eps("10.180.0.1", "10.180.0.2")],
+        [api, eps("10.180.0.3")],
+      ]),
+      new Set(),
+    );
+    const next = withPorts([
+      [web, eps("10.180.0.1", "10.180.0.2", "10.180.0.4")],
+      [local, [endpoint("10.180.0.5", 53, { isLocal: true }), endpoint("10.180.0.6", 53)]],
+      [empty, []],
+    ]);
+    await s.sync(next, new Set(["ns/web", "ns/api", "ns/local", "ns/empty"]));
+    const saves = ipt.saves;
+    const fromRecord = new Tracer(s.programmedRules(), { localAddresses: ["192.168.0.2"] });
+    const fromKernel = new Tracer(ipt.dump(), { localAddresses: ["192.168.0.2"] });
+    expect(ipt.saves).toBe(saves);
+    const packets = [
+      ["tcp", "172.30.0.10", 80],
+      ["tcp", "172.30.0.11", 443],
+      ["tcp", "192.168.0.2", 30_010],
+      ["udp", "172.30.0.12", 53],
+      ["udp", "192.168.0.50", 53],
+      ["udp", "192.168.0.2", 30_053],
+      ["tcp", "172.30.0.13", 80],
+      ["tcp", "172.30.0.99", 80],
+    ] as const;
+    for (const [protocol, dest, dport] of packets) {
+      for (const [source, origin] of [
+        ["10.1.1.1", "external"],
+        ["203.0.113.1", "external"],
+        ["192.168.0.2", "local"],
+      ] as const) {
+        const packet = { protocol, source, dest, dport, origin };
+        const summary = (t: Tracer) =>
+          t
+            .trace(packet)
+            .map(
+              (o) =>
+                `${o.verdict} ${o.dnat} ${o.masquerade} ${o.probability.toFixed(6)} ${o.chains.join(",")}`,
+            )
+            .sort();
+        expect(summary(fromRecord), `${protocol} ${dest}:${dport} from ${source}`).toEqual(
+          summary(fromKernel),
+        );
+      }
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderPayload } from "../../src/proxy/render.ts";
+import { type Packet, Tracer } from "../../src/proxy/tracer.ts";
 import { endpoint, port, state, TEST_CONFIG } from "./support/fixtures.ts";
-import { type Packet, Tracer } from "./support/tracer.ts";
 
 // Semantics of the rendered rules, without the kernel: where a packet ends, with which probability, and
 // whether it is masqueraded. The node is 192.168.0.2; pods are in 10.0.0.0/8 (TEST_CONFIG.clusterCIDR).
@@ -200,5 +200,52 @@ describe("packet tracer over rendered rules", () => {
   it("blocks martian traffic to 127.0.0.0/8 from outside (route_localnet mitigation)", () => {
     const t = tracer([port("ns/web", "http", { clusterIP: "172.30.0.10", port: 80 }), three]);
     expectClose(t.destinations(tcp("203.0.113.9", "127.0.0.1", 22)), { DROP: 1 });
+  });
+});
+
+describe("packet tracer over a live ruleset with other programs' rules", () => {
+  const payload = renderPayload(
+    state([port("ns/web", "http", { clusterIP: "172.30.0.10", port: 80 }), [endpoint("10.180.0.1", 8080)]]),
+    TEST_CONFIG,
+  );
+  // Docker-style rules in the built-in chains, with matches the tracer does not interpret.
+  const withDocker = payload
+    .replace(
+      "*nat\n",
+      "*nat\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n-A DOCKER -i docker0 -j RETURN\n",
+    )
+    .replace(
+      "*filter\n",
+      "*filter\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\n-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n",
+    );
+
+  it("refuses what it does not understand by default", () => {
+    expect(() =>
+      new Tracer(withDocker, { localAddresses: [NODE] }).trace(tcp("10.1.1.1", "172.30.0.10", 80)),
+    ).toThrow(/unsupported token -i|unsupported token -o/);
+  });
+
+  it("in skip mode follows only Deckhand's jumps and lists what it passed over", () => {
+    const t = new Tracer(withDocker, { localAddresses: [NODE], foreignRules: "skip" });
+    expectClose(t.destinations(tcp("10.1.1.1", "172.30.0.10", 80)), { "10.180.0.1:8080": 1 });
+    // Docker's PREROUTING rule comes after Deckhand's jump, which DNATs the packet: it is never reached.
+    expect(t.skippedRules()).toEqual([
+      "filter -A FORWARD -j DOCKER-USER",
+      "filter -A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+    ]);
+  });
+
+  it("shows the random choice in the path and the acting rules", () => {
+    const t = tracer([
+      port("ns/web", "http", { clusterIP: "172.30.0.10", port: 80 }),
+      [endpoint("10.180.0.1", 8080), endpoint("10.180.0.2", 8080), endpoint("10.180.0.3", 8080)],
+    ]);
+    const outcomes = t.trace(tcp("10.1.1.1", "172.30.0.10", 80));
+    expect(
+      outcomes.map((o) => o.path.find((c) => c.includes("KUBE-SEP-"))?.replace(/KUBE-SEP-\S+/, "SEP")),
+    ).toEqual(["nat/SEP (33.33%)", "nat/SEP (33.33%)", "nat/SEP (33.33%)"]);
+    expect(outcomes[0]?.actions.at(-1)).toMatch(
+      /^nat -A KUBE-SEP-\S+ .*-j DNAT --to-destination 10\.180\.0\.1:8080$/,
+    );
   });
 });

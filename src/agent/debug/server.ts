@@ -6,6 +6,7 @@ import { chmodSync, lstatSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import net from "node:net";
 import { dirname } from "node:path";
+import { parseTraceTarget, TraceTargetError } from "../../proxy/trace.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { containerRows, type DebugState, podRows, podStory, probeRows } from "./views.ts";
 
@@ -151,6 +152,9 @@ export class DebugServer {
           return sendJson(res, 200, view);
         }
         break;
+      case "trace":
+        if (rest.length === 0) return sendJson(res, 200, await this.trace(url.searchParams));
+        break;
       case "config":
         if (rest.length === 0) return sendJson(res, 200, state.config());
         break;
@@ -159,8 +163,36 @@ export class DebugServer {
     }
     throw new HttpError(
       404,
-      `no such debug view: ${url.pathname} (pods, pods/NS/NAME, containers, probes, services, config, logs/…)`,
+      `no such debug view: ${url.pathname} (pods, pods/NS/NAME, containers, probes, services, trace?target=IP:PORT/PROTO, config, logs/…)`,
     );
+  }
+
+  /** trace?target=IP:PORT/PROTO[&from=node|external|IP][&rules=kernel] */
+  private async trace(query: URLSearchParams) {
+    const trace = this.options.state.trace;
+    if (!trace)
+      throw new HttpError(
+        404,
+        "the service proxy is not running on this node (proxyMode none, or a standalone node)",
+      );
+    const rules = query.get("rules") ?? "programmed";
+    if (rules !== "programmed" && rules !== "kernel")
+      throw new HttpError(
+        400,
+        `rules=${rules}: must be "programmed" (the proxy's record) or "kernel" (iptables-save)`,
+      );
+    try {
+      const view = await trace(parseTraceTarget(query.get("target") ?? ""), {
+        from: query.get("from") ?? "node",
+        kernel: rules === "kernel",
+      });
+      if (!view)
+        throw new HttpError(503, "the service proxy has not programmed any rules yet (no sync so far)");
+      return view;
+    } catch (error) {
+      if (error instanceof TraceTargetError) throw new HttpError(400, error.message);
+      throw error;
+    }
   }
 
   /** logs/NS/POD/CONTAINER (newest instance, or the one before with previous=true) or logs/CONTAINER-ID. */

@@ -2,6 +2,7 @@
 // prober, the in-memory history, the service proxy): pure functions from that state to JSON-ready views.
 import type { Pod } from "../../api/schema/core/pod-types.ts";
 import type { ServicePortView } from "../../proxy/index.ts";
+import type { TraceFrom, TraceTarget, TraceView } from "../../proxy/trace.ts";
 import { type ContainerStatus, RuntimeLabels } from "../../runtime/types.ts";
 import type { PodRuntimeStatus } from "../pleg.ts";
 import type { ProbeWorkerView } from "../prober/manager.ts";
@@ -19,6 +20,11 @@ export interface DebugState {
   history: DebugHistory;
   /** Undefined when the service proxy does not run (proxyMode none, standalone node). */
   services?(): ServicesView | undefined;
+  /**
+   * `deckhand debug trace`: where a packet to `target` goes (ServiceProxy.trace). Absent when the service
+   * proxy does not run; resolves undefined before its first sync.
+   */
+  trace?(target: TraceTarget, options: { from: TraceFrom; kernel: boolean }): Promise<TraceView | undefined>;
   config(): unknown;
 }
 

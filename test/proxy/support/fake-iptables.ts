@@ -4,8 +4,8 @@
 // line creates or flushes. It saves in iptables-save's layout. The integration tests check the real thing.
 import type { CommandResult, Iptables, RestoreSession } from "../../../src/proxy/iptables.ts";
 import { RestoreError } from "../../../src/proxy/iptables.ts";
+import { BUILTIN, type TableName, tokenize, untokenize } from "../../../src/proxy/rule-tables.ts";
 import { jumpTarget, type Table } from "../../../src/proxy/rule-text.ts";
-import { BUILTIN, type TableName, tokenize, untokenize } from "./rules-model.ts";
 
 const BUILTIN_TARGETS = new Set(["ACCEPT", "DROP", "REJECT", "RETURN", "MARK", "DNAT", "SNAT", "MASQUERADE"]);
 

@@ -1,5 +1,5 @@
-// Parses iptables-restore / iptables-save text into tables of chains of tokenized rules, for the packet
-// tracer and the fake iptables. Quoted arguments ("a b") are one token.
+// Parses iptables-restore / iptables-save text into tables of chains of rules, for the packet tracer
+// (`deckhand debug trace`) and the tests' fake iptables. Quoted arguments ("a b") are one token.
 
 export type TableName = "filter" | "nat" | "mangle";
 

@@ -2,11 +2,13 @@
 // interpreter of the rule subset Deckhand emits. It follows a packet through nat PREROUTING/OUTPUT, filter
 // INPUT/FORWARD/OUTPUT and nat POSTROUTING, and explores both outcomes of every `-m statistic` rule, so it
 // returns every way the packet can end with its probability. Unknown matches or targets throw, so the
-// tracer never silently ignores semantics.
+// tracer never silently ignores semantics. Used by the tests (over rendered payloads or a fake kernel) and
+// by `deckhand debug trace` (over the proxy's record of what it programmed, or over `iptables-save`).
 
-import { cidrContains, isLoopback } from "../../../src/proxy/ip.ts";
-import { JUMPS } from "../../../src/proxy/jumps.ts";
-import { parseTables, type TableName, type Tables, tokenize } from "./rules-model.ts";
+import { FILTER_CHAINS, isServiceChainName, KUBE_PROXY_CANARY, NAT_CHAINS } from "./chain-names.ts";
+import { cidrContains, isLoopback } from "./ip.ts";
+import { JUMPS } from "./jumps.ts";
+import { parseTables, type TableName, type Tables, tokenize } from "./rule-tables.ts";
 
 export interface Packet {
   protocol: "tcp" | "udp" | "sctp";
@@ -17,11 +19,23 @@ export interface Packet {
   origin: "local" | "external";
 }
 
+/** Where the tracer reads chains from: parsed rules text, or a lazy view of what the proxy programmed. */
+export interface RuleSource {
+  /** The rules ("-A CHAIN …", in order) of one chain; undefined when the table has no such chain. */
+  chain(table: TableName, name: string): readonly string[] | undefined;
+}
+
 export interface TraceOptions {
   /** The node's own addresses (127.0.0.0/8 is always local). */
   localAddresses: string[];
   /** Session affinity state: `-m recent` list name → source addresses in it. */
   recent?: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * "skip": rules of other programs (Docker's, CNI's) in the built-in chains are not interpreted, only
+   * Deckhand's jumps are; they are listed in `skippedRules()`. For tracing over a live `iptables-save`.
+   * Default "error": every rule must be understood.
+   */
+  foreignRules?: "error" | "skip";
 }
 
 export interface Outcome {
@@ -32,6 +46,10 @@ export interface Outcome {
   masquerade: boolean;
   /** User chains visited, in order. */
   chains: string[];
+  /** The same, with their tables ("nat/KUBE-SVC-…"). */
+  path: string[];
+  /** Rules that acted on the packet (MARK, DNAT, REJECT, DROP, ACCEPT, MASQUERADE), in order. */
+  actions: string[];
   /** `-m recent --set` lists the packet was added to. */
   recentSet: string[];
 }
@@ -43,7 +61,10 @@ interface PathState {
   dnat?: string;
   mark: number;
   chains: string[];
+  path: string[];
+  actions: string[];
   recentSet: string[];
+  masquerade: boolean;
   /** A terminal target decided the table's verdict. */
   verdict?: "ACCEPT" | "DROP" | "REJECT";
 }
@@ -53,21 +74,47 @@ type Walk = PathState & { returned: boolean };
 /** A path after one rule's target: go on with the next rule, leave the chain (RETURN), or ended. */
 type Step = PathState & { next: "continue" | "return" | "end" };
 
-export class Tracer {
-  private readonly tables: Tables;
-  private readonly options: TraceOptions;
+/** Targets that act on the packet (listed in Outcome.actions). */
+const ACTIONS = new Set(["ACCEPT", "DROP", "REJECT", "MARK", "DNAT", "MASQUERADE"]);
+const BUILTIN_CHAINS = new Set(["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"]);
+const JUMP_RULES = new Set(JUMPS.map((jump) => jump.rule));
+const OWNED_CHAINS = new Set<string>([...NAT_CHAINS, ...FILTER_CHAINS, KUBE_PROXY_CANARY]);
 
-  constructor(rulesText: string, options: TraceOptions) {
-    this.tables = parseTables(rulesText);
-    // The jumps from built-in chains are not part of a payload (they are ensured separately): add them.
-    for (const jump of JUMPS) {
-      const rules = this.tables[jump.table].get(jump.from);
-      if (rules && !rules.includes(jump.rule) && this.tables[jump.table].has(jump.to))
-        rules.unshift(jump.rule);
-    }
+/** "33.33%": a share as the path shows it. */
+function percent(share: number): string {
+  return `${Number((share * 100).toFixed(2))}%`;
+}
+
+/** A rule source over parsed rules text (a restore payload or `iptables-save` output). */
+export function tablesSource(tables: Tables): RuleSource {
+  return { chain: (table, name) => tables[table].get(name) };
+}
+
+/**
+ * Parses rules text for the tracer. The jumps from built-in chains are not part of a restore payload
+ * (they are ensured separately): they are added when missing, for the chains the text declares.
+ */
+export function parseRuleSource(rulesText: string): RuleSource {
+  const tables = parseTables(rulesText);
+  for (const jump of JUMPS) {
+    const rules = tables[jump.table].get(jump.from);
+    if (rules && !rules.includes(jump.rule) && tables[jump.table].has(jump.to)) rules.unshift(jump.rule);
+  }
+  return tablesSource(tables);
+}
+
+export class Tracer {
+  private readonly source: RuleSource;
+  private readonly options: TraceOptions;
+  private readonly skipped = new Set<string>();
+
+  /** Over rules text (the jumps from built-in chains are added when missing), or any rule source. */
+  constructor(rules: string | RuleSource, options: TraceOptions) {
+    this.source = typeof rules === "string" ? parseRuleSource(rules) : rules;
     this.options = options;
   }
 
+  /** Every way `packet` can end, with its probability (the probabilities sum to 1). */
   trace(packet: Packet): Outcome[] {
     const start: PathState = {
       probability: 1,
@@ -75,7 +122,10 @@ export class Tracer {
       dport: packet.dport,
       mark: 0,
       chains: [],
+      path: [],
+      actions: [],
       recentSet: [],
+      masquerade: false,
     };
     const outcomes: Outcome[] = [];
     for (const afterNat of this.walkChain(
@@ -90,18 +140,23 @@ export class Tracer {
       for (const afterFilter of this.walkChain("filter", filterChain, packet, natDone)) {
         const verdict = afterFilter.verdict ?? "ACCEPT";
         if (verdict !== "ACCEPT") {
-          outcomes.push(this.outcome(afterFilter, verdict, false));
+          outcomes.push(this.outcome(afterFilter, verdict));
           continue;
         }
         for (const post of this.walkChain("nat", "POSTROUTING", packet, {
           ...afterFilter,
           verdict: undefined,
         })) {
-          outcomes.push(this.outcome(post, "ACCEPT", post.chains.includes("MASQUERADE")));
+          outcomes.push(this.outcome(post, "ACCEPT"));
         }
       }
     }
     return outcomes;
+  }
+
+  /** Rules of other programs the tracer passed over (foreignRules "skip"), since it was created. */
+  skippedRules(): string[] {
+    return [...this.skipped];
   }
 
   /** The endpoints ("ip:port") a packet can be DNATed to, with their probabilities (summed over paths). */
@@ -114,15 +169,24 @@ export class Tracer {
     return result;
   }
 
-  private outcome(state: PathState, verdict: Outcome["verdict"], masquerade: boolean): Outcome {
+  private outcome(state: PathState, verdict: Outcome["verdict"]): Outcome {
     return {
       probability: state.probability,
       verdict,
-      dnat: state.dnat,
-      masquerade,
-      chains: state.chains.filter((c) => c !== "MASQUERADE"),
+      ...(state.dnat !== undefined ? { dnat: state.dnat } : {}),
+      masquerade: verdict === "ACCEPT" && state.masquerade,
+      chains: state.chains,
+      path: state.path,
+      actions: state.actions,
       recentSet: state.recentSet,
     };
+  }
+
+  /** In "skip" mode, a rule of another program in a built-in chain, or a jump to a chain not Deckhand's. */
+  private foreign(chain: string, text: string): boolean {
+    if (this.options.foreignRules !== "skip") return false;
+    if (BUILTIN_CHAINS.has(chain)) return !JUMP_RULES.has(text);
+    return !(OWNED_CHAINS.has(chain) || isServiceChainName(chain));
   }
 
   private isLocal(ip: string): boolean {
@@ -134,15 +198,36 @@ export class Tracer {
     return this.walk(table, chain, packet, state).map(({ returned: _, ...rest }) => rest);
   }
 
-  private walk(table: TableName, chain: string, packet: Packet, initial: PathState, depth = 0): Walk[] {
+  /**
+   * `share`: of the packets that entered the calling chain, the part that jumps here (below 1 when random
+   * backend choice led here); the path shows it ("nat/KUBE-SEP-… (33.33%)").
+   */
+  private walk(
+    table: TableName,
+    chain: string,
+    packet: Packet,
+    initial: PathState,
+    depth = 0,
+    share = 1,
+  ): Walk[] {
     if (depth > 20) throw new Error(`chain recursion too deep at ${table}/${chain}`);
-    const rules = this.tables[table].get(chain);
+    const rules = this.source.chain(table, chain);
     if (!rules) throw new Error(`no chain ${table}/${chain}`);
     const done: Walk[] = [];
     let active: PathState[] = [
-      { ...initial, chains: depth === 0 ? initial.chains : [...initial.chains, chain] },
+      depth === 0
+        ? initial
+        : {
+            ...initial,
+            chains: [...initial.chains, chain],
+            path: [...initial.path, `${table}/${chain}${share < 1 - 1e-9 ? ` (${percent(share)})` : ""}`],
+          },
     ];
     for (const text of rules) {
+      if (this.foreign(chain, text)) {
+        this.skipped.add(`${table} ${text}`);
+        continue;
+      }
       const next: PathState[] = [];
       for (const state of active) {
         const tokens = tokenize(text).slice(2);
@@ -162,7 +247,17 @@ export class Tracer {
           probability: state.probability * probability,
           recentSet: recentSet ? [...state.recentSet, recentSet] : state.recentSet,
         };
-        for (const { next: how, ...r } of this.apply(table, target, targetArgs, packet, taken, depth, text)) {
+        const share = taken.probability / initial.probability;
+        for (const { next: how, ...r } of this.apply(
+          table,
+          target,
+          targetArgs,
+          packet,
+          taken,
+          depth,
+          text,
+          share,
+        )) {
           if (how === "continue") next.push(r);
           else done.push({ ...r, returned: how === "return" && depth > 0 });
         }
@@ -180,11 +275,15 @@ export class Tracer {
     target: string | undefined,
     args: string[],
     packet: Packet,
-    state: PathState,
+    incoming: PathState,
     depth: number,
     text: string,
+    share: number,
   ): Step[] {
-    if (target === undefined) return [{ ...state, next: "continue" }]; // no target: counts, continues
+    if (target === undefined) return [{ ...incoming, next: "continue" }]; // no target: counts, continues
+    const state = ACTIONS.has(target)
+      ? { ...incoming, actions: [...incoming.actions, `${table} ${text}`] }
+      : incoming;
     switch (target) {
       case "ACCEPT":
       case "DROP":
@@ -207,10 +306,10 @@ export class Tracer {
         ];
       }
       case "MASQUERADE":
-        return [{ ...state, chains: [...state.chains, "MASQUERADE"], next: "end", verdict: "ACCEPT" }];
+        return [{ ...state, masquerade: true, next: "end", verdict: "ACCEPT" }];
       default: {
-        if (!this.tables[table].has(target)) throw new Error(`jump to missing chain ${target}: ${text}`);
-        return this.walk(table, target, packet, state, depth + 1).map(({ returned, ...r }) => ({
+        if (!this.source.chain(table, target)) throw new Error(`jump to missing chain ${target}: ${text}`);
+        return this.walk(table, target, packet, state, depth + 1, share).map(({ returned, ...r }) => ({
           ...r,
           next: returned ? "continue" : "end",
         }));
