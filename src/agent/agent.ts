@@ -535,6 +535,9 @@ export class Agent {
       client,
       nodeName: config.nodeName,
       cniConfDir: config.cniConfDir,
+      // host-local's leases live with the agent's other state: two agents on one machine (each in a
+      // network namespace of its own) never share a lease directory, and removing rootDir removes them.
+      ipamDataDir: join(config.rootDir, "cni", "networks"),
       routes: new IpRouteTable(),
       clock: this.clock,
       log: this.log.child({ component: "pod-network" }),
@@ -620,7 +623,7 @@ export class Agent {
       client,
       nodeName: config.nodeName,
       nodeIPs,
-      ...(config.podCIDR ? { clusterCIDR: config.podCIDR } : {}),
+      ...((config.clusterCIDR || config.podCIDR) && { clusterCIDR: config.clusterCIDR || config.podCIDR }),
       iptables,
       log,
       clock: this.clock,

@@ -49,6 +49,11 @@ export interface AgentConfig {
   /** Upstream gives guaranteed pods -997; a negative value needs CAP_SYS_RESOURCE (off by default). */
   allowNegativeOomScoreAdj: boolean;
   proxyMode: ProxyMode;
+  /**
+   * The cluster's pod network (kube-proxy's clusterCIDR): ClusterIP traffic from outside it is masqueraded,
+   * so that replies from a backend on another node come back through this node's conntrack. Empty: podCIDR.
+   */
+  clusterCIDR: string;
   /** Node API (logs, exec, metrics) listen address and port. */
   address: string;
   port: number;
@@ -117,6 +122,7 @@ export function defaultConfig(): AgentConfig {
     podInfraContainerImage: "registry.k8s.io/pause:3.10",
     allowNegativeOomScoreAdj: false,
     proxyMode: "iptables",
+    clusterCIDR: "",
     address: "0.0.0.0",
     port: 10250,
     healthzBindAddress: "127.0.0.1",
@@ -165,6 +171,7 @@ const FILE_FIELDS: Record<string, FileReader> = {
   podInfraContainerImage: (v, f) => ({ podInfraContainerImage: str(v, f) }),
   allowNegativeOomScoreAdj: (v, f) => ({ allowNegativeOomScoreAdj: bool(v, f) }),
   proxyMode: (v, f) => ({ proxyMode: oneOf(v, f, ["iptables", "none"] as const) }),
+  clusterCIDR: (v, f) => ({ clusterCIDR: cidr(v, f) }),
   address: (v, f) => ({ address: ipv4(v, f) }),
   port: (v, f) => ({ port: integer(v, f, 1, 65535) }),
   healthzBindAddress: (v, f) => ({ healthzBindAddress: ipv4(v, f) }),

@@ -21,6 +21,7 @@ describe("agent configuration", () => {
         "kind: KubeletConfiguration",
         "maxPods: 50",
         "podCIDR: 10.244.1.0/24",
+        "clusterCIDR: 10.244.0.0/16",
         "clusterDNS: [10.96.0.10]",
         "systemReserved: { cpu: 100m, memory: 256Mi }",
         "nodeStatusUpdateFrequency: 5s",
@@ -32,6 +33,7 @@ describe("agent configuration", () => {
     expect(parsed).toMatchObject({
       maxPods: 50,
       podCIDR: "10.244.1.0/24",
+      clusterCIDR: "10.244.0.0/16",
       clusterDNS: ["10.96.0.10"],
       systemReserved: { cpu: "100m", memory: "256Mi" },
       nodeStatusUpdateFrequencyMs: 5000,
@@ -42,6 +44,7 @@ describe("agent configuration", () => {
   it.each([
     ["maxPods: -1", "maxPods", "must be an integer from 1 to 10000"],
     ["podCIDR: 10.244.1.0", "podCIDR", "must be an IPv4 CIDR"],
+    ["clusterCIDR: 10.244.0.0/33", "clusterCIDR", "must be an IPv4 CIDR"],
     ["nodeStatusUpdateFrequency: often", "nodeStatusUpdateFrequency", 'must be a duration like "10s"'],
     ["systemReserved: { memory: lots }", "systemReserved.memory", "is not a quantity"],
     ["evictionHard: { memory.free: 1Gi }", "evictionHard.memory.free", "unknown eviction signal"],

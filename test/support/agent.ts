@@ -105,6 +105,11 @@ export interface StartAgentOptions {
   logLevel?: string;
   /** The `deckhand` entry point to run (default: the TypeScript sources, src/cli/main.ts). */
   cli?: string;
+  /**
+   * Runs the agent inside this network namespace (`nsenter --net`, which execs: the PID stays the agent's;
+   * not `ip netns exec`, whose private /sys hides the cgroup mounts).
+   */
+  netns?: string;
 }
 
 export interface TestAgent {
@@ -186,7 +191,11 @@ export async function startAgent(options: StartAgentOptions): Promise<TestAgent>
       "--log-level",
       options.logLevel ?? "debug",
     ];
-    const proc = spawn(process.execPath, args, { stdio: ["ignore", fd, fd] });
+    const proc = options.netns
+      ? spawn("ip", ["netns", "exec", options.netns, process.execPath, ...args], {
+          stdio: ["ignore", fd, fd],
+        })
+      : spawn(process.execPath, args, { stdio: ["ignore", fd, fd] });
     closeSync(fd);
     child = proc;
     exited = new Promise((resolve) => proc.once("exit", () => resolve()));

@@ -34,6 +34,11 @@ export interface StartOptions {
   args?: string[];
   /** Environment for the control plane process (e.g. to lower watch bookmark intervals). */
   env?: Record<string, string>;
+  /**
+   * The address to listen on and reach the server at (default 127.0.0.1), e.g. a test-created address that
+   * agents in other network namespaces can reach; the serving certificate carries it.
+   */
+  listenHost?: string;
 }
 
 export interface KubectlOptions extends RunOptions {
@@ -45,7 +50,7 @@ export interface KubectlOptions extends RunOptions {
 export type Credentials = { certPem: string; keyPem: string } | { token: string } | "anonymous";
 
 export interface TestControlPlane {
-  /** https://127.0.0.1:<port> */
+  /** https://127.0.0.1:<port> (or the listenHost asked for) */
   readonly url: string;
   readonly kubeconfigPath: string;
   /** The cluster CA (DATA_DIR/pki/ca.crt), PEM. */
@@ -100,7 +105,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Tes
   let etcd: EtcdServer | undefined;
   if (store === "etcd") etcd = await startEtcd();
   const port = await freePort();
-  const url = `https://127.0.0.1:${port}`;
+  const listenHost = options.listenHost ?? "127.0.0.1";
+  const url = `https://${listenHost}:${port}`;
   const kubeconfigPath = join(dataDir, "admin.kubeconfig");
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -115,7 +121,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Tes
       "--data-dir",
       dataDir,
       "--listen",
-      `127.0.0.1:${port}`,
+      `${listenHost}:${port}`,
       "--store",
       etcd ? etcd.storeSpec : "sqlite",
       "--log-level",

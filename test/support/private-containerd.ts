@@ -16,25 +16,46 @@ export interface PrivateNetwork {
   subnet: string;
 }
 
+export interface PrivateContainerdOptions {
+  /**
+   * Runs containerd inside this network namespace (`nsenter --net`; `ip netns exec` would give it a private
+   * /sys without the cgroup mounts runc needs): its CNI plugins create the pods' bridge there and its stream
+   * server listens on that namespace's loopback.
+   */
+  netns?: string;
+}
+
 export class PrivateContainerd {
   readonly dir: string;
   readonly socket: string;
-  private readonly network: PrivateNetwork;
+  /** containerd's CNI configuration directory (cni.conf_dir). */
+  readonly cniConfDir: string;
+  private readonly network: PrivateNetwork | undefined;
+  private readonly options: PrivateContainerdOptions;
   private child: ChildProcess | undefined;
 
-  private constructor(dir: string, network: PrivateNetwork) {
+  private constructor(dir: string, network: PrivateNetwork | undefined, options: PrivateContainerdOptions) {
     this.dir = dir;
     this.socket = join(dir, "containerd.sock");
+    this.cniConfDir = join(dir, "cni");
     this.network = network;
+    this.options = options;
   }
 
-  /** Configures, starts and stocks (busybox and pause from the shared test containerd) a new instance. */
-  static async create(network: PrivateNetwork): Promise<PrivateContainerd> {
+  /**
+   * Configures, starts and stocks (busybox and pause from the shared test containerd) a new instance.
+   * `network` undefined: no CNI configuration of its own; an agent with networkPlugin kubenet writes one
+   * into `cniConfDir`, and sandboxes wait for it (NetworkReady=false until then).
+   */
+  static async create(
+    network: PrivateNetwork | undefined,
+    options: PrivateContainerdOptions = {},
+  ): Promise<PrivateContainerd> {
     requireRoot();
     requireSocket(testEnv.criSocket, "test containerd (CRI), to copy the test images from");
     const tools = await run("sh", ["-c", "command -v containerd && command -v ctr"], { allowFailure: true });
     requirePrerequisite(tools.code === 0, "containerd and ctr are not installed");
-    const instance = new PrivateContainerd(await mkdtemp(join(tmpdir(), "dh-e2e-ctrd-")), network);
+    const instance = new PrivateContainerd(await mkdtemp(join(tmpdir(), "dh-e2e-ctrd-")), network, options);
     try {
       await instance.configure();
       await instance.start();
@@ -55,32 +76,8 @@ export class PrivateContainerd {
   }
 
   private async configure(): Promise<void> {
-    await mkdir(join(this.dir, "cni"), { recursive: true });
-    await writeFile(
-      join(this.dir, "cni", "10-deckhand-e2e.conflist"),
-      JSON.stringify({
-        cniVersion: "1.0.0",
-        name: `deckhand-e2e-${this.network.bridge}`,
-        plugins: [
-          {
-            type: "bridge",
-            bridge: this.network.bridge,
-            isGateway: true,
-            ipMasq: false,
-            hairpinMode: true,
-            ipam: {
-              type: "host-local",
-              ranges: [[{ subnet: this.network.subnet }]],
-              routes: [{ dst: "0.0.0.0/0" }],
-              dataDir: join(this.dir, "ipam"),
-            },
-          },
-          { type: "portmap", capabilities: { portMappings: true } },
-          { type: "firewall", backend: "iptables" },
-          { type: "loopback" },
-        ],
-      }),
-    );
+    await mkdir(this.cniConfDir, { recursive: true });
+    if (this.network) await this.writeConflist(this.network);
     await writeFile(
       join(this.dir, "config.toml"),
       `version = 2
@@ -107,17 +104,48 @@ state = "${join(this.dir, "state")}"
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "${join(this.dir, "cni")}"
+    conf_dir = "${this.cniConfDir}"
     max_conf_num = 1
 `,
     );
   }
 
+  private async writeConflist(network: PrivateNetwork): Promise<void> {
+    await writeFile(
+      join(this.cniConfDir, "10-deckhand-e2e.conflist"),
+      JSON.stringify({
+        cniVersion: "1.0.0",
+        name: `deckhand-e2e-${network.bridge}`,
+        plugins: [
+          {
+            type: "bridge",
+            bridge: network.bridge,
+            isGateway: true,
+            ipMasq: false,
+            hairpinMode: true,
+            ipam: {
+              type: "host-local",
+              ranges: [[{ subnet: network.subnet }]],
+              routes: [{ dst: "0.0.0.0/0" }],
+              dataDir: join(this.dir, "ipam"),
+            },
+          },
+          { type: "portmap", capabilities: { portMappings: true } },
+          { type: "firewall", backend: "iptables" },
+          { type: "loopback" },
+        ],
+      }),
+    );
+  }
+
   async start(): Promise<void> {
     const log = openSync(join(this.dir, "containerd.log"), "a");
-    const child = spawn("containerd", ["--config", join(this.dir, "config.toml")], {
-      stdio: ["ignore", log, log],
-    });
+    const containerd = ["containerd", "--config", join(this.dir, "config.toml")];
+    const netns = this.options.netns;
+    const [file, ...args] = netns
+      ? ["nsenter", `--net=/run/netns/${netns}`, "--", ...containerd]
+      : containerd;
+    const child = spawn(file as string, args, { stdio: ["ignore", log, log] });
     this.child = child;
     await waitFor(
       async () => {
@@ -145,7 +173,7 @@ state = "${join(this.dir, "state")}"
   /** Stops containerd and removes its directories and bridge (after the test removed its pods). */
   async destroy(): Promise<void> {
     await this.stop();
-    await run("ip", ["link", "delete", this.network.bridge], { allowFailure: true });
+    if (this.network) await run("ip", ["link", "delete", this.network.bridge], { allowFailure: true });
     await run("sh", ["-c", `grep -o ' ${this.dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], {
       allowFailure: true,
     });

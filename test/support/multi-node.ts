@@ -1,0 +1,140 @@
+// Several Deckhand nodes on one machine: an L2 segment (a Linux bridge inside a network namespace of its
+// own, so the host's br_netfilter and Docker's FORWARD DROP policy never see the traffic between nodes), the
+// host joined to it by a veth with the segment's first address (the control plane listens there), and one
+// network namespace per node joined by a veth with an address of its own. Each node runs its own containerd
+// and agent inside its namespace (networkPlugin kubenet, iptables proxy), so its pods' bridge, its host
+// routes and its iptables rules all live in that namespace and go with it.
+import { createCriRuntime } from "../../src/runtime/cri/index.ts";
+import { removeNodeObjects, startAgent, type TestAgent } from "./agent.ts";
+import { freePort } from "./etcd.ts";
+import { createNetns, type TestNetns } from "./netns.ts";
+import { PrivateContainerd } from "./private-containerd.ts";
+import { run } from "./run.ts";
+
+export interface Segment {
+  /** "10.73.<n>" — the segment is <prefix>.0/24; the host is <prefix>.1. */
+  readonly prefix: string;
+  readonly hostAddress: string;
+  /** The namespace holding the segment's bridge. */
+  readonly lan: TestNetns;
+  /** Joins a new namespace to the segment with <prefix>.<host> on its `eth0`. */
+  addNetns(name: string, host: number, serviceCidr: string): Promise<TestNetns>;
+  destroy(): Promise<void>;
+}
+
+/** A /24 of 10.73.0.0/16 that no interface or route of this machine uses yet (picked at random). */
+async function freeSegmentPrefix(): Promise<string> {
+  const used = (await run("ip", ["-4", "route", "show", "table", "all"])).stdout;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const prefix = `10.73.${1 + Math.floor(Math.random() * 254)}`;
+    if (!used.includes(`${prefix}.`)) return prefix;
+  }
+  throw new Error("no free /24 in 10.73.0.0/16 for the test segment");
+}
+
+export async function createSegment(): Promise<Segment> {
+  const lan = await createNetns("dh-mn-lan");
+  const prefix = await freeSegmentPrefix();
+  const hostAddress = `${prefix}.1`;
+  // Host-side veth names are global: derive them from the namespace's unique name.
+  const suffix = lan.name.slice(-6);
+  const hostVeth = `dhmn${suffix}`;
+  const members: TestNetns[] = [];
+  const segment: Segment = {
+    prefix,
+    hostAddress,
+    lan,
+    async addNetns(name, host, serviceCidr) {
+      // The leak guard (serviceCidr → lo, so a ClusterIP reached from the node itself leaves with
+      // 127.0.0.1 as source and must be masqueraded by the node's proxy) goes in before any address.
+      const ns = await createNetns(name, { serviceCidr });
+      members.push(ns);
+      const port = `p${members.length}`;
+      await lan.exec("ip", ["link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns.name]);
+      await lan.exec("ip", ["link", "set", port, "master", "br0", "up"]);
+      await ns.exec("ip", ["addr", "add", `${prefix}.${host}/24`, "dev", "eth0"]);
+      await ns.exec("ip", ["link", "set", "eth0", "up"]);
+      return ns;
+    },
+    async destroy() {
+      for (const ns of members) await ns.destroy();
+      await run("ip", ["link", "delete", hostVeth], { allowFailure: true });
+      await lan.destroy();
+    },
+  };
+  try {
+    await lan.exec("ip", ["link", "add", "br0", "type", "bridge"]);
+    await lan.exec("ip", ["link", "set", "br0", "up"]);
+    await run("ip", ["link", "add", hostVeth, "type", "veth", "peer", "name", "host", "netns", lan.name]);
+    await lan.exec("ip", ["link", "set", "host", "master", "br0", "up"]);
+    await run("ip", ["addr", "add", `${hostAddress}/24`, "dev", hostVeth]);
+    await run("ip", ["link", "set", hostVeth, "up"]);
+  } catch (error) {
+    await segment.destroy();
+    throw error;
+  }
+  return segment;
+}
+
+export interface LabNode {
+  readonly name: string;
+  readonly address: string;
+  readonly netns: TestNetns;
+  readonly containerd: PrivateContainerd;
+  readonly agent: TestAgent;
+  /** Stops the agent, removes its pods from its containerd, stops containerd; idempotent. */
+  dispose(): Promise<void>;
+}
+
+export interface LabNodeOptions {
+  segment: Segment;
+  name: string;
+  /** Last octet of the node's address on the segment. */
+  host: number;
+  serviceCidr: string;
+  /** The control plane's kubeconfig (its server must be reachable from the segment). */
+  kubeconfigPath: string;
+  /** Extra agent configuration. */
+  config?: Record<string, unknown>;
+}
+
+/** A node in a namespace of its own on the segment: containerd and agent (kubenet, iptables proxy). */
+export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
+  const address = `${options.segment.prefix}.${options.host}`;
+  const netns = await options.segment.addNetns(`dh-mn-${options.host}`, options.host, options.serviceCidr);
+  let containerd: PrivateContainerd | undefined;
+  let agent: TestAgent | undefined;
+  const dispose = async () => {
+    await agent?.dispose();
+    if (containerd?.running) {
+      const runtime = createCriRuntime({ endpoint: containerd.endpoint, requestTimeoutMs: 60_000 });
+      await removeNodeObjects(runtime, options.name).catch(() => {});
+      await runtime.close();
+    }
+    await containerd?.destroy();
+  };
+  try {
+    containerd = await PrivateContainerd.create(undefined, { netns: netns.name });
+    agent = await startAgent({
+      runtime: "cri",
+      runtimeEndpoint: containerd.endpoint,
+      kubeconfigPath: options.kubeconfigPath,
+      nodeName: options.name,
+      netns: netns.name,
+      config: {
+        address,
+        nodeIP: address,
+        port: await freePort(),
+        healthzPort: await freePort(),
+        proxyMode: "iptables",
+        networkPlugin: "kubenet",
+        cniConfDir: containerd.cniConfDir,
+        ...options.config,
+      },
+    });
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return { name: options.name, address, netns, containerd, agent, dispose };
+}
