@@ -28,6 +28,7 @@ import { NodeLease } from "./node/lease.ts";
 import { readMachineInfo } from "./node/machine.ts";
 import { NodeManager } from "./node/node-manager.ts";
 import { capacityAndAllocatable } from "./node/node-status.ts";
+import { orphanedPods } from "./orphans.ts";
 import type { PodRuntimeStatus } from "./pleg.ts";
 import { Pleg } from "./pleg.ts";
 import { apiServiceAccountTokens, type PodConfigContext } from "./pod-config/index.ts";
@@ -42,7 +43,7 @@ import { NodeServer } from "./server/server.ts";
 import { nodeApiTls } from "./server/serving-cert.ts";
 import { isMirrorPod, isStaticPod, StaticPodSource } from "./static-pods.ts";
 import { StatusManager } from "./status-manager.ts";
-import { PodSyncer } from "./sync-pod.ts";
+import { anythingRunning, PodSyncer } from "./sync-pod.ts";
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -304,6 +305,13 @@ export class Agent {
           history.forget(uid);
           return;
         }
+        if (!this.admitted.has(uid)) {
+          // Housekeeping found a pod a source has but that was never admitted here still running.
+          prober.removePod(uid);
+          await syncer.stopUnowned(current);
+          workers.forget(uid);
+          return;
+        }
         await syncer.sync(current, workerSignal);
         history.recordSync(uid);
       }, podState),
@@ -473,6 +481,10 @@ export class Agent {
             : undefined,
           (async () => {
             await pleg.waitForRelist();
+            // Admission needs the Node's labels (nodeSelector, node affinity): a pod listed before the Node is
+            // known would be rejected with NodeAffinity, and a restarted agent would fail the pods it ran
+            // (upstream's kubelet waits for its Node in the informer before starting the API pod source).
+            await waitFor(() => nodeManager.current !== undefined, this.clock, signal);
             await podReflector.run(signal);
           })(),
         ];
@@ -669,13 +681,17 @@ export class Agent {
       if (!this.sources.allSourcesReady() || !pleg.hasRelisted) continue;
       // Runtime pods no source claims, and pod directories with nothing in the runtime (the agent died after
       // preparing volumes but before creating the sandbox, and the pod was deleted meanwhile): upstream's
-      // cleanupOrphanedPodDirs.
-      const candidates = new Set([...pleg.podUids(), ...(await podDirUids(this.options.config.rootDir))]);
-      for (const uid of candidates) {
-        if (!this.sources.get(uid) && !workers.isSyncing(uid)) {
-          workers.update({ uid, desired: { metadata: { uid } } as Pod, reason: "orphan" });
-        }
-      }
+      // cleanupOrphanedPodDirs; and running pods no worker owns (./orphans.ts).
+      const orphans = orphanedPods({
+        runtimeUids: pleg.podUids(),
+        podDirUids: await podDirUids(this.options.config.rootDir),
+        inSources: (uid) => this.sources.get(uid) !== undefined,
+        admitted: (uid) => this.admitted.has(uid),
+        syncing: (uid) => workers.isSyncing(uid),
+        running: (uid) => anythingRunning(pleg.podStatus(uid)),
+      });
+      for (const uid of orphans.keys())
+        workers.update({ uid, desired: { metadata: { uid } } as Pod, reason: "orphan" });
     }
   }
 

@@ -39,6 +39,9 @@ export class PodWorkers<T> {
   update(work: PodWork<T>): void {
     let state = this.workers.get(work.uid);
     if (!state) {
+      // A PLEG event or probe result for a pod no source wants (its objects going away after the cleanup
+      // that forgot it) must not bring its worker back: nothing would ever forget it again.
+      if (work.desired === undefined) return;
       state = { latest: undefined, pending: [], running: false, abort: new AbortController() };
       this.workers.set(work.uid, state);
     }

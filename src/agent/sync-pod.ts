@@ -177,6 +177,17 @@ export class PodSyncer {
     await this.killPod(pod, runtime, graceSeconds, "pod is being deleted");
   }
 
+  /**
+   * Stops what still runs of a pod a source has but no pod worker owns (rejected at admission, or terminal
+   * when the agent started): upstream's HandlePodCleanups kills such running pods. What is dead stays until
+   * the pod leaves the sources and cleanup() removes it.
+   */
+  async stopUnowned(pod: Pod): Promise<void> {
+    const runtime = await this.deps.readRuntimeStatus(pod.metadata?.uid ?? "");
+    if (!anythingRunning(runtime)) return;
+    await this.killPod(pod, runtime, deletionGrace(pod), "pod is not admitted on this node");
+  }
+
   /** Removes every runtime object and directory of a pod that no source claims any more. */
   async cleanup(uid: string): Promise<void> {
     const runtime = await this.deps.readRuntimeStatus(uid);
@@ -518,7 +529,8 @@ function waitingFor(pod: Pod, why: WaitingReason): Map<string, WaitingReason> {
   return new Map((pod.spec?.containers ?? []).map((c) => [c.name, why]));
 }
 
-function anythingRunning(runtime: PodRuntimeStatus | undefined): boolean {
+/** A running or created container, or a ready sandbox: the pod still holds resources. */
+export function anythingRunning(runtime: PodRuntimeStatus | undefined): boolean {
   return (
     (runtime?.containers ?? []).some((c) => c.state === "running" || c.state === "created") ||
     (runtime?.sandboxes ?? []).some((s) => s.state === "ready")

@@ -64,6 +64,8 @@ describe("PodWorkers", () => {
     workers.update({ uid: "ghost", desired: undefined, reason: "pleg" });
     await workers.whenIdle();
     expect(attempts).toBe(0);
+    // No worker is kept for it either (PLEG events of a removed pod arrive after it was forgotten).
+    expect(workers.known()).toEqual([]);
     workers.update({ uid: "a", desired: "v1", reason: "add" });
     await workers.whenIdle();
     workers.update({ uid: "a", desired: undefined, reason: "resync" });
@@ -88,5 +90,15 @@ describe("PodWorkers", () => {
     expect(workers.known()).toEqual([]);
     gate.resolve();
     await workers.whenIdle();
+  });
+
+  it("keeps no worker for a forgotten pod that later events name", async () => {
+    const workers = new PodWorkers<string>({ sync: async () => {} });
+    workers.update({ uid: "gone", desired: "v1", reason: "remove" });
+    await workers.whenIdle();
+    workers.forget("gone");
+    workers.update({ uid: "gone", desired: undefined, reason: "pleg" });
+    workers.update({ uid: "gone", desired: undefined, reason: "readiness probe" });
+    expect(workers.known()).toEqual([]);
   });
 });

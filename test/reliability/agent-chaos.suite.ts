@@ -103,7 +103,13 @@ export function agentChaosSuite(kind: AgentRuntimeKind): void {
 
     it("kill -9 at random points of creation, deletion and rolling updates: no duplicates, no leaks, desired state", async () => {
       const e = env();
-      await e.createPod("steady", { containers: [shContainer("app", SLEEP_FOREVER)] });
+      // Every pod selects this node by its hostname label, as the Deployment's do: a restarted agent must not
+      // admit pods before it knows its Node's labels (it once rejected them with NodeAffinity).
+      const onThisNode = { "kubernetes.io/hostname": e.agent.nodeName };
+      await e.createPod("steady", {
+        nodeSelector: onThisNode,
+        containers: [shContainer("app", SLEEP_FOREVER)],
+      });
       const steady = await e.waitRunning("steady");
       const steadyIds = (steady.status?.containerStatuses ?? []).map((c) => [c.containerID, c.restartCount]);
       const deployment = (generation: number): Json => ({
@@ -117,7 +123,7 @@ export function agentChaosSuite(kind: AgentRuntimeKind): void {
           template: {
             metadata: { labels: { app: "roller" }, annotations: { generation: String(generation) } },
             spec: {
-              nodeSelector: { "kubernetes.io/hostname": e.agent.nodeName },
+              nodeSelector: onThisNode,
               terminationGracePeriodSeconds: 1,
               containers: [shContainer("app", SLEEP_FOREVER)],
             },
@@ -132,6 +138,7 @@ export function agentChaosSuite(kind: AgentRuntimeKind): void {
         // One burst of changes per round, then the kill at a random moment while the agent works on it.
         const name = `bare-${round}`;
         await e.createPod(name, {
+          nodeSelector: onThisNode,
           containers: [shContainer("app", SLEEP_FOREVER)],
           terminationGracePeriodSeconds: 1,
         });
@@ -181,8 +188,11 @@ export function agentChaosSuite(kind: AgentRuntimeKind): void {
           intervalMs: 1000,
         },
       ).catch(async (error: Error) => {
+        const notRunning = (await listPods(e))
+          .filter((p) => !running(p))
+          .map((p) => `${p.metadata?.name} ${p.status?.phase} ${p.status?.reason ?? ""}`);
         throw new Error(
-          `${error.message}\nruntime problems: ${(await runtimeProblems(e)).join("; ")}\nagent log:\n${e.agent.tail(30)}`,
+          `${error.message}\npods not running: ${notRunning.join("; ")}\nruntime problems: ${(await runtimeProblems(e)).join("; ")}\nagent log:\n${e.agent.tail(30)}`,
         );
       });
       const after = converged.find((p) => p.metadata?.name === "steady") as Pod;
