@@ -175,21 +175,28 @@ export class AgentMetrics {
   }
 
   observeProbe(event: ProbeObservation, pod: Pod | undefined): void {
-    const labels = {
-      probe_type: PROBE_TYPE_LABEL[event.type],
-      result: PROBE_RESULT_LABEL[event.result.outcome],
-      container: event.container,
-      pod: pod?.metadata?.name ?? "",
-      namespace: pod?.metadata?.namespace ?? "",
-      pod_uid: event.podUid,
-    };
-    this.#probes.inc(labels);
+    const name = pod?.metadata?.name ?? "";
+    const namespace = pod?.metadata?.namespace ?? "";
     let series = this.#probeSeries.get(event.podUid);
     if (!series) {
       series = new Map();
       this.#probeSeries.set(event.podUid, series);
     }
-    series.set(JSON.stringify(labels), labels);
+    // Called for every probe (hundreds a second on a busy node): the label set is built once per series.
+    const key = `${event.container}\0${event.type}\0${event.result.outcome}\0${name}\0${namespace}`;
+    let labels = series.get(key);
+    if (!labels) {
+      labels = {
+        probe_type: PROBE_TYPE_LABEL[event.type],
+        result: PROBE_RESULT_LABEL[event.result.outcome],
+        container: event.container,
+        pod: name,
+        namespace,
+        pod_uid: event.podUid,
+      };
+      series.set(key, labels);
+    }
+    this.#probes.inc(labels);
   }
 
   /**

@@ -1,14 +1,23 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { buildInfo } from "../version.ts";
-import { registerAgentCommand } from "./agent.ts";
-import { registerControlPlaneCommand } from "./control-plane.ts";
-import { registerDebugCommand } from "./debug.ts";
-import { registerJoinCommand } from "./join.ts";
-import { registerTokenCommand } from "./token.ts";
-import { registerUpCommand } from "./up.ts";
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+// Each command's module is loaded only when that command runs (or for help): a long-running `deckhand agent`
+// would otherwise keep the control plane's modules (API server, storage, scheduler, controllers) in memory
+// for its whole life.
+const COMMANDS: ReadonlyArray<[name: string, load: () => Promise<Register>]> = [
+  ["agent", async () => (await import("./agent.ts")).registerAgentCommand],
+  ["control-plane", async () => (await import("./control-plane.ts")).registerControlPlaneCommand],
+  ["up", async () => (await import("./up.ts")).registerUpCommand],
+  ["token", async () => (await import("./token.ts")).registerTokenCommand],
+  ["join", async () => (await import("./join.ts")).registerJoinCommand],
+  ["debug", async () => (await import("./debug.ts")).registerDebugCommand],
+];
+
+/** The program with every command, or only `only` when it names one. */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command("deckhand")
     .description(
       "Kubernetes node agent (kubelet + kube-proxy in one daemon) and a small companion control plane",
@@ -37,13 +46,9 @@ export function buildProgram(): Command {
       );
     });
 
-  registerAgentCommand(program);
-  registerControlPlaneCommand(program);
-  registerUpCommand(program);
-  registerTokenCommand(program);
-  registerJoinCommand(program);
-  registerDebugCommand(program);
+  const selected = COMMANDS.filter(([name]) => name === only);
+  for (const [, load] of selected.length > 0 ? selected : COMMANDS) (await load())(program);
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+await (await buildProgram(process.argv[2])).parseAsync(process.argv);

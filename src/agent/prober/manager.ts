@@ -52,7 +52,12 @@ interface WorkerState {
   streak: number;
   /** For liveness/startup: a failure was reported and the container must be restarted. */
   message: string;
-  abort: AbortController;
+  /** The worker was stopped (container replaced, pod gone, prober stopped). */
+  stopped: boolean;
+  /** Cancels the worker's pending timer. */
+  cancelTimer: (() => void) | undefined;
+  /** The current tick (ms since the epoch). */
+  tick: number;
 }
 
 /** A probe worker as `deckhand debug probes` shows it. */
@@ -99,6 +104,16 @@ function initialOk(type: ProbeType): boolean {
   return type === "liveness";
 }
 
+function periodOf(probe: Probe): number {
+  return Math.max(1, probe.periodSeconds ?? 10) * 1000;
+}
+
+function stopWorker(state: WorkerState): void {
+  state.stopped = true;
+  state.cancelTimer?.();
+  state.cancelTimer = undefined;
+}
+
 export class ProberManager {
   private readonly options: ProberOptions;
   private readonly clock: Clock;
@@ -131,7 +146,7 @@ export class ProberManager {
           existing.pod = pod;
           continue;
         }
-        existing?.abort.abort();
+        if (existing) stopWorker(existing);
         const state: WorkerState = {
           key,
           pod,
@@ -144,15 +159,17 @@ export class ProberManager {
           lastOutcome: undefined,
           streak: 0,
           message: "",
-          abort: new AbortController(),
+          stopped: false,
+          cancelTimer: undefined,
+          tick: 0,
         };
         this.workers.set(key, state);
-        void this.runWorker(state);
+        this.startWorker(state);
       }
     }
     for (const [key, state] of this.workers) {
       if (state.podUid === uid && !wanted.has(key)) {
-        state.abort.abort();
+        stopWorker(state);
         this.workers.delete(key);
       }
     }
@@ -161,14 +178,14 @@ export class ProberManager {
   removePod(uid: string): void {
     for (const [key, state] of this.workers) {
       if (state.podUid === uid) {
-        state.abort.abort();
+        stopWorker(state);
         this.workers.delete(key);
       }
     }
   }
 
   stop(): void {
-    for (const state of this.workers.values()) state.abort.abort();
+    for (const state of this.workers.values()) stopWorker(state);
     this.workers.clear();
   }
 
@@ -216,32 +233,45 @@ export class ProberManager {
     return !startup || startup.target.containerId !== state.target.containerId || startup.ok;
   }
 
-  private async runWorker(state: WorkerState): Promise<void> {
-    const { probe, abort } = state;
-    const periodMs = Math.max(1, probe.periodSeconds ?? 10) * 1000;
+  private startWorker(state: WorkerState): void {
+    const { probe } = state;
+    const periodMs = periodOf(probe);
     const initialDelayMs = (probe.initialDelaySeconds ?? 0) * 1000;
     const sinceStart = this.clock.now() - state.target.startedAt;
     // Jitter the first tick so that many workers started together do not probe in lockstep.
     const firstWait =
       Math.max(0, initialDelayMs - sinceStart) + Math.floor(this.random() * Math.min(periodMs, 1000));
-    try {
-      await this.clock.sleep(firstWait, abort.signal);
-      // Probes run on a fixed tick (kubelet's time.Ticker), so a probe's own duration does not stretch the
-      // period: a probe that overran its tick is followed at once by one more, and the ticks in between are
-      // dropped.
-      let tick = this.clock.now();
-      while (!abort.signal.aborted) {
+    state.cancelTimer = this.clock.setTimer(firstWait, () => {
+      state.tick = this.clock.now();
+      void this.runTick(state);
+    });
+  }
+
+  /**
+   * One tick of a worker, then the timer for the next. Probes run on a fixed tick (kubelet's time.Ticker),
+   * so a probe's own duration does not stretch the period: a probe that overran its tick is followed at once
+   * by one more, and the ticks in between are dropped. One timer per worker at a time, no promise or abort
+   * listener per tick.
+   */
+  private async runTick(state: WorkerState): Promise<void> {
+    const periodMs = periodOf(state.probe);
+    state.cancelTimer = undefined;
+    for (;;) {
+      if (state.stopped) return;
+      try {
         if (state.type === "startup" ? !state.ok : this.startupDone(state)) await this.probeOnce(state);
-        const now = this.clock.now();
-        if (tick + periodMs <= now) {
-          tick += periodMs * Math.floor((now - tick) / periodMs);
-          continue;
-        }
-        tick += periodMs;
-        await this.clock.sleep(tick - now, abort.signal);
+      } catch {
+        // A listener failed; the worker keeps its schedule.
       }
-    } catch {
-      // Aborted: the container or pod is gone.
+      if (state.stopped) return;
+      const now = this.clock.now();
+      if (state.tick + periodMs <= now) {
+        state.tick += periodMs * Math.floor((now - state.tick) / periodMs);
+        continue;
+      }
+      state.tick += periodMs;
+      state.cancelTimer = this.clock.setTimer(state.tick - now, () => void this.runTick(state));
+      return;
     }
   }
 
@@ -252,7 +282,7 @@ export class ProberManager {
       container: state.container,
       runtime: this.options.runtime,
     });
-    if (state.abort.signal.aborted) return;
+    if (state.stopped) return;
     const event: ProbeEvent = {
       podUid: state.podUid,
       container: state.container.name,

@@ -7,6 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Container, Probe } from "../../api/schema/core/container.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { KUBERNETES_VERSION } from "../../version.ts";
+import { type PreparedGet, prepareGet, sendGet } from "./http-get.ts";
 
 export type ProbeOutcome = "success" | "failure" | "unknown";
 
@@ -101,30 +102,85 @@ interface HttpGet {
   httpHeaders?: Array<{ name: string; value: string }>;
 }
 
+/** Per httpGet action (one per probe worker): the request prepared for the pod IP and port it was for. */
+const preparedGets = new WeakMap<HttpGet, { host: string; port: number; prepared: PreparedGet }>();
+
+/** The normalized target of an httpGet action (upstream builds it with url.Parse as well). */
+function probeUrl(scheme: string, host: string, port: number, path: string | undefined): URL {
+  const absolute = path ? (path.startsWith("/") ? path : `/${path}`) : "/";
+  return new URL(`${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${absolute}`);
+}
+
+function prepared(action: HttpGet, host: string, port: number): PreparedGet {
+  const cached = preparedGets.get(action);
+  if (cached && cached.host === host && cached.port === port) return cached.prepared;
+  const url = probeUrl("http", host, port, action.path);
+  const get = prepareGet(host, port, `${url.pathname}${url.search}`, action.httpHeaders ?? [], {
+    userAgent: USER_AGENT,
+  });
+  preparedGets.set(action, { host, port, prepared: get });
+  return get;
+}
+
 async function httpProbe(action: HttpGet, target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
   const port = resolvePort(action.port, target.container);
   if (port === undefined) return { outcome: "unknown", message: `unknown port ${action.port}` };
   const scheme = (action.scheme ?? "HTTP").toLowerCase();
   const host = action.host || target.podIP;
-  const path = action.path ? (action.path.startsWith("/") ? action.path : `/${action.path}`) : "/";
-  let url = new URL(`${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${path}`);
+  if (scheme === "http") {
+    let request: PreparedGet;
+    try {
+      request = prepared(action, host, port);
+    } catch (error) {
+      return { outcome: "unknown", message: (error as Error).message };
+    }
+    const answer = await sendGet(request, timeoutMs);
+    if ("error" in answer) return { outcome: "failure", message: answer.error };
+    if (!(answer.status >= 300 && answer.status < 400 && answer.location)) return verdict(answer);
+    // A redirect: rare enough to go through node:http and URL resolution from here on.
+    return followRedirects(probeUrl(scheme, host, port, action.path), answer, action, timeoutMs);
+  }
+  const url = probeUrl(scheme, host, port, action.path);
+  const response = await httpGet(url, headersOf(action), timeoutMs);
+  if ("error" in response) return { outcome: "failure", message: response.error };
+  return followRedirects(url, response, action, timeoutMs);
+}
+
+function headersOf(action: HttpGet): Record<string, string> {
   const headers: Record<string, string> = { "User-Agent": USER_AGENT, Accept: "*/*" };
   for (const header of action.httpHeaders ?? []) headers[header.name] = header.value;
-  // Redirects are followed only to the same host (upstream: others count as success with a warning).
+  return headers;
+}
+
+type Answer = { status: number; location: string | undefined; body: string };
+
+/** 2xx/3xx succeed (a 3xx without a Location is a success too), anything else fails. */
+function verdict({ status, body }: Answer): ProbeResult {
+  if (status >= 200 && status < 400) return { outcome: "success", message: body };
+  return { outcome: "failure", message: `HTTP probe failed with statuscode: ${status}` };
+}
+
+/** Redirects are followed only to the same host (upstream: others count as success with a warning). */
+async function followRedirects(
+  from: URL,
+  first: Answer,
+  action: HttpGet,
+  timeoutMs: number,
+): Promise<ProbeResult> {
+  let url = from;
+  let response: Answer = first;
+  const headers = headersOf(action);
   for (let hop = 0; hop < 10; hop++) {
-    const response = await httpGet(url, headers, timeoutMs);
-    if ("error" in response) return { outcome: "failure", message: response.error };
     const { status, location, body } = response;
-    if (status >= 300 && status < 400 && location) {
-      const next = new URL(location, url);
-      if (next.hostname !== url.hostname) {
-        return { outcome: "success", message: `Probe terminated redirects, Response body: ${body}` };
-      }
-      url = next;
-      continue;
+    if (!(status >= 300 && status < 400 && location)) return verdict(response);
+    const next = new URL(location, url);
+    if (next.hostname !== url.hostname) {
+      return { outcome: "success", message: `Probe terminated redirects, Response body: ${body}` };
     }
-    if (status >= 200 && status < 400) return { outcome: "success", message: body };
-    return { outcome: "failure", message: `HTTP probe failed with statuscode: ${status}` };
+    url = next;
+    const answer = await httpGet(url, headers, timeoutMs);
+    if ("error" in answer) return { outcome: "failure", message: answer.error };
+    response = answer;
   }
   return { outcome: "failure", message: "stopped after 10 redirects" };
 }
@@ -133,27 +189,31 @@ function httpGet(
   url: URL,
   headers: Record<string, string>,
   timeoutMs: number,
-): Promise<{ status: number; location: string | undefined; body: string } | { error: string }> {
+): Promise<Answer | { error: string }> {
   return new Promise((resolve) => {
     const transport = url.protocol === "https:" ? https : http;
-    const request = transport.get(
-      url,
-      { headers, rejectUnauthorized: false, timeout: timeoutMs, agent: false },
-      (response) => {
-        let body = "";
-        response.on("data", (chunk: Buffer) => {
-          if (body.length < MAX_BODY) body += chunk.toString("utf8");
-        });
-        response.on("end", () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            location: response.headers.location,
-            body: body.slice(0, MAX_BODY),
-          }),
-        );
-        response.on("error", (error) => resolve({ error: error.message }));
-      },
-    );
+    let request: http.ClientRequest;
+    try {
+      request = transport.get(url, { headers, rejectUnauthorized: false, timeout: timeoutMs, agent: false });
+    } catch (error) {
+      // Headers node:http refuses (control characters): the probe cannot run.
+      resolve({ error: (error as Error).message });
+      return;
+    }
+    request.on("response", (response: http.IncomingMessage) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => {
+        if (body.length < MAX_BODY) body += chunk.toString("utf8");
+      });
+      response.on("end", () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          location: response.headers.location,
+          body: body.slice(0, MAX_BODY),
+        }),
+      );
+      response.on("error", (error) => resolve({ error: error.message }));
+    });
     request.on("timeout", () => {
       request.destroy();
       resolve({
