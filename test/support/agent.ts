@@ -242,6 +242,16 @@ export async function startAgent(options: StartAgentOptions): Promise<TestAgent>
     },
     async dispose() {
       await signal("SIGTERM");
+      // Pods the test left behind (containers outlive the agent by design): removed from the shared runtime,
+      // so that runs do not pile up containers. A private runtime is the test's own to tear down.
+      if (options.runtimeEndpoint === undefined) {
+        const runtime = connectRuntime(options.runtime);
+        try {
+          await removeNodeObjects(runtime, nodeName);
+        } finally {
+          await runtime.close();
+        }
+      }
       // Volumes (tmpfs emptyDirs, secrets) may still be mounted below the root dir if a test failed early.
       await run("sh", ["-c", `grep -o ' ${dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`], {
         allowFailure: true,
