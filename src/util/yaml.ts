@@ -3,7 +3,8 @@
 // upstream's decoder, and nothing is printed on the process's stderr.
 import { parseAllDocuments, parseDocument } from "yaml";
 
-const OPTIONS = { uniqueKeys: true, logLevel: "silent" } as const;
+// logLevel "error": "silent" would also drop the error for a second document in a single-document source.
+const OPTIONS = { uniqueKeys: true, logLevel: "error" } as const;
 const TO_JS = { maxAliasCount: 100 } as const;
 
 /** One YAML (or JSON) document as a plain value; throws the first error or warning the parser reported. */

@@ -23,6 +23,10 @@ describe("strict YAML parsing", () => {
     expect(warnings).toEqual([]);
   });
 
+  it("refuses a second document where one is expected", () => {
+    expect(() => parseYamlStrict("a: 1\n---\nb: 2\n")).toThrow(/multiple documents/);
+  });
+
   it("refuses duplicate keys and alias bombs", () => {
     expect(() => parseYamlStrict("a: 1\na: 2\n")).toThrow(/unique/);
     // Each level repeats the one before ten times: 10^6 strings from a few lines (billion laughs).
