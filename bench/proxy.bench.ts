@@ -42,6 +42,7 @@ import type { Service } from "../src/api/schema/core/service-types.ts";
 import type { EndpointSlice } from "../src/api/schema/discovery/endpointslice.ts";
 import { ExecIptables } from "../src/proxy/iptables.ts";
 import { JUMPS } from "../src/proxy/jumps.ts";
+import type { ProxyMetrics } from "../src/proxy/metrics.ts";
 import { renderBase, renderContext, renderPayload, renderServicePort } from "../src/proxy/render.ts";
 import { ServiceProxy } from "../src/proxy/service-proxy.ts";
 import type { ProxyLogger } from "../src/proxy/syncer.ts";
@@ -232,11 +233,36 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
+/** Resolved at every successful sync (through the proxy's metrics hooks). */
+const syncWaiters = new Set<() => void>();
+const syncMetrics: ProxyMetrics = {
+  serviceChanged() {},
+  endpointsChanged() {},
+  queued() {},
+  synced() {
+    for (const wake of [...syncWaiters]) wake();
+  },
+  restoreFailed() {},
+  programmed() {},
+};
+/**
+ * Waits until `check` holds, looking again after each sync. No polling: a timer every few milliseconds
+ * during a 20 s resync would be counted as the proxy's own CPU.
+ */
 async function until(check: () => boolean, what: string, timeoutMs = 3_600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        syncWaiters.delete(wake);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(wake, left);
+      syncWaiters.add(wake);
+    });
   }
 }
 
@@ -358,6 +384,7 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
       iptables: new ExecIptables(backend, { netns: ns.name }),
       sysctl: procSysctl(ns.name),
       log: quiet,
+      metrics: syncMetrics,
       minSyncPeriodMs: 0,
       syncPeriodMs: 3_600_000,
       fullSyncPeriodMs: 86_400_000,
