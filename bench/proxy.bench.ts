@@ -18,6 +18,9 @@
 //
 // DECKHAND_BENCH_PROXY_SIZES=1000,5000 picks sizes (default 1000,5000,10000).
 // DECKHAND_BENCH_PROXY_BACKENDS=nft picks backends (default nft,legacy).
+// DECKHAND_BENCH_PROXY_QUICK=1: Deckhand's first sync and RESYNCS (default 3) full resyncs only, each with
+// its CPU next to iptables' (no floors, no one-service changes, no settling); for profiling, minutes not
+// twenty. Printed only (bench/results/proxy.json is left alone).
 // Needs root. Writes bench/results/proxy.json.
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -39,6 +42,7 @@ import type { Service } from "../src/api/schema/core/service-types.ts";
 import type { EndpointSlice } from "../src/api/schema/discovery/endpointslice.ts";
 import { ExecIptables } from "../src/proxy/iptables.ts";
 import { JUMPS } from "../src/proxy/jumps.ts";
+import type { ProxyMetrics } from "../src/proxy/metrics.ts";
 import { renderBase, renderContext, renderPayload, renderServicePort } from "../src/proxy/render.ts";
 import { ServiceProxy } from "../src/proxy/service-proxy.ts";
 import type { ProxyLogger } from "../src/proxy/syncer.ts";
@@ -59,6 +63,8 @@ const SIZES = (process.env.DECKHAND_BENCH_PROXY_SIZES ?? "1000,5000,10000").spli
 const BACKENDS = (process.env.DECKHAND_BENCH_PROXY_BACKENDS ?? "nft,legacy").split(",") as Array<
   "nft" | "legacy"
 >;
+const QUICK = process.env.DECKHAND_BENCH_PROXY_QUICK === "1";
+const RESYNCS = Number(process.env.DECKHAND_BENCH_PROXY_RESYNCS ?? 3);
 const CHANGES = 5;
 const SMALL_RUNS = 3;
 const NODE_IP = "192.168.77.1";
@@ -213,6 +219,12 @@ async function timed(fn: () => Promise<unknown>): Promise<Timed> {
     iptablesCpuSeconds: round(c1.children - c0.children),
   };
 }
+/** Deckhand's CPU as a share of the iptables processes' CPU. */
+function cpuShare(t: Timed): string {
+  return t.iptablesCpuSeconds > 0
+    ? `${Math.round((100 * t.deckhandCpuSeconds) / t.iptablesCpuSeconds)}%`
+    : "n/a";
+}
 function round(x: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -221,11 +233,36 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
+/** Resolved at every successful sync (through the proxy's metrics hooks). */
+const syncWaiters = new Set<() => void>();
+const syncMetrics: ProxyMetrics = {
+  serviceChanged() {},
+  endpointsChanged() {},
+  queued() {},
+  synced() {
+    for (const wake of [...syncWaiters]) wake();
+  },
+  restoreFailed() {},
+  programmed() {},
+};
+/**
+ * Waits until `check` holds, looking again after each sync. No polling: a timer every few milliseconds
+ * during a 20 s resync would be counted as the proxy's own CPU.
+ */
 async function until(check: () => boolean, what: string, timeoutMs = 3_600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        syncWaiters.delete(wake);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(wake, left);
+      syncWaiters.add(wake);
+    });
   }
 }
 
@@ -289,7 +326,10 @@ interface Floors {
 interface DeckhandRun {
   firstSync: Timed & { restores: number };
   fullResync: Timed & { restores: number };
-  oneServiceChange: {
+  /** Quick mode: every full resync. */
+  resyncs?: Timed[];
+  /** Not in quick mode. */
+  oneServiceChange?: {
     p50Seconds: number;
     p50SyncSeconds: number;
     runs: Timed[];
@@ -297,8 +337,8 @@ interface DeckhandRun {
     iptablesCpuSeconds: number;
   };
   memory: { heapUsedMiB: number; rssMiB: number; peakRssMiB: number };
-  /** After the memory reducer shrank the young generation (or settleTimeoutSeconds passed). */
-  settledMemory: { heapUsedMiB: number; rssMiB: number; settleSeconds: number; by: string };
+  /** After the memory reducer shrank the young generation (or settleTimeoutSeconds passed); not in quick mode. */
+  settledMemory?: { heapUsedMiB: number; rssMiB: number; settleSeconds: number; by: string };
   /** This process before the proxy was created (Node, the loaded modules, the fake API). */
   baselineRssMiB: number;
 }
@@ -310,7 +350,7 @@ const SETTLE_TIMEOUT_SECONDS = 20;
  * quiet; on a loaded machine it may take much longer), else runs the memory-reducing GC it would run; then
  * heap after GC and RSS.
  */
-async function settledMemory(): Promise<DeckhandRun["settledMemory"]> {
+async function settledMemory(): Promise<NonNullable<DeckhandRun["settledMemory"]>> {
   const t0 = performance.now();
   const newSpaceMiB = () =>
     (getHeapSpaceStatistics().find((space) => space.space_name === "new_space")?.space_size ?? 0) / 2 ** 20;
@@ -344,6 +384,7 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
       iptables: new ExecIptables(backend, { netns: ns.name }),
       sysctl: procSysctl(ns.name),
       log: quiet,
+      metrics: syncMetrics,
       minSyncPeriodMs: 0,
       syncPeriodMs: 3_600_000,
       fullSyncPeriodMs: 86_400_000,
@@ -372,7 +413,32 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
       proxy.requestFullSync();
       await until(() => proxy.stats.fullSyncs > fullsBefore, "the full resync");
     });
-    console.log(`  ${backend} ${count}: full resync ${resync.seconds} s`);
+    console.log(
+      `  ${backend} ${count}: full resync ${resync.seconds} s, Deckhand CPU ${resync.deckhandCpuSeconds} s, iptables CPU ${resync.iptablesCpuSeconds} s (${cpuShare(resync)})`,
+    );
+    if (QUICK) {
+      const resyncs = [resync];
+      for (let r = 1; r < RESYNCS; r++) {
+        const fulls = proxy.stats.fullSyncs;
+        const again = await timed(async () => {
+          proxy.requestFullSync();
+          await until(() => proxy.stats.fullSyncs > fulls, "the full resync");
+        });
+        console.log(
+          `  ${backend} ${count}: full resync ${again.seconds} s, Deckhand CPU ${again.deckhandCpuSeconds} s, iptables CPU ${again.iptablesCpuSeconds} s (${cpuShare(again)})`,
+        );
+        resyncs.push(again);
+      }
+      abort.abort();
+      await running;
+      return {
+        firstSync: { ...first, restores: firstRestores },
+        fullResync: { ...resync, restores: proxy.stats.restores - restoresBefore },
+        resyncs,
+        memory,
+        baselineRssMiB,
+      };
+    }
 
     const runs: Timed[] = [];
     const syncSeconds: number[] = [];
@@ -549,7 +615,7 @@ function deckhandInChild(count: number, backend: "nft" | "legacy"): DeckhandRun 
   return JSON.parse(result.slice(7)) as DeckhandRun;
 }
 
-const results: Record<string, Record<number, { deckhand: DeckhandRun; floors: Floors }>> = {};
+const results: Record<string, Record<number, { deckhand: DeckhandRun; floors?: Floors }>> = {};
 const summary: string[] = [];
 const available = (command: string) => spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
 const iptablesVersion = execFileSync("iptables", ["--version"]).toString().trim();
@@ -559,24 +625,27 @@ for (const backend of BACKENDS) {
     summary.push(`${backend}: ${restoreCommand(backend)} not installed; skipped`);
     continue;
   }
-  results[backend] = {};
+  const byCount: Record<number, { deckhand: DeckhandRun; floors?: Floors }> = {};
+  results[backend] = byCount;
   for (const count of SIZES) {
-    console.log(`== ${backend}, ${count} services × ${ENDPOINTS} endpoints`);
+    console.log(`== ${backend}, ${count} services × ${ENDPOINTS} endpoints${QUICK ? " (quick)" : ""}`);
     const d = deckhandInChild(count, backend);
-    const f = floors(count, backend);
-    (results[backend] as Record<number, { deckhand: DeckhandRun; floors: Floors }>)[count] = {
-      deckhand: d,
-      floors: f,
-    };
     const name = backend === "nft" ? "nf_tables" : "legacy";
-    const pct = (t: Timed) =>
-      t.iptablesCpuSeconds > 0
-        ? `${Math.round((100 * t.deckhandCpuSeconds) / t.iptablesCpuSeconds)}%`
-        : "n/a";
+    if (QUICK) {
+      byCount[count] = { deckhand: d };
+      summary.push(
+        `${name}, ${count.toLocaleString("en")} Services × ${ENDPOINTS} (quick): first sync ${d.firstSync.seconds} s, Deckhand CPU ${cpuShare(d.firstSync)} of iptables'; full resyncs ${(d.resyncs ?? []).map((t) => `${t.seconds} s (${t.deckhandCpuSeconds} s vs ${t.iptablesCpuSeconds} s: ${cpuShare(t)})`).join(", ")}`,
+      );
+      continue;
+    }
+    const f = floors(count, backend);
+    byCount[count] = { deckhand: d, floors: f };
+    const change = d.oneServiceChange;
+    const settled = d.settledMemory;
     summary.push(
       `${name}, ${count.toLocaleString("en")} Services × ${ENDPOINTS}: first sync ${d.firstSync.seconds} s (whole-table replace floor ${f.wholeTableReplace.seconds} s${
         f.naiveNoflush ? `, naive --noflush ${f.naiveNoflush.seconds} s` : ""
-      }); full resync ${d.fullResync.seconds} s (iptables-save -t nat ${f.saveNat.seconds} s); one-service change p50 ${d.oneServiceChange.p50Seconds} s end to end (one Service's chains floor ${f.oneServiceChains.seconds} s, upstream-style partial ${f.upstreamPartial.seconds} s); Deckhand CPU vs iptables CPU: first sync ${pct(d.firstSync)}, resync ${pct(d.fullResync)}; after the first sync heap ${d.memory.heapUsedMiB} MiB, RSS ${d.memory.rssMiB} MiB (peak ${d.memory.peakRssMiB} MiB); settled (${d.settledMemory.by} after ${d.settledMemory.settleSeconds} s idle) heap ${d.settledMemory.heapUsedMiB} MiB, RSS ${d.settledMemory.rssMiB} MiB, of which ${d.baselineRssMiB} MiB before the proxy started (Node running the TypeScript sources)`,
+      }); full resync ${d.fullResync.seconds} s (iptables-save -t nat ${f.saveNat.seconds} s); one-service change p50 ${change?.p50Seconds} s end to end (one Service's chains floor ${f.oneServiceChains.seconds} s, upstream-style partial ${f.upstreamPartial.seconds} s); Deckhand CPU vs iptables CPU: first sync ${cpuShare(d.firstSync)}, resync ${cpuShare(d.fullResync)}; after the first sync heap ${d.memory.heapUsedMiB} MiB, RSS ${d.memory.rssMiB} MiB (peak ${d.memory.peakRssMiB} MiB); settled (${settled?.by} after ${settled?.settleSeconds} s idle) heap ${settled?.heapUsedMiB} MiB, RSS ${settled?.rssMiB} MiB, of which ${d.baselineRssMiB} MiB before the proxy started (Node running the TypeScript sources)`,
     );
   }
 }
@@ -593,5 +662,7 @@ const out = {
   loadAverage: { before: loadBefore, after: loadAfter },
   results,
 };
-writeFileSync(join(import.meta.dirname, "results", "proxy.json"), `${JSON.stringify(out, null, 2)}\n`);
+// Quick runs are for profiling on a busy machine: printed, never written over the results of a full run.
+if (!QUICK)
+  writeFileSync(join(import.meta.dirname, "results", "proxy.json"), `${JSON.stringify(out, null, 2)}\n`);
 for (const line of summary) console.log(line);

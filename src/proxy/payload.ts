@@ -136,10 +136,12 @@ export class Digest {
   private b = 0x9747b28c;
   private rules = 0;
 
+  /** Adds one "-A CHAIN …" rule of the chain; the "-A CHAIN " part is the same for all of them and skipped. */
   add(rule: string): void {
     let a = this.a;
     let b = this.b;
-    for (let i = 0; i < rule.length; i++) {
+    const from = rule.startsWith("-A ") ? rule.indexOf(" ", 3) + 1 : 0;
+    for (let i = from; i < rule.length; i++) {
       const c = rule.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);
       b = Math.imul(b ^ c, 0x5bd1e995);

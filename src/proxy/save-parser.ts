@@ -3,17 +3,21 @@
 // (110,000 of them at 10,000 services: only a digest each is kept), and which of Deckhand's chains other
 // programs' rules jump to.
 import { isServiceChainName } from "./chain-names.ts";
-import { chainDigest, Digest } from "./payload.ts";
+import { Digest } from "./payload.ts";
 import { chainOf, jumpTarget } from "./rule-text.ts";
 
-const EMPTY = chainDigest([]);
-
 export interface KernelTable {
+  /**
+   * Chains declared; without the per-service chains when only their digests are kept (110,000 names at
+   * 10,000 Services: those are in `serviceChains` and `digests`, so each costs one hash-table insert).
+   */
   chains: Set<string>;
   /** Full rules of the chains `keepRules` selected (built-in and Deckhand top-level/static chains). */
   rules: Map<string, string[]>;
-  /** Digest of the rules of each per-service chain (KUBE-SVC-…, KUBE-SEP-…, …); NaN when unknown. */
+  /** Digest of the rules of each per-service chain (KUBE-SVC-…, KUBE-SEP-…, …) that has rules. */
   digests: Map<string, number>;
+  /** Per-service chains declared, when only digests are kept. */
+  serviceChains: string[];
   /** Deckhand chains that rules in chains Deckhand does not own jump to. */
   foreignReferences: Set<string>;
 }
@@ -34,6 +38,7 @@ export class SaveParser {
     chains: new Set(),
     rules: new Map(),
     digests: new Map(),
+    serviceChains: [],
     foreignReferences: new Set(),
   };
   private readonly options: SaveParserOptions;
@@ -46,25 +51,30 @@ export class SaveParser {
 
   line(line: string): void {
     const t = this.table;
+    // The next rule of the per-service chain being digested (most lines): no slicing, no lookups.
+    const current = this.digestChain;
+    if (
+      current !== undefined &&
+      line.startsWith(current, 3) &&
+      line.charCodeAt(3 + current.length) === 32 &&
+      line.startsWith("-A ")
+    ) {
+      this.digest.add(line);
+      return;
+    }
     if (line.startsWith(":")) {
       const space = line.indexOf(" ");
       const chain = line.slice(1, space < 0 ? undefined : space);
-      t.chains.add(chain);
-      if (isServiceChainName(chain)) t.digests.set(chain, EMPTY);
+      if (!this.options.keepServiceChainRules && isServiceChainName(chain)) t.serviceChains.push(chain);
+      else t.chains.add(chain);
       return;
     }
     if (!line.startsWith("-A ")) return;
     const chain = chainOf(line);
     if (isServiceChainName(chain) && !this.options.keepServiceChainRules) {
-      if (chain !== this.digestChain) {
-        this.flushDigest();
-        // Rules of a chain come together in iptables-save output; if they did not, its digest is unknown.
-        if (t.digests.get(chain) !== EMPTY) {
-          t.digests.set(chain, Number.NaN);
-          return;
-        }
-        this.digestChain = chain;
-      }
+      // iptables-save (legacy and nft) prints all declarations, then each chain's rules together.
+      this.flushDigest();
+      this.digestChain = chain;
       this.digest.add(line);
     } else if (this.options.keepRules(chain) || isServiceChainName(chain)) {
       let list = t.rules.get(chain);

@@ -123,6 +123,25 @@ export function isOwnedChain(chain: string): boolean {
   return STATIC_NAMES.has(chain) || isServiceChainName(chain);
 }
 
+/** Top-level rule prefixes ("-A CHAIN ") → the desiredTop key ("table CHAIN"), per table. */
+const TOP_PREFIXES: Record<"filter" | "nat", Array<[string, string]>> = {
+  filter: TOP_CHAINS.filter.map((chain) => [`-A ${chain} `, `filter ${chain}`]),
+  nat: TOP_CHAINS.nat.map((chain) => [`-A ${chain} `, `nat ${chain}`]),
+};
+
+/** The list a top-level rule goes into, without slicing its chain name out (10,000+ rules per full sync). */
+function desiredTopOf(desiredTop: Map<string, string[]>, top: TopRule): string[] {
+  for (const [prefix, key] of TOP_PREFIXES[top.table])
+    if (top.rule.startsWith(prefix)) return desiredTop.get(key) as string[];
+  const key = `${top.table} ${chainOf(top.rule)}`;
+  let list = desiredTop.get(key);
+  if (!list) {
+    list = [];
+    desiredTop.set(key, list);
+  }
+  return list;
+}
+
 function topKey(top: TopRule): string {
   return `${top.table} ${top.rule}`;
 }
@@ -431,9 +450,12 @@ export class RuleSyncer {
     const apply = (text: string) => this.restore(text);
     const create = shared ?? new Batcher(this.createBudget, apply);
     const update = shared ?? new Batcher(this.updateBudget, apply);
-    const wanted = new Set<string>();
     const record = new Map<string, Programmed>();
     const desiredTop = new Map<string, string[]>();
+    for (const table of ["filter", "nat"] as const)
+      for (const chain of TOP_CHAINS[table]) desiredTop.set(`${table} ${chain}`, []);
+    // Wanted per-service chains the kernel has: when that is all of its per-service chains, none is stale.
+    let wantedPresent = 0;
     for (const key of [...state.ports.keys()].sort()) {
       const svc = state.ports.get(key) as ServicePortInfo;
       const endpoints = state.endpoints.get(key) ?? NO_ENDPOINTS;
@@ -451,24 +473,19 @@ export class RuleSyncer {
           programmed.rules += chain.rules.length;
         }
       }
-      for (const top of programmed.top) {
-        const id = `${top.table} ${chainOf(top.rule)}`;
-        let list = desiredTop.get(id);
-        if (!list) {
-          list = [];
-          desiredTop.set(id, list);
-        }
-        list.push(top.rule);
-      }
-      const fresh = programmed.chains.every((chain) => !nat.chains.has(chain));
-      const writes: ChainRules[] = [];
-      for (const [i, chain] of programmed.chains.entries()) {
-        wanted.add(chain);
-        if (nat.digests.get(chain) === programmed.digests[i]) continue;
+      for (const top of programmed.top) desiredTopOf(desiredTop, top).push(top.rule);
+      let writes: ChainRules[] | undefined;
+      const { chains, digests } = programmed;
+      for (let i = 0; i < chains.length; i++) {
+        const have = nat.digests.get(chains[i] as string);
+        if (have !== undefined) wantedPresent++;
+        if (have === digests[i]) continue;
         rules ??= renderServicePort(svc, endpoints, ctx);
+        writes ??= [];
         writes.push(rules.chains[i] as ChainRules);
       }
-      if (writes.length > 0) {
+      if (writes) {
+        const fresh = chains.every((chain) => !nat.digests.has(chain));
         const payload = await (fresh ? create : update).next();
         for (const chain of writes) payload.writeChain("nat", chain.name, chain.rules);
         report.chainsWritten += writes.length;
@@ -499,7 +516,12 @@ export class RuleSyncer {
     if (!shared && !topPayload.isEmpty) await this.restore(topPayload);
 
     // 5. Deckhand's chains nothing wants any more.
-    const stale = [...nat.chains].filter((chain) => isServiceChainName(chain) && !wanted.has(chain));
+    let stale: string[] = [];
+    if (nat.serviceChains.length > wantedPresent) {
+      const wanted = new Set<string>();
+      for (const programmed of record.values()) for (const chain of programmed.chains) wanted.add(chain);
+      stale = nat.serviceChains.filter((chain) => !wanted.has(chain));
+    }
     const blocked = stale.filter((chain) => nat.foreignReferences.has(chain));
     this.blockedStaleChains = blocked.length;
     if (blocked.length > 0) {
