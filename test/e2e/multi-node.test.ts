@@ -86,7 +86,6 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
       listenHost: segment.hostAddress,
       args: ["--cluster-cidr", CLUSTER_CIDR, "--service-cidr", SERVICE_CIDR],
     });
-    const kubeconfigPath = api().kubeconfigPath;
     const names = [uniqueName("dh-mn-a"), uniqueName("dh-mn-b")];
     for (const [i, name] of names.entries()) {
       nodes.push(
@@ -95,7 +94,7 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
           name,
           host: 2 + i,
           serviceCidr: SERVICE_CIDR,
-          kubeconfigPath,
+          controlPlane: api(),
           config: { clusterCIDR: CLUSTER_CIDR },
         }),
       );

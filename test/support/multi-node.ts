@@ -4,8 +4,14 @@
 // network namespace per node joined by a veth with an address of its own. Each node runs its own containerd
 // and agent inside its namespace (networkPlugin kubenet, iptables proxy), so its pods' bridge, its host
 // routes and its iptables rules all live in that namespace and go with it.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { writeKubeconfig } from "../../src/controlplane/kubeconfig.ts";
+import { issueKeyAndCertificate } from "../../src/pki/index.ts";
 import { createCriRuntime } from "../../src/runtime/cri/index.ts";
 import { removeNodeObjects, startAgent, type TestAgent } from "./agent.ts";
+import type { TestControlPlane } from "./controlplane.ts";
 import { freePort } from "./etcd.ts";
 import { createNetns, type TestNetns } from "./netns.ts";
 import { PrivateContainerd } from "./private-containerd.ts";
@@ -92,8 +98,8 @@ export interface LabNodeOptions {
   /** Last octet of the node's address on the segment. */
   host: number;
   serviceCidr: string;
-  /** The control plane's kubeconfig (its server must be reachable from the segment). */
-  kubeconfigPath: string;
+  /** The control plane (its URL must be reachable from the segment). */
+  controlPlane: Pick<TestControlPlane, "url" | "dataDir" | "caPem">;
   /** Extra agent configuration. */
   config?: Record<string, unknown>;
 }
@@ -104,6 +110,7 @@ export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
   const netns = await options.segment.addNetns(`dh-mn-${options.host}`, options.host, options.serviceCidr);
   let containerd: PrivateContainerd | undefined;
   let agent: TestAgent | undefined;
+  const dir = await mkdtemp(join(tmpdir(), "dh-mn-node-"));
   const dispose = async () => {
     await agent?.dispose();
     if (containerd?.running) {
@@ -112,13 +119,21 @@ export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
       await runtime.close();
     }
     await containerd?.destroy();
+    await rm(dir, { recursive: true, force: true });
   };
   try {
+    const kubeconfigPath = join(dir, "node.kubeconfig");
+    await writeKubeconfig(kubeconfigPath, {
+      server: options.controlPlane.url,
+      caPem: options.controlPlane.caPem,
+      credentials: await nodeCredentials(options.controlPlane.dataDir, options.name),
+      userName: `system:node:${options.name}`,
+    });
     containerd = await PrivateContainerd.create(undefined, { netns: netns.name });
     agent = await startAgent({
       runtime: "cri",
       runtimeEndpoint: containerd.endpoint,
-      kubeconfigPath: options.kubeconfigPath,
+      kubeconfigPath,
       nodeName: options.name,
       netns: netns.name,
       config: {
@@ -137,4 +152,20 @@ export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
     throw error;
   }
   return { name: options.name, address, netns, containerd, agent, dispose };
+}
+
+/**
+ * A node's client certificate from the cluster CA (CN system:node:<name>, O system:nodes): the identity a
+ * joined node gets through its CSR, so the Node authorizer and NodeRestriction apply to these agents.
+ */
+async function nodeCredentials(dataDir: string, nodeName: string) {
+  const ca = {
+    certPem: await readFile(join(dataDir, "pki", "ca.crt"), "utf8"),
+    keyPem: await readFile(join(dataDir, "pki", "ca.key"), "utf8"),
+  };
+  return issueKeyAndCertificate(ca, {
+    commonName: `system:node:${nodeName}`,
+    organizations: ["system:nodes"],
+    usage: "client",
+  });
 }
