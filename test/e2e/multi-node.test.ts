@@ -27,7 +27,6 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
   let cp: TestControlPlane | undefined;
   const nodes: LabNode[] = [];
   const ns = uniqueName("mn");
-  let torn = false;
 
   const nodeA = () => nodes[0] as LabNode;
   const nodeB = () => nodes[1] as LabNode;
@@ -71,12 +70,17 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
     return parts.join("\n");
   };
 
-  const teardown = async () => {
-    if (torn) return;
-    torn = true;
-    for (const node of nodes) await node.dispose();
-    await cp?.stop();
-    await segment?.destroy();
+  /** Everything down, in order; resolves to what each node's runtime still held. */
+  let torn: Promise<string[]> | undefined;
+  const teardown = () => {
+    torn ??= (async () => {
+      const leftovers: string[] = [];
+      for (const node of nodes) leftovers.push(`${node.name}: ${await node.dispose()}`);
+      await cp?.stop();
+      await segment?.destroy();
+      return leftovers;
+    })();
+    return torn;
   };
 
   beforeAll(async () => {
@@ -102,7 +106,9 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
     await kubectl("create", "namespace", ns);
   }, 300_000);
 
-  afterAll(teardown, 180_000);
+  afterAll(async () => {
+    await teardown();
+  }, 180_000);
 
   it("registers both nodes Ready with their own addresses and distinct podCIDRs, routed to each other", async () => {
     for (const node of nodes) await waitForNodeReady(api(), node.agent, 180_000);
@@ -281,11 +287,24 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
     });
   }, 120_000);
 
-  it("tears down without leaving namespaces, interfaces, containerd or agent processes behind", async () => {
+  it("removes the route to a node that left the cluster", async () => {
+    const cidrB = (await getNode(nodeB().name)).spec?.podCIDR as string;
+    await nodeB().agent.stop();
+    const res = await api().fetch(`/api/v1/nodes/${nodeB().name}`, { method: "DELETE" });
+    expect(res.status, await res.text()).toBe(200);
+    await waitFor(
+      async () =>
+        !(await nodeA().netns.exec("ip", ["-4", "route", "show", "proto", "77"])).stdout.includes(cidrB),
+      { what: `node A's route to ${cidrB} to go`, timeoutMs: 60_000 },
+    );
+  }, 120_000);
+
+  it("tears down without leaving namespaces, interfaces, pods, containerd, agents or iptables rules behind", async () => {
     const namespaces = [segment?.lan.name, ...nodes.map((n) => n.netns.name)] as string[];
-    for (const node of nodes) expect(node.agent.running && node.containerd.running).toBe(true);
+    expect(nodes.every((node) => node.containerd.running)).toBe(true);
     const prefix = segment?.prefix as string;
-    await teardown();
+    const leftovers = await teardown();
+    expect(leftovers).toEqual(nodes.map((node) => `${node.name}: nothing`));
     const netnsList = (await run("ip", ["netns", "list"])).stdout;
     for (const name of namespaces) expect(netnsList).not.toContain(name);
     expect((await run("ip", ["-4", "addr"])).stdout).not.toContain(`${prefix}.`);
@@ -293,5 +312,9 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
       expect(node.agent.running, `${node.name}'s agent`).toBe(false);
       expect(node.containerd.running, `${node.name}'s containerd`).toBe(false);
     }
+    // The proxies and the CNI firewall programmed iptables inside the node namespaces only.
+    const hostRules = (await run("iptables-save", [])).stdout;
+    expect(hostRules).not.toContain("10.75.0.");
+    expect(hostRules).not.toContain(`${prefix}.`);
   }, 180_000);
 });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { writeKubeconfig } from "../../src/controlplane/kubeconfig.ts";
 import { issueKeyAndCertificate } from "../../src/pki/index.ts";
 import { createCriRuntime } from "../../src/runtime/cri/index.ts";
-import { removeNodeObjects, startAgent, type TestAgent } from "./agent.ts";
+import { describeObjects, nodeObjects, removeNodeObjects, startAgent, type TestAgent } from "./agent.ts";
 import type { TestControlPlane } from "./controlplane.ts";
 import { freePort } from "./etcd.ts";
 import { createNetns, type TestNetns } from "./netns.ts";
@@ -88,8 +88,11 @@ export interface LabNode {
   readonly netns: TestNetns;
   readonly containerd: PrivateContainerd;
   readonly agent: TestAgent;
-  /** Stops the agent, removes its pods from its containerd, stops containerd; idempotent. */
-  dispose(): Promise<void>;
+  /**
+   * Stops the agent, removes its pods from its containerd, stops containerd and removes their directories;
+   * idempotent. Resolves to what the runtime still held after the removal ("nothing" when clean).
+   */
+  dispose(): Promise<string>;
 }
 
 export interface LabNodeOptions {
@@ -111,15 +114,25 @@ export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
   let containerd: PrivateContainerd | undefined;
   let agent: TestAgent | undefined;
   const dir = await mkdtemp(join(tmpdir(), "dh-mn-node-"));
-  const dispose = async () => {
-    await agent?.dispose();
-    if (containerd?.running) {
-      const runtime = createCriRuntime({ endpoint: containerd.endpoint, requestTimeoutMs: 60_000 });
-      await removeNodeObjects(runtime, options.name).catch(() => {});
-      await runtime.close();
-    }
-    await containerd?.destroy();
-    await rm(dir, { recursive: true, force: true });
+  let disposed: Promise<string> | undefined;
+  const dispose = () => {
+    disposed ??= (async () => {
+      await agent?.dispose();
+      let left = "nothing";
+      if (containerd?.running) {
+        const runtime = createCriRuntime({ endpoint: containerd.endpoint, requestTimeoutMs: 60_000 });
+        try {
+          await removeNodeObjects(runtime, options.name).catch(() => {});
+          left = describeObjects(await nodeObjects(runtime, options.name));
+        } finally {
+          await runtime.close();
+        }
+      }
+      await containerd?.destroy();
+      await rm(dir, { recursive: true, force: true });
+      return left;
+    })();
+    return disposed;
   };
   try {
     const kubeconfigPath = join(dir, "node.kubeconfig");
