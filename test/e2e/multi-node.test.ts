@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pod } from "../../src/api/schema/core/pod-types.ts";
+import { Kubectl } from "../agent/server/kubectl.ts";
 import { type NodeLike, waitForNodeReady } from "../support/agent.ts";
 import { startControlPlane, type TestControlPlane } from "../support/controlplane.ts";
 import { requireRoot, testEnv } from "../support/env.ts";
@@ -275,7 +276,7 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
     expect(new Set(Object.keys(podCounts)), JSON.stringify(podCounts)).toEqual(backends);
   }, 180_000);
 
-  it("serves kubectl logs and exec for the pod on the second node through the control plane", async () => {
+  it("serves kubectl logs, exec and port-forward for the pod on the second node through the control plane", async () => {
     const pod = await podOn(nodeB());
     const name = pod.metadata?.name as string;
     const out = await kubectl("exec", "-n", ns, name, "--", "cat", "/tmp/www/index.html");
@@ -285,6 +286,36 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
       what: `"hello-from-node-b" in kubectl logs ${name}`,
       timeoutMs: 30_000,
     });
+    const client = new Kubectl(api().kubeconfigPath);
+    try {
+      const forward = client.start([
+        "port-forward",
+        "-n",
+        ns,
+        `pod/${name}`,
+        "--address",
+        "127.0.0.1",
+        ":8080",
+      ]);
+      const port = await forward.waitForOutput(
+        (stdout) => /127\.0\.0\.1:(\d+) -> 8080/.exec(stdout)?.[1],
+        "the forwarded local port",
+        60_000,
+      );
+      const page = await waitFor(
+        async () => {
+          const res = await run("curl", ["-s", "--max-time", "5", `http://127.0.0.1:${port}/`], {
+            allowFailure: true,
+          });
+          return res.code === 0 && res.stdout.trim();
+        },
+        { what: `the page through kubectl port-forward on 127.0.0.1:${port}`, timeoutMs: 30_000 },
+      );
+      expect(page).toBe(name);
+      await forward.stop();
+    } finally {
+      client.dispose();
+    }
   }, 120_000);
 
   it("removes the route to a node that left the cluster", async () => {
