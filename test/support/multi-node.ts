@@ -12,6 +12,7 @@ import { issueKeyAndCertificate } from "../../src/pki/index.ts";
 import { createCriRuntime } from "../../src/runtime/cri/index.ts";
 import { describeObjects, nodeObjects, removeNodeObjects, startAgent, type TestAgent } from "./agent.ts";
 import type { TestControlPlane } from "./controlplane.ts";
+import { requirePrerequisite, requireRoot } from "./env.ts";
 import { freePort } from "./etcd.ts";
 import { createNetns, type TestNetns } from "./netns.ts";
 import { PrivateContainerd } from "./private-containerd.ts";
@@ -39,6 +40,15 @@ async function freeSegmentPrefix(): Promise<string> {
 }
 
 export async function createSegment(): Promise<Segment> {
+  requireRoot();
+  for (const tool of ["nsenter", "curl", "iptables-save"]) {
+    const found = await run("sh", ["-c", `command -v ${tool}`], { allowFailure: true });
+    requirePrerequisite(
+      found.code === 0,
+      `${tool} is not installed`,
+      "install util-linux, curl and iptables",
+    );
+  }
   const lan = await createNetns("dh-mn-lan");
   const prefix = await freeSegmentPrefix();
   const hostAddress = `${prefix}.1`;
