@@ -100,6 +100,8 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
           host: 2 + i,
           serviceCidr: SERVICE_CIDR,
           controlPlane: api(),
+          // Node A gets a certificate out of band; node B joins with a bootstrap token.
+          identity: i === 0 ? "certificate" : "join",
           config: { clusterCIDR: CLUSTER_CIDR },
         }),
       );
@@ -317,6 +319,17 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
       client.dispose();
     }
   }, 120_000);
+
+  it("keeps the joined node's certificates: one serving certificate, no renewal loop", async () => {
+    // Certificates from the default one-year signer are renewed months from now; a wait longer than
+    // setTimeout's limit once fired at once and renewed in a loop (a CSR every half second).
+    const res = await api().fetch("/apis/certificates.k8s.io/v1/certificatesigningrequests");
+    const csrs = ((await res.json()) as { items: { spec: { username: string; signerName: string } }[] })
+      .items;
+    const mine = csrs.filter((c) => c.spec.username === `system:node:${nodeB().name}`);
+    expect(mine.map((c) => c.spec.signerName)).toEqual(["kubernetes.io/kubelet-serving"]);
+    expect(nodeB().agent.logs()).not.toContain("TimeoutOverflowWarning");
+  });
 
   it("removes the route to a node that left the cluster", async () => {
     const cidrB = (await getNode(nodeB().name)).spec?.podCIDR as string;

@@ -7,6 +7,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { writeKubeconfig } from "../../src/controlplane/kubeconfig.ts";
 import { issueKeyAndCertificate } from "../../src/pki/index.ts";
 import { createCriRuntime } from "../../src/runtime/cri/index.ts";
@@ -17,6 +18,8 @@ import { freePort } from "./etcd.ts";
 import { createNetns, type TestNetns } from "./netns.ts";
 import { PrivateContainerd } from "./private-containerd.ts";
 import { run } from "./run.ts";
+
+const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
 
 export interface Segment {
   /** "10.73.<n>" — the segment is <prefix>.0/24; the host is <prefix>.1. */
@@ -112,7 +115,14 @@ export interface LabNodeOptions {
   host: number;
   serviceCidr: string;
   /** The control plane (its URL must be reachable from the segment). */
-  controlPlane: Pick<TestControlPlane, "url" | "dataDir" | "caPem">;
+  controlPlane: Pick<TestControlPlane, "url" | "dataDir" | "caPem" | "kubeconfigPath">;
+  /**
+   * How the node gets its identity: "certificate" — a client certificate issued from the cluster CA
+   * directly (a node provisioned out of band); "join" — `deckhand join` with a bootstrap token from
+   * inside the node's namespace, then the agent with the configuration join wrote (client certificate
+   * rotation, serving certificate from the kubelet-serving signer, node API clients checked against the CA).
+   */
+  identity: "certificate" | "join";
   /** Extra agent configuration. */
   config?: Record<string, unknown>;
 }
@@ -145,18 +155,15 @@ export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
     return disposed;
   };
   try {
-    const kubeconfigPath = join(dir, "node.kubeconfig");
-    await writeKubeconfig(kubeconfigPath, {
-      server: options.controlPlane.url,
-      caPem: options.controlPlane.caPem,
-      credentials: await nodeCredentials(options.controlPlane.dataDir, options.name),
-      userName: `system:node:${options.name}`,
-    });
+    const identity =
+      options.identity === "join"
+        ? await joinWithToken(options.controlPlane, options.name, netns.name, dir)
+        : await issuedIdentity(options.controlPlane, options.name, dir);
     containerd = await PrivateContainerd.create(undefined, { netns: netns.name });
     agent = await startAgent({
       runtime: "cri",
       runtimeEndpoint: containerd.endpoint,
-      kubeconfigPath,
+      kubeconfigPath: identity.kubeconfigPath,
       nodeName: options.name,
       netns: netns.name,
       config: {
@@ -167,6 +174,7 @@ export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
         proxyMode: "iptables",
         networkPlugin: "kubenet",
         cniConfDir: containerd.cniConfDir,
+        ...identity.config,
         ...options.config,
       },
     });
@@ -177,18 +185,81 @@ export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
   return { name: options.name, address, netns, containerd, agent, dispose };
 }
 
+interface NodeIdentity {
+  kubeconfigPath: string;
+  /** Agent configuration that goes with it. */
+  config: Record<string, unknown>;
+}
+
 /**
  * A node's client certificate from the cluster CA (CN system:node:<name>, O system:nodes): the identity a
- * joined node gets through its CSR, so the Node authorizer and NodeRestriction apply to these agents.
+ * joined node gets through its CSR, so the Node authorizer and NodeRestriction apply to the agent.
  */
-async function nodeCredentials(dataDir: string, nodeName: string) {
-  const ca = {
-    certPem: await readFile(join(dataDir, "pki", "ca.crt"), "utf8"),
-    keyPem: await readFile(join(dataDir, "pki", "ca.key"), "utf8"),
-  };
-  return issueKeyAndCertificate(ca, {
-    commonName: `system:node:${nodeName}`,
-    organizations: ["system:nodes"],
-    usage: "client",
+async function issuedIdentity(
+  cp: LabNodeOptions["controlPlane"],
+  nodeName: string,
+  dir: string,
+): Promise<NodeIdentity> {
+  const ca = { certPem: cp.caPem, keyPem: await readFile(join(cp.dataDir, "pki", "ca.key"), "utf8") };
+  const kubeconfigPath = join(dir, "node.kubeconfig");
+  await writeKubeconfig(kubeconfigPath, {
+    server: cp.url,
+    caPem: cp.caPem,
+    credentials: await issueKeyAndCertificate(ca, {
+      commonName: `system:node:${nodeName}`,
+      organizations: ["system:nodes"],
+      usage: "client",
+    }),
+    userName: `system:node:${nodeName}`,
   });
+  return { kubeconfigPath, config: {} };
+}
+
+/** `deckhand token create` on the control plane, `deckhand join --no-service` inside the node's namespace. */
+async function joinWithToken(
+  cp: LabNodeOptions["controlPlane"],
+  nodeName: string,
+  netns: string,
+  dir: string,
+): Promise<NodeIdentity> {
+  const created = await run(process.execPath, [CLI, "token", "create", "--kubeconfig", cp.kubeconfigPath]);
+  // Line 1: the token; line 2: the join command with the server and the CA hash.
+  const command = (created.stdout.trim().split("\n")[1] ?? "").split(" ");
+  const flag = (name: string) => command[command.indexOf(name) + 1] ?? "";
+  const configDir = join(dir, "etc");
+  const joined = await run(
+    "nsenter",
+    [
+      `--net=/run/netns/${netns}`,
+      "--",
+      process.execPath,
+      CLI,
+      "join",
+      cp.url,
+      "--token",
+      flag("--token"),
+      "--discovery-token-ca-cert-hash",
+      flag("--discovery-token-ca-cert-hash"),
+      "--node-name",
+      nodeName,
+      "--runtime",
+      "cri",
+      "--config-dir",
+      configDir,
+      "--data-dir",
+      join(dir, "var"),
+      "--no-service",
+      "--timeout",
+      "2m",
+    ],
+    { timeoutMs: 180_000 },
+  );
+  if (!joined.stdout.includes("[tls-bootstrap] certificate issued"))
+    throw new Error(`deckhand join did not get a certificate:\n${joined.stdout}\n${joined.stderr}`);
+  const written = parse(await readFile(join(configDir, "agent.yaml"), "utf8")) as Record<string, unknown>;
+  const { rotateCertificates, serverTLSBootstrap, authentication } = written;
+  return {
+    kubeconfigPath: join(configDir, "node.kubeconfig"),
+    config: { rotateCertificates, serverTLSBootstrap, authentication },
+  };
 }
