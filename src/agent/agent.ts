@@ -604,6 +604,12 @@ export class Agent {
     const { config } = this.options;
     if (config.proxyMode !== "iptables") return;
     const log = this.log.child({ component: "proxy" });
+    if (!config.clusterCIDR && !config.podCIDR)
+      // As kube-proxy warns: without it, ClusterIP traffic from the node itself and a pod reaching itself
+      // through its Service are not masqueraded, and replies from a backend can miss this node's conntrack.
+      log.warn(
+        "clusterCIDR not set (set it to the control plane's --cluster-cidr): unable to tell pod traffic from other traffic to Services, nothing is masqueraded",
+      );
     const { ExecIptables, ServiceProxy } = await import("../proxy/index.ts");
     let iptables: Awaited<ReturnType<typeof ExecIptables.create>>;
     try {

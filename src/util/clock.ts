@@ -8,24 +8,43 @@ export interface Clock {
   setTimer(ms: number, fn: () => void): () => void;
 }
 
+/**
+ * setTimeout's limit (2^31-1 ms, about 24.8 days): Node fires a longer timer after 1 ms instead (with a
+ * TimeoutOverflowWarning), so a wait of months (a certificate renewed at 80% of a year) is chained from
+ * timers of at most this length.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** setTimeout for any delay; returns the cancel function. */
+function longTimeout(ms: number, fn: () => void, unref: boolean): () => void {
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = (remaining: number) => {
+    const step = Math.min(Math.max(remaining, 0), MAX_TIMER_MS);
+    timer = setTimeout(() => (remaining > step ? arm(remaining - step) : fn()), step);
+    if (unref) timer.unref?.();
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const onAbort = () => {
-        clearTimeout(timer);
+        cancel();
         reject(signal?.reason);
       };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
+      const cancel = longTimeout(
+        ms,
+        () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        false,
+      );
       signal?.addEventListener("abort", onAbort, { once: true });
     }),
-  setTimer: (ms, fn) => {
-    const timer = setTimeout(fn, ms);
-    timer.unref?.();
-    return () => clearTimeout(timer);
-  },
+  setTimer: (ms, fn) => longTimeout(ms, fn, true),
 };

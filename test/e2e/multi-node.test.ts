@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pod } from "../../src/api/schema/core/pod-types.ts";
+import { Kubectl } from "../agent/server/kubectl.ts";
 import { type NodeLike, waitForNodeReady } from "../support/agent.ts";
 import { startControlPlane, type TestControlPlane } from "../support/controlplane.ts";
 import { requireRoot, testEnv } from "../support/env.ts";
@@ -27,7 +28,6 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
   let cp: TestControlPlane | undefined;
   const nodes: LabNode[] = [];
   const ns = uniqueName("mn");
-  let torn = false;
 
   const nodeA = () => nodes[0] as LabNode;
   const nodeB = () => nodes[1] as LabNode;
@@ -71,12 +71,17 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
     return parts.join("\n");
   };
 
-  const teardown = async () => {
-    if (torn) return;
-    torn = true;
-    for (const node of nodes) await node.dispose();
-    await cp?.stop();
-    await segment?.destroy();
+  /** Everything down, in order; resolves to what each node's runtime still held. */
+  let torn: Promise<string[]> | undefined;
+  const teardown = () => {
+    torn ??= (async () => {
+      const leftovers: string[] = [];
+      for (const node of nodes) leftovers.push(`${node.name}: ${await node.dispose()}`);
+      await cp?.stop();
+      await segment?.destroy();
+      return leftovers;
+    })();
+    return torn;
   };
 
   beforeAll(async () => {
@@ -86,7 +91,6 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
       listenHost: segment.hostAddress,
       args: ["--cluster-cidr", CLUSTER_CIDR, "--service-cidr", SERVICE_CIDR],
     });
-    const kubeconfigPath = api().kubeconfigPath;
     const names = [uniqueName("dh-mn-a"), uniqueName("dh-mn-b")];
     for (const [i, name] of names.entries()) {
       nodes.push(
@@ -95,7 +99,9 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
           name,
           host: 2 + i,
           serviceCidr: SERVICE_CIDR,
-          kubeconfigPath,
+          controlPlane: api(),
+          // Node A gets a certificate out of band; node B joins with a bootstrap token.
+          identity: i === 0 ? "certificate" : "join",
           config: { clusterCIDR: CLUSTER_CIDR },
         }),
       );
@@ -103,7 +109,9 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
     await kubectl("create", "namespace", ns);
   }, 300_000);
 
-  afterAll(teardown, 180_000);
+  afterAll(async () => {
+    await teardown();
+  }, 180_000);
 
   it("registers both nodes Ready with their own addresses and distinct podCIDRs, routed to each other", async () => {
     for (const node of nodes) await waitForNodeReady(api(), node.agent, 180_000);
@@ -270,7 +278,7 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
     expect(new Set(Object.keys(podCounts)), JSON.stringify(podCounts)).toEqual(backends);
   }, 180_000);
 
-  it("serves kubectl logs and exec for the pod on the second node through the control plane", async () => {
+  it("serves kubectl logs, exec and port-forward for the pod on the second node through the control plane", async () => {
     const pod = await podOn(nodeB());
     const name = pod.metadata?.name as string;
     const out = await kubectl("exec", "-n", ns, name, "--", "cat", "/tmp/www/index.html");
@@ -280,13 +288,67 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
       what: `"hello-from-node-b" in kubectl logs ${name}`,
       timeoutMs: 30_000,
     });
+    const client = new Kubectl(api().kubeconfigPath);
+    try {
+      const forward = client.start([
+        "port-forward",
+        "-n",
+        ns,
+        `pod/${name}`,
+        "--address",
+        "127.0.0.1",
+        ":8080",
+      ]);
+      const port = await forward.waitForOutput(
+        (stdout) => /127\.0\.0\.1:(\d+) -> 8080/.exec(stdout)?.[1],
+        "the forwarded local port",
+        60_000,
+      );
+      const page = await waitFor(
+        async () => {
+          const res = await run("curl", ["-s", "--max-time", "5", `http://127.0.0.1:${port}/`], {
+            allowFailure: true,
+          });
+          return res.code === 0 && res.stdout.trim();
+        },
+        { what: `the page through kubectl port-forward on 127.0.0.1:${port}`, timeoutMs: 30_000 },
+      );
+      expect(page).toBe(name);
+      await forward.stop();
+    } finally {
+      client.dispose();
+    }
   }, 120_000);
 
-  it("tears down without leaving namespaces, interfaces, containerd or agent processes behind", async () => {
+  it("keeps the joined node's certificates: one serving certificate, no renewal loop", async () => {
+    // Certificates from the default one-year signer are renewed months from now; a wait longer than
+    // setTimeout's limit once fired at once and renewed in a loop (a CSR every half second).
+    const res = await api().fetch("/apis/certificates.k8s.io/v1/certificatesigningrequests");
+    const csrs = ((await res.json()) as { items: { spec: { username: string; signerName: string } }[] })
+      .items;
+    const mine = csrs.filter((c) => c.spec.username === `system:node:${nodeB().name}`);
+    expect(mine.map((c) => c.spec.signerName)).toEqual(["kubernetes.io/kubelet-serving"]);
+    expect(nodeB().agent.logs()).not.toContain("TimeoutOverflowWarning");
+  });
+
+  it("removes the route to a node that left the cluster", async () => {
+    const cidrB = (await getNode(nodeB().name)).spec?.podCIDR as string;
+    await nodeB().agent.stop();
+    const res = await api().fetch(`/api/v1/nodes/${nodeB().name}`, { method: "DELETE" });
+    expect(res.status, await res.text()).toBe(200);
+    await waitFor(
+      async () =>
+        !(await nodeA().netns.exec("ip", ["-4", "route", "show", "proto", "77"])).stdout.includes(cidrB),
+      { what: `node A's route to ${cidrB} to go`, timeoutMs: 60_000 },
+    );
+  }, 120_000);
+
+  it("tears down without leaving namespaces, interfaces, pods, containerd, agents or iptables rules behind", async () => {
     const namespaces = [segment?.lan.name, ...nodes.map((n) => n.netns.name)] as string[];
-    for (const node of nodes) expect(node.agent.running && node.containerd.running).toBe(true);
+    expect(nodes.every((node) => node.containerd.running)).toBe(true);
     const prefix = segment?.prefix as string;
-    await teardown();
+    const leftovers = await teardown();
+    expect(leftovers).toEqual(nodes.map((node) => `${node.name}: nothing`));
     const netnsList = (await run("ip", ["netns", "list"])).stdout;
     for (const name of namespaces) expect(netnsList).not.toContain(name);
     expect((await run("ip", ["-4", "addr"])).stdout).not.toContain(`${prefix}.`);
@@ -294,5 +356,9 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
       expect(node.agent.running, `${node.name}'s agent`).toBe(false);
       expect(node.containerd.running, `${node.name}'s containerd`).toBe(false);
     }
+    // The proxies and the CNI firewall programmed iptables inside the node namespaces only.
+    const hostRules = (await run("iptables-save", [])).stdout;
+    expect(hostRules).not.toContain("10.75.0.");
+    expect(hostRules).not.toContain(`${prefix}.`);
   }, 180_000);
 });

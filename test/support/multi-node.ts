@@ -4,12 +4,22 @@
 // network namespace per node joined by a veth with an address of its own. Each node runs its own containerd
 // and agent inside its namespace (networkPlugin kubenet, iptables proxy), so its pods' bridge, its host
 // routes and its iptables rules all live in that namespace and go with it.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { writeKubeconfig } from "../../src/controlplane/kubeconfig.ts";
+import { issueKeyAndCertificate } from "../../src/pki/index.ts";
 import { createCriRuntime } from "../../src/runtime/cri/index.ts";
-import { removeNodeObjects, startAgent, type TestAgent } from "./agent.ts";
+import { describeObjects, nodeObjects, removeNodeObjects, startAgent, type TestAgent } from "./agent.ts";
+import type { TestControlPlane } from "./controlplane.ts";
+import { requirePrerequisite, requireRoot } from "./env.ts";
 import { freePort } from "./etcd.ts";
 import { createNetns, type TestNetns } from "./netns.ts";
 import { PrivateContainerd } from "./private-containerd.ts";
 import { run } from "./run.ts";
+
+const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.ts");
 
 export interface Segment {
   /** "10.73.<n>" — the segment is <prefix>.0/24; the host is <prefix>.1. */
@@ -33,6 +43,15 @@ async function freeSegmentPrefix(): Promise<string> {
 }
 
 export async function createSegment(): Promise<Segment> {
+  requireRoot();
+  for (const tool of ["nsenter", "curl", "iptables-save"]) {
+    const found = await run("sh", ["-c", `command -v ${tool}`], { allowFailure: true });
+    requirePrerequisite(
+      found.code === 0,
+      `${tool} is not installed`,
+      "install util-linux, curl and iptables",
+    );
+  }
   const lan = await createNetns("dh-mn-lan");
   const prefix = await freeSegmentPrefix();
   const hostAddress = `${prefix}.1`;
@@ -82,8 +101,11 @@ export interface LabNode {
   readonly netns: TestNetns;
   readonly containerd: PrivateContainerd;
   readonly agent: TestAgent;
-  /** Stops the agent, removes its pods from its containerd, stops containerd; idempotent. */
-  dispose(): Promise<void>;
+  /**
+   * Stops the agent, removes its pods from its containerd, stops containerd and removes their directories;
+   * idempotent. Resolves to what the runtime still held after the removal ("nothing" when clean).
+   */
+  dispose(): Promise<string>;
 }
 
 export interface LabNodeOptions {
@@ -92,8 +114,15 @@ export interface LabNodeOptions {
   /** Last octet of the node's address on the segment. */
   host: number;
   serviceCidr: string;
-  /** The control plane's kubeconfig (its server must be reachable from the segment). */
-  kubeconfigPath: string;
+  /** The control plane (its URL must be reachable from the segment). */
+  controlPlane: Pick<TestControlPlane, "url" | "dataDir" | "caPem" | "kubeconfigPath">;
+  /**
+   * How the node gets its identity: "certificate" — a client certificate issued from the cluster CA
+   * directly (a node provisioned out of band); "join" — `deckhand join` with a bootstrap token from
+   * inside the node's namespace, then the agent with the configuration join wrote (client certificate
+   * rotation, serving certificate from the kubelet-serving signer, node API clients checked against the CA).
+   */
+  identity: "certificate" | "join";
   /** Extra agent configuration. */
   config?: Record<string, unknown>;
 }
@@ -104,21 +133,37 @@ export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
   const netns = await options.segment.addNetns(`dh-mn-${options.host}`, options.host, options.serviceCidr);
   let containerd: PrivateContainerd | undefined;
   let agent: TestAgent | undefined;
-  const dispose = async () => {
-    await agent?.dispose();
-    if (containerd?.running) {
-      const runtime = createCriRuntime({ endpoint: containerd.endpoint, requestTimeoutMs: 60_000 });
-      await removeNodeObjects(runtime, options.name).catch(() => {});
-      await runtime.close();
-    }
-    await containerd?.destroy();
+  const dir = await mkdtemp(join(tmpdir(), "dh-mn-node-"));
+  let disposed: Promise<string> | undefined;
+  const dispose = () => {
+    disposed ??= (async () => {
+      await agent?.dispose();
+      let left = "nothing";
+      if (containerd?.running) {
+        const runtime = createCriRuntime({ endpoint: containerd.endpoint, requestTimeoutMs: 60_000 });
+        try {
+          await removeNodeObjects(runtime, options.name).catch(() => {});
+          left = describeObjects(await nodeObjects(runtime, options.name));
+        } finally {
+          await runtime.close();
+        }
+      }
+      await containerd?.destroy();
+      await rm(dir, { recursive: true, force: true });
+      return left;
+    })();
+    return disposed;
   };
   try {
+    const identity =
+      options.identity === "join"
+        ? await joinWithToken(options.controlPlane, options.name, netns.name, dir)
+        : await issuedIdentity(options.controlPlane, options.name, dir);
     containerd = await PrivateContainerd.create(undefined, { netns: netns.name });
     agent = await startAgent({
       runtime: "cri",
       runtimeEndpoint: containerd.endpoint,
-      kubeconfigPath: options.kubeconfigPath,
+      kubeconfigPath: identity.kubeconfigPath,
       nodeName: options.name,
       netns: netns.name,
       config: {
@@ -129,6 +174,7 @@ export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
         proxyMode: "iptables",
         networkPlugin: "kubenet",
         cniConfDir: containerd.cniConfDir,
+        ...identity.config,
         ...options.config,
       },
     });
@@ -137,4 +183,83 @@ export async function startLabNode(options: LabNodeOptions): Promise<LabNode> {
     throw error;
   }
   return { name: options.name, address, netns, containerd, agent, dispose };
+}
+
+interface NodeIdentity {
+  kubeconfigPath: string;
+  /** Agent configuration that goes with it. */
+  config: Record<string, unknown>;
+}
+
+/**
+ * A node's client certificate from the cluster CA (CN system:node:<name>, O system:nodes): the identity a
+ * joined node gets through its CSR, so the Node authorizer and NodeRestriction apply to the agent.
+ */
+async function issuedIdentity(
+  cp: LabNodeOptions["controlPlane"],
+  nodeName: string,
+  dir: string,
+): Promise<NodeIdentity> {
+  const ca = { certPem: cp.caPem, keyPem: await readFile(join(cp.dataDir, "pki", "ca.key"), "utf8") };
+  const kubeconfigPath = join(dir, "node.kubeconfig");
+  await writeKubeconfig(kubeconfigPath, {
+    server: cp.url,
+    caPem: cp.caPem,
+    credentials: await issueKeyAndCertificate(ca, {
+      commonName: `system:node:${nodeName}`,
+      organizations: ["system:nodes"],
+      usage: "client",
+    }),
+    userName: `system:node:${nodeName}`,
+  });
+  return { kubeconfigPath, config: {} };
+}
+
+/** `deckhand token create` on the control plane, `deckhand join --no-service` inside the node's namespace. */
+async function joinWithToken(
+  cp: LabNodeOptions["controlPlane"],
+  nodeName: string,
+  netns: string,
+  dir: string,
+): Promise<NodeIdentity> {
+  const created = await run(process.execPath, [CLI, "token", "create", "--kubeconfig", cp.kubeconfigPath]);
+  // Line 1: the token; line 2: the join command with the server and the CA hash.
+  const command = (created.stdout.trim().split("\n")[1] ?? "").split(" ");
+  const flag = (name: string) => command[command.indexOf(name) + 1] ?? "";
+  const configDir = join(dir, "etc");
+  const joined = await run(
+    "nsenter",
+    [
+      `--net=/run/netns/${netns}`,
+      "--",
+      process.execPath,
+      CLI,
+      "join",
+      cp.url,
+      "--token",
+      flag("--token"),
+      "--discovery-token-ca-cert-hash",
+      flag("--discovery-token-ca-cert-hash"),
+      "--node-name",
+      nodeName,
+      "--runtime",
+      "cri",
+      "--config-dir",
+      configDir,
+      "--data-dir",
+      join(dir, "var"),
+      "--no-service",
+      "--timeout",
+      "2m",
+    ],
+    { timeoutMs: 180_000 },
+  );
+  if (!joined.stdout.includes("[tls-bootstrap] certificate issued"))
+    throw new Error(`deckhand join did not get a certificate:\n${joined.stdout}\n${joined.stderr}`);
+  const written = parse(await readFile(join(configDir, "agent.yaml"), "utf8")) as Record<string, unknown>;
+  const { rotateCertificates, serverTLSBootstrap, authentication } = written;
+  return {
+    kubeconfigPath: join(configDir, "node.kubeconfig"),
+    config: { rotateCertificates, serverTLSBootstrap, authentication },
+  };
 }
