@@ -444,6 +444,10 @@ export class Agent {
                 ...this.proxy.stats,
                 servicePorts: this.proxy.view(),
               },
+            // Undefined (503, no rules yet) until the proxy has started and synced once.
+            ...(config.proxyMode === "iptables" && {
+              trace: async (target, options) => this.proxy?.trace(target, options),
+            }),
             config: () => config,
           },
         })

@@ -16,6 +16,7 @@ import { requireRoot, testEnv } from "../support/env.ts";
 import { createSegment, type LabNode, type Segment, startLabNode } from "../support/multi-node.ts";
 import { uniqueName } from "../support/names.ts";
 import { run } from "../support/run.ts";
+import { CLI } from "../support/standalone-agent.ts";
 import { waitFor } from "../support/wait.ts";
 
 // Ranges no other test uses: the segment is a free /24 of 10.73.0.0/16 (support/multi-node.ts).
@@ -276,6 +277,32 @@ describe("two nodes on one machine (host-gw pod network, iptables Services)", ()
     const fromPod = (await kubectl("exec", "-n", ns, client, "--", "sh", "-c", loop)).trim().split("\n");
     const podCounts = tally(fromPod);
     expect(new Set(Object.keys(podCounts)), JSON.stringify(podCounts)).toEqual(backends);
+
+    // `deckhand debug trace` on node A tells the same story from the rules its proxy programmed: the
+    // ClusterIP is the Service's, and a packet goes to either node's pod, one chance in two each.
+    const podIPs = [await podOn(nodeA()), await podOn(nodeB())].map((p) => `${p.status?.podIP}:8080`);
+    const traced = await run(process.execPath, [
+      CLI,
+      "debug",
+      "trace",
+      `${clusterIP}:80/tcp`,
+      "-o",
+      "json",
+      "--socket",
+      nodeA().agent.debugSocket,
+    ]);
+    const trace = JSON.parse(traced.stdout) as {
+      servicePorts: Array<{ service: string }>;
+      outcomes: Array<{ probability: number; verdict: string; dnat?: string }>;
+    };
+    expect(trace.servicePorts.map((p) => p.service)).toEqual([`${ns}/web`]);
+    expect(
+      trace.outcomes.map((o) => ({ probability: o.probability, verdict: o.verdict, dnat: o.dnat })),
+      traced.stdout,
+    ).toEqual(
+      expect.arrayContaining(podIPs.map((dnat) => ({ probability: 0.5, verdict: expect.any(String), dnat }))),
+    );
+    expect(trace.outcomes).toHaveLength(2);
   }, 180_000);
 
   it("serves kubectl logs, exec and port-forward for the pod on the second node through the control plane", async () => {
