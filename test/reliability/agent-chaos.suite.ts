@@ -225,6 +225,52 @@ export function agentChaosSuite(kind: AgentRuntimeKind): void {
       expect(again.status?.containerStatuses?.[0]?.restartCount).toBe(0);
     }, 180_000);
 
+    it("a pod the restarted agent no longer admits (its node label went meanwhile) goes Failed and stops running", async () => {
+      // Upstream's kubelet does the same after a restart: admission rejects the pod (NodeAffinity), and its
+      // housekeeping kills running pods no pod worker owns. Nothing of it may keep running.
+      const e = env();
+      const label = `deckhand-chaos-${kind}`;
+      await e.kubectl("label", "node", e.agent.nodeName, `${label}=present`);
+      // The agent reads its Node's labels when it registers (it does not watch them): a restart shows it this one.
+      await e.agent.stop();
+      await e.agent.start();
+      await waitForNodeReady(e.cp, e.agent);
+      await e.createPod("relabel", {
+        nodeSelector: { [label]: "present" },
+        terminationGracePeriodSeconds: 1,
+        containers: [shContainer("app", SLEEP_FOREVER)],
+      });
+      const id = e.containerId(await e.waitRunning("relabel"), "app");
+      await e.agent.stop();
+      await e.kubectl("label", "node", e.agent.nodeName, `${label}-`);
+      await e.agent.start();
+      await waitForNodeReady(e.cp, e.agent);
+      const failed = await e.waitPod(
+        "relabel",
+        (p) => p.status?.phase === "Failed",
+        "phase Failed after the restarted agent rejected it",
+      );
+      expect(failed.status?.reason).toBe("NodeAffinity");
+      await waitFor(
+        async () => {
+          const objects = await nodeObjects(e.runtime, e.agent.nodeName);
+          const uid = failed.metadata?.uid;
+          return (
+            (await e.runtime.containerStatus(id)).state === "exited" &&
+            !objects.sandboxes.some((s) => s.metadata.uid === uid && s.state === "ready")
+          );
+        },
+        { what: "the rejected pod's container to exit and its sandbox to stop", timeoutMs: 60_000 },
+      );
+      await e.deletePod("relabel");
+      await waitFor(async () => (await runtimeProblems(e)).length === 0, {
+        what: "the rejected pod's objects to go with the pod",
+        timeoutMs: 60_000,
+      }).catch(async (error: Error) => {
+        throw new Error(`${error.message}: ${(await runtimeProblems(e)).join("; ")}`);
+      });
+    }, 180_000);
+
     it(`churn: ${CHURN_CYCLES} cycles of ${CHURN_BATCH} pods behind a Service leave nothing behind, FDs and RSS bounded`, async () => {
       const e = env();
       await e.apply({
