@@ -94,6 +94,9 @@ async function runtimeProblems(e: E2E): Promise<string[]> {
   return problems;
 }
 
+/** How many times the agent has logged that it is ready (once per start that got that far). */
+const agentReadyCount = (e: E2E) => (e.agent.logs().match(/"msg":"agent ready"/g) ?? []).length;
+
 const running = (p: Pod) =>
   p.status?.phase === "Running" && (p.status.containerStatuses ?? []).every((c) => c.state?.running);
 
@@ -134,6 +137,7 @@ export function agentChaosSuite(kind: AgentRuntimeKind): void {
       const bare = new Set<string>();
       let generation = 0;
       let kills = 0;
+      const readyBefore = agentReadyCount(e);
       for (let round = 0; round < KILL_ROUNDS; round++) {
         // One burst of changes per round, then the kill at a random moment while the agent works on it.
         const name = `bare-${round}`;
@@ -155,6 +159,12 @@ export function agentChaosSuite(kind: AgentRuntimeKind): void {
         kills++;
         await sleep(random(500));
         await e.agent.start();
+        // The next kill lands while the agent works on pods, not while it is still starting (on a loaded
+        // machine a random delay alone mostly killed it before it had listed a pod).
+        await waitFor(() => agentReadyCount(e) >= readyBefore + kills, {
+          what: `the agent to be ready again after kill ${kills}`,
+          timeoutMs: 120_000,
+        });
       }
       await waitForNodeReady(e.cp, e.agent);
 
