@@ -21,8 +21,8 @@ import { waitFor } from "../support/wait.ts";
 
 /** Kill rounds in CI; DECKHAND_CHAOS_ROUNDS for longer local runs. */
 const KILL_ROUNDS = Number(process.env.DECKHAND_CHAOS_ROUNDS ?? "4");
-/** Churn cycles × pods per cycle in CI (40 pod lifecycles); DECKHAND_CHURN_CYCLES=100 for 1,000. */
-const CHURN_CYCLES = Number(process.env.DECKHAND_CHURN_CYCLES ?? "4");
+/** Churn cycles × pods per cycle in CI (30 pod lifecycles); DECKHAND_CHURN_CYCLES=100 for 1,000. */
+const CHURN_CYCLES = Number(process.env.DECKHAND_CHURN_CYCLES ?? "3");
 const CHURN_BATCH = 10;
 /** The stated bounds for churn: FDs may grow by this many, RSS by this factor of the first sample. */
 const FD_GROWTH_BOUND = 25;
