@@ -270,16 +270,32 @@ export function agentChaosSuite(kind: AgentRuntimeKind): void {
             !objects.sandboxes.some((s) => s.metadata.uid === uid && s.state === "ready")
           );
         },
-        { what: "the rejected pod's container to exit and its sandbox to stop", timeoutMs: 60_000 },
-      );
+        { what: "the rejected pod's container to exit and its sandbox to stop", timeoutMs: 120_000 },
+      ).catch(async (error: Error) => {
+        const objects = await nodeObjects(e.runtime, e.agent.nodeName);
+        const uid = failed.metadata?.uid;
+        const mine = [
+          ...objects.sandboxes
+            .filter((s) => s.metadata.uid === uid)
+            .map((s) => `sandbox ${s.id.slice(0, 12)} ${s.state}`),
+          ...objects.containers
+            .filter((c) => c.labels[RuntimeLabels.podUid] === uid)
+            .map((c) => `container ${c.id.slice(0, 12)} ${c.state}`),
+        ];
+        // The pod would otherwise stay for the tests after this one to trip over.
+        await e.deletePod("relabel").catch(() => undefined);
+        throw new Error(
+          `${error.message}: app container ${id.slice(0, 12)}; runtime: ${mine.join(", ")}\nagent log:\n${e.agent.tail(20)}`,
+        );
+      });
       await e.deletePod("relabel");
       await waitFor(async () => (await runtimeProblems(e)).length === 0, {
         what: "the rejected pod's objects to go with the pod",
-        timeoutMs: 60_000,
+        timeoutMs: 120_000,
       }).catch(async (error: Error) => {
         throw new Error(`${error.message}: ${(await runtimeProblems(e)).join("; ")}`);
       });
-    }, 180_000);
+    }, 420_000);
 
     it(`churn: ${CHURN_CYCLES} cycles of ${CHURN_BATCH} pods behind a Service leave nothing behind, FDs and RSS bounded`, async () => {
       const e = env();
