@@ -7,12 +7,12 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 const REPO_ROOT = join(import.meta.dirname, "..", "..");
-/** Ignored by git (/tmp/ in .gitignore). */
-const OUT_DIR = join(REPO_ROOT, "tmp", "bench-build");
+/** Ignored by git (/tmp/ in .gitignore); one per benchmark process, so that benchmarks can run side by side. */
+const OUT_DIR = join(REPO_ROOT, "tmp", "bench-build", String(process.pid));
 
 let built: string | undefined;
 
-/** Compiles src/ with tsconfig.build.json into tmp/bench-build/ (once per process); returns its cli/main.js. */
+/** Compiles src/ with tsconfig.build.json into tmp/bench-build/<pid>/ (once per process); returns its cli/main.js. */
 export function buildAgent(): string {
   if (built) return built;
   rmSync(OUT_DIR, { recursive: true, force: true });
@@ -22,6 +22,7 @@ export function buildAgent(): string {
     stdio: "inherit",
   });
   console.log(`built the agent into ${OUT_DIR} in ${Math.round((performance.now() - started) / 1000)} s`);
+  process.once("exit", () => rmSync(OUT_DIR, { recursive: true, force: true }));
   built = join(OUT_DIR, "cli", "main.js");
   return built;
 }
