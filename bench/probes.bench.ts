@@ -8,7 +8,7 @@
 // the built JavaScript (what the systemd unit and the image run), compiled by the benchmark itself; CPU is
 // the process's own CPU-seconds from /proc. Writes bench/results/probes.json.
 //
-//   node bench/probes.bench.ts      (PODS=100 WINDOWS=2 WINDOW_S=30 to change the sizes)
+//   node bench/probes.bench.ts      (PODS=100 WINDOWS=2 WINDOW_S=30 READY_TIMEOUT_S=900 to change the sizes)
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -176,7 +176,7 @@ try {
       podManifest(`probed-${i}`, agent.nodeName, recorderPort),
     );
   }
-  const readyDeadline = Date.now() + 600_000;
+  const readyDeadline = Date.now() + Number(process.env.READY_TIMEOUT_S ?? 900) * 1000;
   for (;;) {
     const ready = await readyCount(api);
     if (ready >= PODS) break;
