@@ -7,7 +7,7 @@ import { ApiClient } from "../api/client/client.ts";
 import { ApiError, isNotFound, isTransient } from "../api/client/errors.ts";
 import { EventRecorder } from "../api/client/events.ts";
 import type { ClusterConnection } from "../api/client/kubeconfig.ts";
-import { Reflector } from "../api/client/reflector.ts";
+import { Reflector, stripManagedFields } from "../api/client/reflector.ts";
 import type { ConfigMap, Secret } from "../api/schema/core/config-types.ts";
 import type { Node } from "../api/schema/core/node-types.ts";
 import type { Pod } from "../api/schema/core/pod-types.ts";
@@ -335,6 +335,7 @@ export class Agent {
       ref: { version: "v1", resource: "pods" },
       fieldSelector: `spec.nodeName=${config.nodeName}`,
       clock: this.clock,
+      transform: stripManagedFields,
       handler: {
         replace: (pods) => {
           mirrorPods.replaceObserved(pods.filter(isMirrorPod));

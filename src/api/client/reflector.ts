@@ -39,6 +39,20 @@ export interface ReflectorOptions<T> {
   random?: () => number;
   /** Told about every failure, for logs and metrics; the reflector carries on by itself. */
   onError?(error: unknown, retryInMs: number): void;
+  /**
+   * Applied to every listed and watched object before the handler sees it (client-go's TransformFunc): drop
+   * what the follower never reads, so that it is not kept for every object, e.g. `stripManagedFields`.
+   */
+  transform?(object: T): T;
+}
+
+/**
+ * Removes metadata.managedFields (server-side apply bookkeeping, often the largest part of a small object's
+ * metadata), as upstream's informers do for the kubelet and controllers that never read it.
+ */
+export function stripManagedFields<T extends KubeObject>(object: T): T {
+  if (object.metadata?.managedFields !== undefined) delete object.metadata.managedFields;
+  return object;
 }
 
 export interface ReflectorStats {
@@ -130,7 +144,8 @@ export class Reflector<T extends KubeObject> {
         limit: this.options.pageSize ?? 500,
         continue: continueToken,
       });
-      items.push(...page.items);
+      const transform = this.options.transform;
+      items.push(...(transform ? page.items.map((item) => transform(item)) : page.items));
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion ?? "";
     } while (continueToken);
@@ -178,7 +193,10 @@ export class Reflector<T extends KubeObject> {
         delivered++;
         const rv = event.object?.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
-        if (event.type !== "BOOKMARK") handler.event(event);
+        if (event.type !== "BOOKMARK") {
+          const transform = this.options.transform;
+          handler.event(transform && event.object ? { ...event, object: transform(event.object) } : event);
+        }
         this.backoff.reset();
       }
     } catch (error) {

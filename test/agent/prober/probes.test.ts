@@ -96,6 +96,16 @@ describe("probe handlers (against local servers)", () => {
     });
   });
 
+  it("grpc: nothing listening fails with upstream's connect message (gRPC loaded on first use)", async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await runProbe({ grpc: { port: closedPort }, timeoutSeconds: 1 }, target());
+    expect(result.outcome).toBe("failure");
+    expect(result.message).toContain(`failed to connect service "127.0.0.1:${closedPort}" within 1s`);
+  });
+
   it("exec: exit code decides; output becomes the message", async () => {
     const failing = {
       execSync: async (): Promise<ExecSyncResult> => ({

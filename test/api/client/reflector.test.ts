@@ -7,7 +7,7 @@ import type {
   WatchOptions,
 } from "../../../src/api/client/client.ts";
 import { ApiError } from "../../../src/api/client/errors.ts";
-import { type ListWatcher, Reflector } from "../../../src/api/client/reflector.ts";
+import { type ListWatcher, Reflector, stripManagedFields } from "../../../src/api/client/reflector.ts";
 import type { KubeObject } from "../../../src/api/resource.ts";
 import { flushMicrotasks, ManualClock } from "../../support/manual-clock.ts";
 
@@ -104,6 +104,51 @@ describe("Reflector", () => {
     expect(seen).toEqual(["replace a,b @10", "ADDED c", "DELETED a"]);
     expect(api.calls).toEqual(["list continue=", "list continue=page2", "watch rv=10 bookmarks=true"]);
     expect(reflector.lastResourceVersion).toBe("16");
+    abort.abort();
+    await done;
+  });
+
+  it("applies the transform to listed and watched objects (stripManagedFields drops managedFields only)", async () => {
+    const managed = (name: string, rv: string): KubeObject => ({
+      metadata: {
+        ...pod(name, rv).metadata,
+        labels: { app: name },
+        managedFields: [{ manager: "kubectl", operation: "Update", fieldsV1: { "f:metadata": {} } }],
+      },
+    });
+    const api = new ScriptedApi(
+      [{ metadata: { resourceVersion: "5" }, items: [managed("a", "4")] }],
+      [
+        {
+          kind: "events",
+          events: [
+            { type: "MODIFIED", object: managed("a", "6") },
+            { type: "BOOKMARK", object: pod("", "7") },
+          ],
+          ending: "hang",
+        },
+      ],
+    );
+    const delivered: KubeObject[] = [];
+    const reflector = new Reflector({
+      client: api,
+      ref: { version: "v1", resource: "pods" },
+      handler: {
+        replace: (items: KubeObject[]) => delivered.push(...items),
+        event: (e: WatchEvent<KubeObject>) => delivered.push(e.object),
+      },
+      clock: new ManualClock(),
+      transform: stripManagedFields,
+    });
+    const abort = new AbortController();
+    const done = reflector.run(abort.signal);
+    await reflector.waitForSync();
+    await flushMicrotasks();
+    expect(delivered).toEqual([
+      { metadata: { name: "a", namespace: "ns", resourceVersion: "4", labels: { app: "a" } } },
+      { metadata: { name: "a", namespace: "ns", resourceVersion: "6", labels: { app: "a" } } },
+    ]);
+    expect(reflector.lastResourceVersion).toBe("7");
     abort.abort();
     await done;
   });

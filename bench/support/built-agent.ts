@@ -1,0 +1,68 @@
+// The agent as operators run it: the compiled JavaScript (`npm run build` → dist/cli/main.js, the systemd
+// unit's and the image's `deckhand`), not the TypeScript sources (type stripping keeps ~35 MiB more in the
+// process). Benchmarks build the current sources once into a directory of their own inside the repository
+// (node_modules must resolve from it), so that a stale or missing dist/ never gets measured.
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+const REPO_ROOT = join(import.meta.dirname, "..", "..");
+/** Ignored by git (/tmp/ in .gitignore); one per benchmark process, so that benchmarks can run side by side. */
+const OUT_DIR = join(REPO_ROOT, "tmp", "bench-build", String(process.pid));
+
+let built: string | undefined;
+
+/** Compiles src/ with tsconfig.build.json into tmp/bench-build/<pid>/ (once per process); returns its cli/main.js. */
+export function buildAgent(): string {
+  if (built) return built;
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  const tsc = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+  const started = performance.now();
+  execFileSync(process.execPath, [tsc, "-p", join(REPO_ROOT, "tsconfig.build.json"), "--outDir", OUT_DIR], {
+    stdio: "inherit",
+  });
+  console.log(`built the agent into ${OUT_DIR} in ${Math.round((performance.now() - started) / 1000)} s`);
+  process.once("exit", () => rmSync(OUT_DIR, { recursive: true, force: true }));
+  built = join(OUT_DIR, "cli", "main.js");
+  return built;
+}
+
+/** The pid of the `deckhand agent` process running for `nodeName`. */
+export function agentPid(nodeName: string): number {
+  const found = execFileSync("pgrep", ["-f", "--", `main\\.(js|ts) agent .*--node-name ${nodeName}( |$)`])
+    .toString()
+    .trim()
+    .split("\n")[0];
+  if (!found) throw new Error(`no agent process for node ${nodeName}`);
+  return Number(found);
+}
+
+/** User + system CPU seconds the process has used (/proc/<pid>/stat utime + stime, at 100 ticks/s). */
+export function processCpuSeconds(pid: number): number {
+  const fields = readProc(pid, "stat").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export interface Rss {
+  /** VmRSS, MiB. */
+  total: number;
+  /** RssAnon: the heap, code and data the process made (MiB). */
+  anon: number;
+  /** RssFile: mapped files, mostly the node binary's pages (MiB). */
+  file: number;
+}
+
+export function processRss(pid: number): Rss {
+  const status = readProc(pid, "status");
+  const mib = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1]) / 1024;
+  return { total: mib("VmRSS"), anon: mib("RssAnon"), file: mib("RssFile") };
+}
+
+/** The 1, 5 and 15 minute load averages, for the results (the machine is shared). */
+export function loadAverage(): string {
+  return readProc(undefined, "loadavg").split(" ").slice(0, 3).join(" ");
+}
+
+function readProc(pid: number | undefined, file: string): string {
+  return readFileSync(pid === undefined ? `/proc/${file}` : `/proc/${pid}/${file}`, "utf8");
+}
