@@ -27,7 +27,7 @@ import { MirrorPods } from "./mirror-pods.ts";
 import { NodeLease } from "./node/lease.ts";
 import { readMachineInfo } from "./node/machine.ts";
 import { NodeManager } from "./node/node-manager.ts";
-import { capacityAndAllocatable } from "./node/node-status.ts";
+import { capacityAndAllocatable, type NodeObject } from "./node/node-status.ts";
 import { orphanedPods } from "./orphans.ts";
 import type { PodRuntimeStatus } from "./pleg.ts";
 import { Pleg } from "./pleg.ts";
@@ -463,11 +463,29 @@ export class Agent {
       { node: config.nodeName, runtime: runtime.endpoint, api: this.api?.server ?? "none (standalone node)" },
       "agent starting",
     );
+    // The agent's own Node, watched: labels an admin adds after registration count at admission.
+    const nodeReflector = new Reflector<NodeObject>({
+      client,
+      ref: { version: "v1", resource: "nodes" },
+      fieldSelector: `metadata.name=${config.nodeName}`,
+      clock: this.clock,
+      handler: {
+        replace: (nodes) => {
+          for (const node of nodes) nodeManager.observe(node);
+        },
+        event: (event) => {
+          if (event.type === "ADDED" || event.type === "MODIFIED") nodeManager.observe(event.object);
+        },
+      },
+      onError: (error, retryInMs) =>
+        log.warn({ err: error, retryInMs }, "watch of this Node failed; retrying"),
+    });
     const apiLoops = standalone
       ? []
       : [
           this.serviceProxy(signal, client, machine.internalIPs, metrics, events),
           nodeManager.run(signal),
+          nodeReflector.run(signal),
           (async () => {
             // The Lease is owned by the Node (it goes when the Node goes): start once the Node is registered.
             await waitFor(() => nodeManager.uid !== undefined, this.clock, signal);

@@ -241,7 +241,8 @@ export function agentChaosSuite(kind: AgentRuntimeKind): void {
       const e = env();
       const label = `deckhand-chaos-${kind}`;
       await e.kubectl("label", "node", e.agent.nodeName, `${label}=present`);
-      // The agent reads its Node's labels when it registers (it does not watch them): a restart shows it this one.
+      // The pod is bound directly (no scheduler to wait for the label): a restart makes sure the agent has
+      // the label before the pod arrives, rather than racing its watch of the Node.
       await e.agent.stop();
       await e.agent.start();
       await waitForNodeReady(e.cp, e.agent);

@@ -43,6 +43,8 @@ export class NodeManager {
   private readonly clock: Clock;
   private readonly ref: ResourceRef;
   private node: NodeObject | undefined;
+  /** The newest Node seen: as this agent wrote it, or as its watch of its own Node delivered it. */
+  private latest: NodeObject | undefined;
   private lastWritten: NodeStatus | undefined;
   private lastWrittenAt = Number.NEGATIVE_INFINITY;
   private runtimeVersion = "";
@@ -57,9 +59,18 @@ export class NodeManager {
     return this.node?.metadata?.uid;
   }
 
-  /** The Node as last read or written (labels, allocatable) for admission. */
+  /** The Node as last read, written or watched (labels, allocatable) for admission. */
   get current(): NodeObject | undefined {
-    return this.node;
+    return this.latest ?? this.node;
+  }
+
+  /**
+   * The Node as the API server has it now, from the agent's watch of its own Node: labels an admin adds
+   * after registration count for the next pod's admission (upstream's kubelet reads its Node from an
+   * informer).
+   */
+  observe(node: NodeObject): void {
+    if (node.metadata?.name === this.options.config.nodeName) this.latest = node;
   }
 
   /** Creates the Node, or adopts the existing one, merging in our labels. Retries are the caller's. */
@@ -79,6 +90,7 @@ export class NodeManager {
       });
     }
     this.lastWritten = this.node?.status;
+    this.latest = this.node;
     return this.node as NodeObject;
   }
 
@@ -143,6 +155,7 @@ export class NodeManager {
     this.node = await this.options.client.patch<NodeObject>({ ...this.ref, subresource: "status" }, "merge", {
       status: next,
     });
+    this.latest = this.node;
     this.lastWritten = next;
     this.lastWrittenAt = now;
     return true;

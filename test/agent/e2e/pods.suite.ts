@@ -393,6 +393,21 @@ export function podSuite(kind: AgentRuntimeKind): void {
       ).toEqual([]);
     });
 
+    it("runs a pod that selects a label added to its Node after the agent started (it watches its Node)", async () => {
+      const e = env();
+      const label = "deckhand.test/added-later";
+      await e.kubectl("label", "node", e.agent.nodeName, `${label}=present`);
+      // No nodeName: the scheduler binds it once it sees the label, as for any user's pod.
+      await e.createPod("late-label", {
+        nodeName: undefined,
+        nodeSelector: { [label]: "present" },
+        containers: [shContainer("app", SLEEP_FOREVER)],
+      });
+      const pod = await e.waitRunning("late-label");
+      expect(pod.spec?.nodeName).toBe(e.agent.nodeName);
+      expect(pod.status?.reason).toBeUndefined();
+    });
+
     it("a command the runtime cannot run gets RunContainerError and a Failed event; other pods run", async () => {
       const e = env();
       await e.createPod("bad-command", {
