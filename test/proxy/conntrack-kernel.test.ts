@@ -7,7 +7,7 @@
 // The external and load-balancer IPs (172.31.4.0/24) are routed like the service range: into an empty bridge.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../src/api/resource.ts";
-import { type Conntrack, type ConntrackDeletion, execConntrack } from "../../src/proxy/conntrack.ts";
+import type { ConntrackDeletion } from "../../src/proxy/conntrack.ts";
 import { ExecIptables } from "../../src/proxy/iptables.ts";
 import { ServiceProxy } from "../../src/proxy/service-proxy.ts";
 import type { ProxyLogger } from "../../src/proxy/syncer.ts";
@@ -19,6 +19,7 @@ import { waitFor } from "../support/wait.ts";
 import { FakeApi } from "./support/fake-api.ts";
 import { makeService, makeSlice } from "./support/fixtures.ts";
 import { BACKEND_UDP_PORT, createLab, type Lab, NODE_IP, POD_CIDR } from "./support/lab.ts";
+import { recordingConntrack } from "./support/recording-conntrack.ts";
 
 const SERVICE_CIDR = "10.96.0.0/16";
 const EXTRA_CIDR = "172.31.4.0/24";
@@ -30,25 +31,6 @@ const NODE_PORT = 30_454;
 const PORT = 53;
 const SOCKETS = 8;
 const quiet: ProxyLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
-/** The real conntrack command, recording what it deleted and how many deletions are running. */
-function recordingConntrack(netns: string): Conntrack & { done: ConntrackDeletion[]; inFlight: number } {
-  const real = execConntrack(netns);
-  const recorder = {
-    done: [] as ConntrackDeletion[],
-    inFlight: 0,
-    async delete(deletion: ConntrackDeletion) {
-      recorder.inFlight++;
-      try {
-        await real.delete(deletion);
-        recorder.done.push(deletion);
-      } finally {
-        recorder.inFlight--;
-      }
-    },
-  };
-  return recorder;
-}
 
 describe("stale UDP conntrack entries on the real kernel: ClusterIP, external IP, LB IP, node port", () => {
   let lab: Lab;

@@ -10,7 +10,7 @@
 // DECKHAND_PROXY_CHURN_CYCLES sets the cycle count (150 in CI; 1000 for a soak-scale run).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../src/api/resource.ts";
-import { type Conntrack, type ConntrackDeletion, execConntrack } from "../../src/proxy/conntrack.ts";
+import type { ConntrackDeletion } from "../../src/proxy/conntrack.ts";
 import { ExecIptables, type Iptables, saveText } from "../../src/proxy/iptables.ts";
 import { ServiceProxy } from "../../src/proxy/service-proxy.ts";
 import type { ProxyLogger } from "../../src/proxy/syncer.ts";
@@ -25,6 +25,7 @@ import {
   NODE_IP,
   POD_CIDR,
 } from "../proxy/support/lab.ts";
+import { recordingConntrack } from "../proxy/support/recording-conntrack.ts";
 import { requireRoot } from "../support/env.ts";
 import { run } from "../support/run.ts";
 import { waitFor } from "../support/wait.ts";
@@ -77,25 +78,6 @@ async function rules(iptables: Iptables): Promise<string[]> {
     .split("\n")
     .filter((l) => l.startsWith("-A") || l.startsWith(":") || l.startsWith("*"))
     .map((l) => (l.startsWith(":") ? l.replace(/ \[\d+:\d+\]$/, "") : l));
-}
-
-/** The real conntrack command, recording what it deleted and how many deletions are running. */
-function recordingConntrack(netns: string): Conntrack & { done: ConntrackDeletion[]; inFlight: number } {
-  const inner = execConntrack(netns);
-  const recorder = {
-    done: [] as ConntrackDeletion[],
-    inFlight: 0,
-    async delete(deletion: ConntrackDeletion) {
-      recorder.inFlight++;
-      try {
-        await inner.delete(deletion);
-        recorder.done.push(deletion);
-      } finally {
-        recorder.inFlight--;
-      }
-    },
-  };
-  return recorder;
 }
 
 describe(`service proxy churn: ${CYCLES} Service create/delete cycles leak nothing`, () => {

@@ -35,10 +35,10 @@ export function prepareGet(
   headers: ReadonlyArray<{ name: string; value: string }>,
   defaults: { userAgent: string },
 ): PreparedGet {
-  const hostPort = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const target = hostPort(host, port);
   const given = new Set(headers.map((h) => h.name.toLowerCase()));
   let text = `GET ${path} HTTP/1.1\r\n`;
-  if (!given.has("host")) text += `Host: ${hostPort}\r\n`;
+  if (!given.has("host")) text += `Host: ${target}\r\n`;
   if (!given.has("user-agent")) text += `User-Agent: ${defaults.userAgent}\r\n`;
   if (!given.has("accept")) text += "Accept: */*\r\n";
   for (const { name, value } of headers) {
@@ -50,7 +50,7 @@ export function prepareGet(
   text += "Connection: close\r\n\r\n";
   if (FORBIDDEN.test(path) || path.includes(" "))
     throw new Error(`invalid probe path ${JSON.stringify(path)}`);
-  return { host, port, request: Buffer.from(text, "latin1"), url: `http://${hostPort}${path}` };
+  return { host, port, request: Buffer.from(text, "latin1"), url: `http://${target}${path}` };
 }
 
 /** Sends the prepared GET and reads the answer; every failure comes back as an error message, never thrown. */
@@ -84,14 +84,27 @@ export function sendGet(prepared: PreparedGet, timeoutMs: number): Promise<GetAn
     });
     socket.once("end", () => finish(named(parser.end())));
     socket.once("error", (error: NodeJS.ErrnoException) =>
-      finish({ error: `Get "${prepared.url}": ${goError(error, prepared, answered)}` }),
+      finish({
+        error: `Get "${prepared.url}": ${goRequestError(error, hostPort(prepared.host, prepared.port), !answered)}`,
+      }),
     );
   });
 }
 
-/** Go's net/http wording for a failed request: dial errors name the address, a closed connection is EOF. */
-function goError(error: NodeJS.ErrnoException, prepared: PreparedGet, answered: boolean): string {
-  const address = `${prepared.host.includes(":") ? `[${prepared.host}]` : prepared.host}:${prepared.port}`;
+/** host:port as Go prints it (an IPv6 address in brackets). */
+function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Go's net/http wording for a failed request: dial errors name the address (host:port), a connection closed before any
+ * answer is EOF. Shared with the node:http path (HTTPS and redirects) in probes.ts.
+ */
+export function goRequestError(
+  error: NodeJS.ErrnoException,
+  address: string,
+  closedBeforeAnswer: boolean,
+): string {
   const dial = (what: string) => `dial tcp ${address}: connect: ${what}`;
   switch (error.code) {
     case "ECONNREFUSED":
@@ -102,7 +115,7 @@ function goError(error: NodeJS.ErrnoException, prepared: PreparedGet, answered: 
       return dial("network is unreachable");
     case "ECONNRESET":
       // Closed before any answer (a reset or a plain close, whichever the kernel saw first): Go's EOF.
-      return answered ? "read: connection reset by peer" : "EOF";
+      return closedBeforeAnswer ? "EOF" : "read: connection reset by peer";
     default:
       return error.message;
   }

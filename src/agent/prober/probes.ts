@@ -6,7 +6,7 @@ import net from "node:net";
 import type { Container, Probe } from "../../api/schema/core/container.ts";
 import type { Runtime } from "../../runtime/types.ts";
 import { KUBERNETES_VERSION } from "../../version.ts";
-import { type PreparedGet, prepareGet, sendGet } from "./http-get.ts";
+import { goRequestError, type PreparedGet, prepareGet, sendGet } from "./http-get.ts";
 
 export type ProbeOutcome = "success" | "failure" | "unknown";
 
@@ -220,27 +220,12 @@ function httpGet(
       });
     });
     request.on("error", (error: NodeJS.ErrnoException) =>
-      resolve({ error: `Get "${url}": ${goError(error, url)}` }),
+      // node:http's "socket hang up": the server closed the connection before any response.
+      resolve({
+        error: `Get "${url}": ${goRequestError(error, url.host, error.message === "socket hang up")}`,
+      }),
     );
   });
-}
-
-/** Go's net/http wording for a failed request: dial errors name the address, a closed connection is EOF. */
-function goError(error: NodeJS.ErrnoException, url: URL): string {
-  const dial = (what: string) => `dial tcp ${url.host}: connect: ${what}`;
-  switch (error.code) {
-    case "ECONNREFUSED":
-      return dial("connection refused");
-    case "EHOSTUNREACH":
-      return dial("no route to host");
-    case "ENETUNREACH":
-      return dial("network is unreachable");
-    case "ECONNRESET":
-      // "socket hang up": the server closed the connection before any response.
-      return error.message === "socket hang up" ? "EOF" : "read: connection reset by peer";
-    default:
-      return error.message;
-  }
 }
 
 /**
