@@ -87,7 +87,12 @@ export interface ApiServerOptions {
   /** Admission plugins after the built-in ones. */
   admission?: AdmissionPlugin[];
   streaming?: StreamingBackend;
-  watch?: Partial<WatchSettings> & { cacheCapacity?: number; historyWindow?: number };
+  watch?: Partial<WatchSettings> & {
+    cacheCapacity?: number;
+    /** How long the watch cache keeps events for resuming watchers (upstream's 75 s). */
+    cacheFreshMs?: number;
+    historyWindow?: number;
+  };
   /** Storage compaction: every interval, history older than one interval is dropped. 0 disables. */
   compactionIntervalMs?: number;
   /** How long an event lives after its last write (upstream --event-ttl, default 1 h); 0 keeps events. */
@@ -161,6 +166,7 @@ export class ApiServer {
         clock: this.clock,
       };
       if (options.watch?.cacheCapacity !== undefined) cacheOptions.capacity = options.watch.cacheCapacity;
+      if (options.watch?.cacheFreshMs !== undefined) cacheOptions.freshMs = options.watch.cacheFreshMs;
       if (options.watch?.historyWindow !== undefined)
         cacheOptions.historyWindow = options.watch.historyWindow;
       this.caches.set(r, new WatchCache(cacheOptions));

@@ -10,13 +10,23 @@ import {
   TooOldError,
   WatchCache,
 } from "../../../src/controlplane/apiserver/watch/cache.ts";
-import { systemClock } from "../../../src/util/clock.ts";
+import { type Clock, systemClock } from "../../../src/util/clock.ts";
+import { ManualClock } from "../../support/manual-clock.ts";
 import { waitFor } from "../../support/wait.ts";
 import { MemoryStorage } from "./memory-storage.ts";
 
 const PREFIX = "/registry/core/configmaps/";
 
-function cacheOver(storage: MemoryStorage, options: { capacity?: number; historyWindow?: number } = {}) {
+function cacheOver(
+  storage: MemoryStorage,
+  options: {
+    capacity?: number;
+    historyWindow?: number;
+    freshMs?: number;
+    minEvents?: number;
+    clock?: Clock;
+  } = {},
+) {
   return new WatchCache({
     storage,
     prefix: PREFIX,
@@ -85,6 +95,42 @@ describe("watch cache", () => {
     await waitFor(() => events.length === 12, { what: "live events" });
     // The bounded history moved on: the early revision is now too old as well.
     expect(() => cache.addWatcher(recorder(head - 2).watcher)).toThrow(/too old resource version/);
+    cache.stop();
+  });
+
+  it("keeps events for their fresh duration, then drops them down to the minimum", async () => {
+    const storage = new MemoryStorage();
+    const clock = new ManualClock();
+    const cache = cacheOver(storage, { clock, freshMs: 75_000, minEvents: 4 });
+    cache.start();
+    await cache.ready();
+    const start = await storage.currentRevision();
+    for (let i = 0; i < 20; i++) await storage.create(`${PREFIX}ns/old${i}`, cm(`old${i}`));
+    await waitFor(() => cache.revision === start + 20, { what: "the first 20 events" });
+    // Within the fresh duration every event is still there for a resuming watcher.
+    await clock.advance(74_000);
+    for (let i = 0; i < 20; i++) await storage.create(`${PREFIX}ns/mid${i}`, cm(`mid${i}`));
+    await waitFor(() => cache.revision === start + 40, { what: "the next 20 events" });
+    const fromStart = recorder(start);
+    cache.addWatcher(fromStart.watcher);
+    expect(fromStart.events).toHaveLength(40);
+    // 76 s after the first batch it is stale and goes; the second batch (2 s old) stays.
+    await clock.advance(2_000);
+    await storage.create(`${PREFIX}ns/new`, cm("new"));
+    await waitFor(() => cache.revision === start + 41, { what: "one more event" });
+    expect(cache.oldestRevision).toBe(start + 20);
+    expect(() => cache.addWatcher(recorder(start).watcher)).toThrow(TooOldError);
+    const fromMid = recorder(start + 20);
+    cache.addWatcher(fromMid.watcher);
+    expect(fromMid.events.map((e) => e[1])).toEqual([
+      ...Array.from({ length: 20 }, (_, i) => `mid${i}`),
+      "new",
+    ]);
+    // Long after, only the minimum is kept.
+    await clock.advance(600_000);
+    await storage.create(`${PREFIX}ns/last`, cm("last"));
+    await waitFor(() => cache.revision === start + 42, { what: "the last event" });
+    expect(cache.oldestRevision).toBe(start + 42 - 4);
     cache.stop();
   });
 

@@ -3,6 +3,11 @@
 // such as the garbage collector) and a bounded history of events, so a client resuming from a recent
 // resourceVersion is served from memory; older ones get 410 Gone and relist, as upstream.
 //
+// The history is bounded by age, as upstream's (eventFreshDuration): events younger than `freshMs` are
+// kept up to `capacity`, older ones only while fewer than `minEvents` remain. A count alone kept each
+// busy resource's last 10,000 events with their objects and encodings for as long as the server ran
+// (hundreds of MiB under pod churn).
+//
 // At start it lists at a revision up to `historyWindow` revisions in the past and replays from there, so
 // clients that were watching before a server restart can resume where they stopped.
 
@@ -24,6 +29,8 @@ export interface CachedEvent {
   prevObject?: KubeObject;
   /** Encodings of this event computed for one watcher and reused by all others (keyed by format). */
   encodings?: Map<string, Buffer>;
+  /** When the cache applied it (clock ms), for the history's age bound. */
+  at: number;
 }
 
 /** One consumer of the cache: an HTTP watch, or an in-process component. */
@@ -50,8 +57,12 @@ export interface WatchCacheOptions {
   decode(kv: KeyValue): KubeObject;
   log: Logger;
   clock: Clock;
-  /** Events kept in memory for resuming watchers. */
+  /** At most this many events are kept in memory for resuming watchers. */
   capacity?: number;
+  /** Events younger than this are kept (up to `capacity`); older ones are dropped beyond `minEvents`. */
+  freshMs?: number;
+  /** This many recent events are kept whatever their age. */
+  minEvents?: number;
   /** At start, replay this many revisions of history (bounded by compaction). */
   historyWindow?: number;
 }
@@ -67,6 +78,9 @@ export class TooOldError extends Error {
 }
 
 const DEFAULT_CAPACITY = 10_000;
+/** Upstream's eventFreshDuration and lower-bound capacity. */
+const DEFAULT_FRESH_MS = 75_000;
+const DEFAULT_MIN_EVENTS = 100;
 const DEFAULT_HISTORY_WINDOW = 10_000;
 const RESTART_BACKOFF_MS = 500;
 
@@ -162,6 +176,21 @@ export class WatchCache {
     };
   }
 
+  /**
+   * Drops the events beyond the bounds. Dropping shifts the array, so events go in batches of at least an
+   * eighth of the history: the history may hold up to 1.25 × capacity, or stale events up to an eighth.
+   */
+  private trimHistory(now: number): void {
+    const { history } = this;
+    const freshFrom = now - (this.options.freshMs ?? DEFAULT_FRESH_MS);
+    const minEvents = this.options.minEvents ?? DEFAULT_MIN_EVENTS;
+    let drop = history.length > this.capacity * 1.25 ? history.length - this.capacity : 0;
+    while (history.length - drop > minEvents && (history[drop] as CachedEvent).at < freshFrom) drop++;
+    if (drop < Math.max(1, history.length >> 3)) return;
+    this.oldest = (history[drop - 1] as CachedEvent).revision;
+    history.splice(0, drop);
+  }
+
   private firstIndexAfter(revision: number): number {
     let lo = 0;
     let hi = this.history.length;
@@ -200,6 +229,7 @@ export class WatchCache {
   private apply(ev: WatchEvent): void {
     if (ev.type === "progress") {
       if (ev.revision > this.revisionSeen) this.revisionSeen = ev.revision;
+      this.trimHistory(this.options.clock.now());
       for (const w of this.watchers) {
         if (w.afterRevision < this.revisionSeen) w.progress?.(this.revisionSeen);
       }
@@ -208,27 +238,24 @@ export class WatchCache {
     const key = ev.kv.key;
     const revision = ev.kv.modRevision;
     const previous = this.state.get(key);
+    const at = this.options.clock.now();
     let event: CachedEvent;
     if (ev.type === "put") {
       const object = this.options.decode(ev.kv);
       this.state.set(key, object);
       event = previous
-        ? { type: "MODIFIED", key, revision, object, prevObject: previous }
-        : { type: "ADDED", key, revision, object };
+        ? { type: "MODIFIED", key, revision, object, prevObject: previous, at }
+        : { type: "ADDED", key, revision, object, at };
     } else {
       this.state.delete(key);
       const last = previous ?? this.options.decode(ev.prevKv);
       const object = structuredClone(last);
       if (object.metadata) object.metadata.resourceVersion = String(revision);
-      event = { type: "DELETED", key, revision, object, prevObject: last };
+      event = { type: "DELETED", key, revision, object, prevObject: last, at };
     }
     this.revisionSeen = revision;
     this.history.push(event);
-    if (this.history.length > this.capacity * 1.25) {
-      const drop = this.history.length - this.capacity;
-      this.oldest = (this.history[drop - 1] as CachedEvent).revision;
-      this.history = this.history.slice(drop);
-    }
+    this.trimHistory(at);
     for (const w of this.watchers) {
       try {
         this.deliver(w, event);
