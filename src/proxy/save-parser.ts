@@ -3,6 +3,7 @@
 // (110,000 of them at 10,000 services: only a digest each is kept), and which of Deckhand's chains other
 // programs' rules jump to.
 import { isServiceChainName } from "./chain-names.ts";
+import type { ChainSlots } from "./chain-slots.ts";
 import { Digest } from "./payload.ts";
 import { chainOf, jumpTarget } from "./rule-text.ts";
 
@@ -14,9 +15,12 @@ export interface KernelTable {
   chains: Set<string>;
   /** Full rules of the chains `keepRules` selected (built-in and Deckhand top-level/static chains). */
   rules: Map<string, string[]>;
-  /** Digest of the rules of each per-service chain (KUBE-SVC-…, KUBE-SEP-…, …) that has rules. */
+  /**
+   * Digest of the rules of each per-service chain (KUBE-SVC-…, KUBE-SEP-…, …) that has rules; with `slots`,
+   * only of the chains that have none (what the kernel has for the others is in their slots).
+   */
   digests: Map<string, number>;
-  /** Per-service chains declared, when only digests are kept. */
+  /** Per-service chains declared, when only digests are kept; with `slots`, only those without a slot. */
   serviceChains: string[];
   /** Deckhand chains that rules in chains Deckhand does not own jump to. */
   foreignReferences: Set<string>;
@@ -31,6 +35,16 @@ export interface SaveParserOptions {
   ownRule?(rule: string): boolean;
   /** Keep the rules of per-service chains in full too (instead of digests only). */
   keepServiceChainRules?: boolean;
+  /** The chains the syncer wants: what the kernel has for them goes into their slots. */
+  slots?: ChainSlots;
+}
+
+/** Whether bytes[start, end) is "-A <chain> …" for the chain named `chain`. */
+function isRuleOf(bytes: Uint8Array, start: number, end: number, chain: Uint8Array): boolean {
+  const after = start + 3 + chain.length;
+  if (after >= end || bytes[after] !== 32 || bytes[start] !== 45 || bytes[start + 1] !== 65) return false;
+  for (let i = 0; i < chain.length; i++) if (bytes[start + 3 + i] !== chain[i]) return false;
+  return bytes[start + 2] === 32;
 }
 
 export class SaveParser {
@@ -43,38 +57,51 @@ export class SaveParser {
   };
   private readonly options: SaveParserOptions;
   private digestChain: string | undefined;
-  private digest = new Digest();
+  /** The bytes of `digestChain`'s name, to tell its next rules without decoding them. */
+  private digestName: Uint8Array | undefined;
+  private digestSlot: number | undefined;
+  private readonly digest = new Digest();
+  private readonly slots: ChainSlots | undefined;
 
   constructor(options: SaveParserOptions) {
     this.options = options;
+    this.slots = options.keepServiceChainRules ? undefined : options.slots;
+    this.slots?.beginSave();
   }
 
-  line(line: string): void {
+  /**
+   * One line of iptables-save: `bytes` from `start` to `end` (the output is handed over in large pieces and
+   * read in place: most lines are never decoded or copied).
+   */
+  line(bytes: Buffer, start: number, end: number): void {
     const t = this.table;
-    // The next rule of the per-service chain being digested (most lines): no slicing, no lookups.
-    const current = this.digestChain;
-    if (
-      current !== undefined &&
-      line.startsWith(current, 3) &&
-      line.charCodeAt(3 + current.length) === 32 &&
-      line.startsWith("-A ")
-    ) {
-      this.digest.add(line);
+    // The next rule of the per-service chain being digested (most lines): no copy, no lookup.
+    const current = this.digestName;
+    if (current !== undefined && isRuleOf(bytes, start, end, current)) {
+      this.digest.addBytes(bytes, start + 4 + current.length, end);
       return;
     }
-    if (line.startsWith(":")) {
-      const space = line.indexOf(" ");
-      const chain = line.slice(1, space < 0 ? undefined : space);
-      if (!this.options.keepServiceChainRules && isServiceChainName(chain)) t.serviceChains.push(chain);
-      else t.chains.add(chain);
+    if (bytes[start] === 58 /* : */) {
+      const slot = this.slots?.slotAt(bytes, start + 1, end);
+      if (slot !== undefined) {
+        this.slots?.declared(slot);
+        return;
+      }
+      const space = bytes.indexOf(32, start);
+      const chain = bytes.toString("utf8", start + 1, space < 0 || space > end ? end : space);
+      if (this.options.keepServiceChainRules || !isServiceChainName(chain)) t.chains.add(chain);
+      else t.serviceChains.push(chain);
       return;
     }
-    if (!line.startsWith("-A ")) return;
+    if (bytes[start] !== 45 /* - */ || bytes[start + 1] !== 65 /* A */ || bytes[start + 2] !== 32) return;
+    const line = bytes.toString("utf8", start, end);
     const chain = chainOf(line);
     if (isServiceChainName(chain) && !this.options.keepServiceChainRules) {
       // iptables-save (legacy and nft) prints all declarations, then each chain's rules together.
       this.flushDigest();
       this.digestChain = chain;
+      this.digestName = bytes.subarray(start + 3, start + 3 + Buffer.byteLength(chain));
+      this.digestSlot = this.slots?.slotAt(bytes, start + 3, end);
       this.digest.add(line);
     } else if (this.options.keepRules(chain) || isServiceChainName(chain)) {
       let list = t.rules.get(chain);
@@ -92,9 +119,11 @@ export class SaveParser {
 
   private flushDigest(): void {
     if (this.digestChain === undefined) return;
-    this.table.digests.set(this.digestChain, this.digest.value());
+    if (this.digestSlot !== undefined) this.slots?.rules(this.digestSlot, this.digest.value());
+    else this.table.digests.set(this.digestChain, this.digest.value());
     this.digestChain = undefined;
-    this.digest = new Digest();
+    this.digestName = undefined;
+    this.digest.reset();
   }
 
   done(): KernelTable {

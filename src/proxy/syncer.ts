@@ -24,6 +24,7 @@ import {
   SVC_PREFIX,
   SVL_PREFIX,
 } from "./chain-names.ts";
+import { ChainSlots, NO_RULES } from "./chain-slots.ts";
 import { type Iptables, isRestoreError, type RestoreSession, saveTables } from "./iptables.ts";
 import { JUMPS, planJumps } from "./jumps.ts";
 import { Batcher, chainDigest, PayloadBuilder } from "./payload.ts";
@@ -79,6 +80,8 @@ interface Programmed {
   service: string;
   chains: string[];
   digests: number[];
+  /** Each chain's slot in the syncer's ChainSlots (what the last iptables-save had for it). */
+  slots: number[];
   /** Rules in its chains (for the rule count metric). */
   rules: number;
   top: TopRule[];
@@ -159,6 +162,8 @@ export class RuleSyncer {
   /** Unbounded payloads (legacy): a whole sync is one payload, one commit per table. */
   private readonly single: boolean;
   private record = new Map<string, Programmed>();
+  /** The chains of `record`, by name. */
+  private readonly slots = new ChainSlots();
   private largeClusterMode: boolean | undefined;
   private restores = 0;
   /** iptables-restore calls that failed. */
@@ -362,17 +367,65 @@ export class RuleSyncer {
     return saveTables(
       this.iptables,
       ["filter", "nat", "mangle"],
-      () =>
+      (table) =>
         new SaveParser({
           keepRules: (chain) => BUILTIN_CHAINS.has(chain) || STATIC_NAMES.has(chain),
           owned: isOwnedChain,
           ownRule: (rule) => JUMP_RULES.has(rule),
+          ...(table === "nat" ? { slots: this.slots } : {}),
         }),
     );
   }
 
+  /**
+   * The record a full sync programs: every service port's chains, rendered again only when its inputs
+   * changed. It becomes the record at once (before the kernel is read, so that what the kernel has for each
+   * wanted chain lands in that chain's slot): should the sync fail, the next one is a full one again and
+   * compares this record with the kernel anew.
+   */
+  private plan(state: ProxyState, ctx: RenderContext): void {
+    const next = new Map<string, Programmed>();
+    for (const key of [...state.ports.keys()].sort()) {
+      const svc = state.ports.get(key) as ServicePortInfo;
+      const endpoints = state.endpoints.get(key) ?? NO_ENDPOINTS;
+      const from = renderedFrom(svc, endpoints, ctx);
+      const old = this.record.get(key);
+      if (old && sameInputs(old.from, from)) {
+        next.set(key, old);
+        continue;
+      }
+      const rules = renderServicePort(svc, endpoints, ctx);
+      const programmed: Programmed = {
+        service: svc.service,
+        chains: [],
+        digests: [],
+        slots: [],
+        rules: 0,
+        top: rules.top,
+        from,
+      };
+      for (const chain of rules.chains) {
+        programmed.chains.push(chain.name);
+        programmed.digests.push(chainDigest(chain.rules));
+        programmed.rules += chain.rules.length;
+      }
+      this.retarget(old, programmed);
+      next.set(key, programmed);
+    }
+    for (const [key, old] of this.record) if (!next.has(key)) this.retarget(old, undefined);
+    this.record = next;
+  }
+
+  /** Moves the chain slots from what was programmed for a service port to what will be (either may be none). */
+  private retarget(old: Programmed | undefined, next: Programmed | undefined): void {
+    if (old === next) return;
+    for (const chain of old?.chains ?? []) this.slots.release(chain);
+    if (next) next.slots = next.chains.map((chain) => this.slots.claim(chain));
+  }
+
   private async full(state: ProxyState, ctx: RenderContext): Promise<SyncReport> {
     const restoresBefore = this.restores;
+    this.plan(state, ctx);
     const kernel = await this.readTables();
     const report: SyncReport = {
       kind: "full",
@@ -425,72 +478,55 @@ export class RuleSyncer {
       this.log.info({ fixes: fixes.map((f) => `${f.action} ${f.jump.rule}`) }, "fixing built-in chain jumps");
 
     // 3.–5. follow in the same iptables-restore process, payload after payload.
-    this.record = await this.inSession(async () => {
+    await this.inSession(async () => {
       if (!shared && !basePayload.isEmpty) await this.restore(basePayload);
-      const record = await this.fullServices(state, ctx, kernel, base, report, shared);
+      await this.fullServices(ctx, kernel, base, report, shared);
       await shared?.flush();
-      return record;
     });
     report.restores = this.restores - restoresBefore;
     return report;
   }
 
-  /** Full sync of the per-service chains, the top-level chains and stale chains; returns the new record. */
+  /** Full sync of the record's per-service chains, the top-level chains and stale chains. */
   private async fullServices(
-    state: ProxyState,
     ctx: RenderContext,
     kernel: Record<Table, KernelTable>,
     base: ReturnType<typeof renderBase>,
     report: SyncReport,
     shared: Batcher | undefined,
-  ): Promise<Map<string, Programmed>> {
-    // 3. Per-service chains whose content differs: unreachable ones in larger numbers per restore. Each
-    //    service port is rendered, written if needed, and dropped, so memory stays bounded.
+  ): Promise<void> {
+    // 3. Per-service chains whose content differs: unreachable ones in larger numbers per restore. A
+    //    service port's rules are rendered only when one of its chains is written, and dropped after, so
+    //    memory stays bounded.
     const nat = kernel.nat;
     const apply = (text: string) => this.restore(text);
     const create = shared ?? new Batcher(this.createBudget, apply);
     const update = shared ?? new Batcher(this.updateBudget, apply);
-    const record = new Map<string, Programmed>();
     const desiredTop = new Map<string, string[]>();
     for (const table of ["filter", "nat"] as const)
       for (const chain of TOP_CHAINS[table]) desiredTop.set(`${table} ${chain}`, []);
-    // Wanted per-service chains the kernel has: when that is all of its per-service chains, none is stale.
-    let wantedPresent = 0;
-    for (const key of [...state.ports.keys()].sort()) {
-      const svc = state.ports.get(key) as ServicePortInfo;
-      const endpoints = state.endpoints.get(key) ?? NO_ENDPOINTS;
-      const from = renderedFrom(svc, endpoints, ctx);
-      const old = this.record.get(key);
-      let rules: ServicePortRules | undefined;
-      let programmed: Programmed;
-      if (old && sameInputs(old.from, from)) programmed = old;
-      else {
-        rules = renderServicePort(svc, endpoints, ctx);
-        programmed = { service: svc.service, chains: [], digests: [], rules: 0, top: rules.top, from };
-        for (const chain of rules.chains) {
-          programmed.chains.push(chain.name);
-          programmed.digests.push(chainDigest(chain.rules));
-          programmed.rules += chain.rules.length;
-        }
-      }
+    for (const programmed of this.record.values()) {
       for (const top of programmed.top) desiredTopOf(desiredTop, top).push(top.rule);
       let writes: ChainRules[] | undefined;
-      const { chains, digests } = programmed;
+      let rules: ServicePortRules | undefined;
+      let fresh = true;
+      const { chains, digests, slots } = programmed;
       for (let i = 0; i < chains.length; i++) {
-        const have = nat.digests.get(chains[i] as string);
-        if (have !== undefined) wantedPresent++;
+        const have = this.slots.kernelDigest(slots[i] as number);
+        if (have !== undefined && have !== NO_RULES) fresh = false;
         if (have === digests[i]) continue;
-        rules ??= renderServicePort(svc, endpoints, ctx);
+        if (!rules) {
+          const { svc, endpoints } = programmed.from;
+          rules = renderServicePort(svc, endpoints, ctx);
+        }
         writes ??= [];
         writes.push(rules.chains[i] as ChainRules);
       }
       if (writes) {
-        const fresh = chains.every((chain) => !nat.digests.has(chain));
         const payload = await (fresh ? create : update).next();
         for (const chain of writes) payload.writeChain("nat", chain.name, chain.rules);
         report.chainsWritten += writes.length;
       }
-      record.set(key, programmed);
     }
     if (!shared) {
       await create.flush();
@@ -515,13 +551,8 @@ export class RuleSyncer {
     }
     if (!shared && !topPayload.isEmpty) await this.restore(topPayload);
 
-    // 5. Deckhand's chains nothing wants any more.
-    let stale: string[] = [];
-    if (nat.serviceChains.length > wantedPresent) {
-      const wanted = new Set<string>();
-      for (const programmed of record.values()) for (const chain of programmed.chains) wanted.add(chain);
-      stale = nat.serviceChains.filter((chain) => !wanted.has(chain));
-    }
+    // 5. Deckhand's chains nothing wants any more: those declared that the record has no slot for.
+    const stale = nat.serviceChains;
     const blocked = stale.filter((chain) => nat.foreignReferences.has(chain));
     this.blockedStaleChains = blocked.length;
     if (blocked.length > 0) {
@@ -536,8 +567,6 @@ export class RuleSyncer {
       }
     }
     if (!shared) await removal.flush();
-
-    return record;
   }
 
   /** Adds the edits turning the kernel's `have` into `desired` (+ `trailer` at the end); returns how many. */
@@ -618,6 +647,7 @@ export class RuleSyncer {
                 service: svc.service,
                 chains: [],
                 digests: [],
+                slots: [],
                 rules: 0,
                 top: rules.top,
                 from: renderedFrom(svc, endpoints, ctx),
@@ -681,6 +711,7 @@ export class RuleSyncer {
       }
     });
     for (const [key, next] of updates) {
+      this.retarget(this.record.get(key), next);
       if (next) this.record.set(key, next);
       else this.record.delete(key);
     }

@@ -81,7 +81,7 @@ class CorruptingIptables implements Iptables {
     };
   }
 
-  save(table: Parameters<Iptables["save"]>[0], onLine: (line: string) => void) {
+  save(table: Parameters<Iptables["save"]>[0], onLine: Parameters<Iptables["save"]>[1]) {
     return this.inner.save(table, onLine);
   }
 

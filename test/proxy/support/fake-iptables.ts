@@ -2,7 +2,7 @@
 // enforce for the subset Deckhand uses: a restore is applied per table all or nothing; rules need their chain
 // and jump targets to exist; -D needs an identical rule; -X needs an empty, unreferenced user chain; a chain
 // line creates or flushes. It saves in iptables-save's layout. The integration tests check the real thing.
-import type { CommandResult, Iptables, RestoreSession } from "../../../src/proxy/iptables.ts";
+import type { CommandResult, Iptables, RestoreSession, SaveLine } from "../../../src/proxy/iptables.ts";
 import { RestoreError } from "../../../src/proxy/iptables.ts";
 import { BUILTIN, type TableName, tokenize, untokenize } from "../../../src/proxy/rule-tables.ts";
 import { jumpTarget, type Table } from "../../../src/proxy/rule-text.ts";
@@ -140,10 +140,13 @@ export class FakeIptables implements Iptables {
     };
   }
 
-  async save(table: Table | undefined, onLine: (line: string) => void): Promise<void> {
+  async save(table: Table | undefined, onLine: SaveLine): Promise<void> {
     this.saves++;
     for (const t of table ? [table] : (["filter", "nat", "mangle"] as const)) {
-      for (const line of this.saveLines(t)) onLine(line);
+      for (const line of this.saveLines(t)) {
+        const bytes = Buffer.from(line);
+        onLine(bytes, 0, bytes.length);
+      }
     }
   }
 
