@@ -2,8 +2,8 @@
 // whose readiness and liveness probes flap, for SOAK_MINUTES (default 30). Samples the agent's RSS, open
 // FDs and CPU (and the control plane's RSS) every SOAK_SAMPLE_SECONDS, and at the end checks that nothing
 // leaked: no container or sandbox of the node left in the runtime, no pod directory, FDs back near where
-// they started. Writes bench/results/soak-<runtime>.csv and .png (one panel per series) and exits non-zero
-// on a leak.
+// they started, the control plane's peak RSS in the last third of the run within 1.5× the first third's.
+// Writes bench/results/soak-<runtime>.csv and .png (one panel per series) and exits non-zero on a leak.
 //
 //   npm run soak                                   (30 minutes on Docker)
 //   SOAK_MINUTES=2 SOAK_RUNTIME=cri npm run soak   (a short run on the CRI runtime)
@@ -33,6 +33,8 @@ const BATCH = Number(process.env.SOAK_BATCH ?? 5);
 const FLAPPERS = 3;
 /** Open FDs may end this much above the first sample after warm-up (sockets, watch streams come and go). */
 const FD_BOUND = 25;
+/** The control plane's peak RSS in the last third of the run may be at most this times the first third's. */
+const CP_GROWTH_BOUND = 1.5;
 const CLOCK_TICKS = 100;
 const RESULTS = join(import.meta.dirname, "results");
 
@@ -209,11 +211,25 @@ async function main(): Promise<void> {
     await sample();
     const warm = samples[Math.min(1, samples.length - 1)] as Sample;
     const last = samples.at(-1) as Sample;
+    // The control plane's memory is bounded by its watch cache window (75 s of events) and the event TTL
+    // (1 h): its peak over the last third of the run stays near the first third's.
+    const third = Math.max(1, Math.floor(samples.length / 3));
+    const cpPeak = (from: number, to: number) =>
+      Math.max(...samples.slice(from, to).map((s) => s.controlPlaneRssMiB));
+    const cpFirstPeak = cpPeak(0, third);
+    const cpLastPeak = cpPeak(samples.length - third, samples.length);
     const leaks = {
       runtimeObjects: exitCode === 0 ? 0 : 1,
       fdGrowth: last.agentFds - warm.agentFds,
       rssGrowthMiB: Math.round((last.agentRssMiB - warm.agentRssMiB) * 10) / 10,
+      controlPlanePeakMiB: { firstThird: cpFirstPeak, lastThird: cpLastPeak },
     };
+    if (cpLastPeak > CP_GROWTH_BOUND * cpFirstPeak) {
+      exitCode = 1;
+      console.error(
+        `soak: the control plane's RSS peaked at ${cpLastPeak} MiB in the last third, over ${CP_GROWTH_BOUND} × the first third's ${cpFirstPeak} MiB`,
+      );
+    }
     if (leaks.fdGrowth > FD_BOUND) {
       exitCode = 1;
       console.error(
