@@ -3,8 +3,8 @@
 // process). Benchmarks build the current sources once into a directory of their own inside the repository
 // (node_modules must resolve from it), so that a stale or missing dist/ never gets measured.
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 
 const REPO_ROOT = join(import.meta.dirname, "..", "..");
 /** Ignored by git (/tmp/ in .gitignore); one per benchmark process, so that benchmarks can run side by side. */
@@ -26,6 +26,39 @@ export function buildAgent(): string {
   built = join(OUT_DIR, "cli", "main.js");
   return built;
 }
+
+/**
+ * Compiles one benchmark module and what it imports (Deckhand's sources, test support) into
+ * tmp/bench-build/<pid>/ (once per process); returns the compiled module, for a benchmark that measures its
+ * own process running Deckhand code as operators run it.
+ */
+export function buildBenchModule(entry: string): string {
+  const done = builtModules.get(entry);
+  if (done) return done;
+  const out = join(OUT_DIR, "module");
+  const config = join(OUT_DIR, "tsconfig.module.json");
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: join(REPO_ROOT, "tsconfig.json"),
+      compilerOptions: { noEmit: false, sourceMap: false, rootDir: REPO_ROOT, outDir: out },
+      files: [entry],
+      include: [],
+    }),
+  );
+  const tsc = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+  const started = performance.now();
+  execFileSync(process.execPath, [tsc, "-p", config], { stdio: "inherit" });
+  console.log(
+    `built ${relative(REPO_ROOT, entry)} into ${out} in ${Math.round((performance.now() - started) / 1000)} s`,
+  );
+  process.once("exit", () => rmSync(OUT_DIR, { recursive: true, force: true }));
+  const compiled = join(out, relative(REPO_ROOT, entry).replace(/\.ts$/, ".js"));
+  builtModules.set(entry, compiled);
+  return compiled;
+}
+const builtModules = new Map<string, string>();
 
 /** The pid of the `deckhand agent` process running for `nodeName`. */
 export function agentPid(nodeName: string): number {
