@@ -70,9 +70,13 @@ export class ChainSlots {
   private lows = new Int32Array(1024);
   private ids = new Int32Array(1024);
   private count = 0;
-  private readonly free: number[] = [];
+  /** Slots are numbered from 0 up to below `nextId`; released ones inside that range are marked free. */
   private nextId = 0;
-  /** Per slot: the save that last saw the chain declared, and the digest of its rules there. */
+  private freeCount = 0;
+  /** No slot below this one is free. */
+  private lowestFree = 0;
+  /** Per slot: free, the save that last saw the chain declared, and the digest of its rules there. */
+  private isFree = new Uint8Array(256);
   private seenIn = new Uint32Array(256);
   private digests = new Float64Array(256);
   /** The save being read; slots seen in an earlier one count as absent. */
@@ -89,8 +93,7 @@ export class ChainSlots {
     const { high, low } = this.key;
     const at = this.find(high, low);
     if (this.highs[at] !== EMPTY) return this.ids[at] as number;
-    const id = this.free.pop() ?? this.nextId++;
-    if (id >= this.seenIn.length) this.growSlots();
+    const id = this.takeSlot();
     this.seenIn[id] = 0;
     this.highs[at] = high;
     this.lows[at] = low;
@@ -104,7 +107,7 @@ export class ChainSlots {
     if (!keyOf(chain, this.key)) return;
     let at = this.find(this.key.high, this.key.low);
     if (this.highs[at] === EMPTY) return;
-    this.free.push(this.ids[at] as number);
+    this.freeSlot(this.ids[at] as number);
     this.count--;
     // Backward-shift deletion: move up every later entry of the run that would no longer be found.
     const mask = this.highs.length - 1;
@@ -157,6 +160,32 @@ export class ChainSlots {
     return this.seenIn[id] === this.save ? this.digests[id] : undefined;
   }
 
+  private takeSlot(): number {
+    if (this.freeCount === 0) {
+      if (this.nextId >= this.seenIn.length) this.growSlots();
+      return this.nextId++;
+    }
+    let id = this.lowestFree;
+    while (this.isFree[id] === 0) id++;
+    this.isFree[id] = 0;
+    this.freeCount--;
+    this.lowestFree = id + 1;
+    return id;
+  }
+
+  /** Marks `id` free; free slots at the top of the range shrink it, so churn leaves no trace. */
+  private freeSlot(id: number): void {
+    this.isFree[id] = 1;
+    this.freeCount++;
+    if (id < this.lowestFree) this.lowestFree = id;
+    while (this.nextId > 0 && this.isFree[this.nextId - 1] === 1) {
+      this.nextId--;
+      this.isFree[this.nextId] = 0;
+      this.freeCount--;
+    }
+    if (this.lowestFree > this.nextId) this.lowestFree = this.nextId;
+  }
+
   private home(high: number, low: number): number {
     return (Math.imul((high % 0x40000000) ^ low, 0x9e3779b1) >>> 0) & (this.highs.length - 1);
   }
@@ -185,6 +214,9 @@ export class ChainSlots {
   }
 
   private growSlots(): void {
+    const isFree = new Uint8Array(this.isFree.length * 2);
+    isFree.set(this.isFree);
+    this.isFree = isFree;
     const seenIn = new Uint32Array(this.seenIn.length * 2);
     seenIn.set(this.seenIn);
     this.seenIn = seenIn;

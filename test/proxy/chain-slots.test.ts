@@ -42,6 +42,19 @@ describe("ChainSlots", () => {
     );
   });
 
+  it("reuses released slots and shrinks back when the top ones are released, leaving no trace of churn", () => {
+    const slots = new ChainSlots();
+    const ids = names.slice(0, 10).map((name) => slots.claim(name));
+    expect(ids).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    slots.release(names[3] as string);
+    slots.release(names[6] as string);
+    expect(slots.claim(names[20] as string)).toBe(3);
+    expect(slots.claim(names[21] as string)).toBe(6);
+    for (const i of [9, 0, 20, 5, 1, 2, 8, 21, 4, 7]) slots.release(names[i] as string);
+    expect(slots.size).toBe(0);
+    expect(slots.claim(names[30] as string)).toBe(0);
+  });
+
   it("reads names from save lines, and forgets what the previous save had", () => {
     const slots = new ChainSlots();
     const [a, b] = names as [string, string];
