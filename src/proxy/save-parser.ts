@@ -39,11 +39,18 @@ export interface SaveParserOptions {
   slots?: ChainSlots;
 }
 
-/** Whether bytes[start, end) is "-A <chain> …" for the chain named `chain`. */
-function isRuleOf(bytes: Uint8Array, start: number, end: number, chain: Uint8Array): boolean {
-  const after = start + 3 + chain.length;
+/** Whether bytes[start, end) is "-A <chain> …" for the chain named by name[at, at + length). */
+function isRuleOf(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  name: Uint8Array,
+  at: number,
+  length: number,
+) {
+  const after = start + 3 + length;
   if (after >= end || bytes[after] !== 32 || bytes[start] !== 45 || bytes[start + 1] !== 65) return false;
-  for (let i = 0; i < chain.length; i++) if (bytes[start + 3 + i] !== chain[i]) return false;
+  for (let i = 0; i < length; i++) if (bytes[start + 3 + i] !== name[at + i]) return false;
   return bytes[start + 2] === 32;
 }
 
@@ -56,10 +63,15 @@ export class SaveParser {
     foreignReferences: new Set(),
   };
   private readonly options: SaveParserOptions;
-  private digestChain: string | undefined;
-  /** The bytes of `digestChain`'s name, to tell its next rules without decoding them. */
-  private digestName: Uint8Array | undefined;
+  /**
+   * The per-service chain being digested: its name where it was read (to tell its next rules without
+   * decoding them), and its slot, or (a chain the syncer does not want) its name as a string.
+   */
+  private nameBytes: Uint8Array | undefined;
+  private nameStart = 0;
+  private nameLength = 0;
   private digestSlot: number | undefined;
+  private digestChain: string | undefined;
   private readonly digest = new Digest();
   private readonly slots: ChainSlots | undefined;
 
@@ -76,9 +88,9 @@ export class SaveParser {
   line(bytes: Buffer, start: number, end: number): void {
     const t = this.table;
     // The next rule of the per-service chain being digested (most lines): no copy, no lookup.
-    const current = this.digestName;
-    if (current !== undefined && isRuleOf(bytes, start, end, current)) {
-      this.digest.addBytes(bytes, start + 4 + current.length, end);
+    const name = this.nameBytes;
+    if (name !== undefined && isRuleOf(bytes, start, end, name, this.nameStart, this.nameLength)) {
+      this.digest.addBytes(bytes, start + 4 + this.nameLength, end);
       return;
     }
     if (bytes[start] === 58 /* : */) {
@@ -94,14 +106,20 @@ export class SaveParser {
       return;
     }
     if (bytes[start] !== 45 /* - */ || bytes[start + 1] !== 65 /* A */ || bytes[start + 2] !== 32) return;
+    // iptables-save (legacy and nft) prints all declarations, then each chain's rules together. The first
+    // rule of a chain the syncer wants starts its digest, still without decoding.
+    const slot = this.slots?.slotAt(bytes, start + 3, end);
+    if (slot !== undefined) {
+      const space = bytes.indexOf(32, start + 3);
+      const nameEnd = space < 0 || space > end ? end : space;
+      this.startDigest(bytes, start + 3, nameEnd - start - 3, slot, undefined);
+      this.digest.addBytes(bytes, nameEnd + 1, end);
+      return;
+    }
     const line = bytes.toString("utf8", start, end);
     const chain = chainOf(line);
     if (isServiceChainName(chain) && !this.options.keepServiceChainRules) {
-      // iptables-save (legacy and nft) prints all declarations, then each chain's rules together.
-      this.flushDigest();
-      this.digestChain = chain;
-      this.digestName = bytes.subarray(start + 3, start + 3 + Buffer.byteLength(chain));
-      this.digestSlot = this.slots?.slotAt(bytes, start + 3, end);
+      this.startDigest(bytes, start + 3, Buffer.byteLength(chain), undefined, chain);
       this.digest.add(line);
     } else if (this.options.keepRules(chain) || isServiceChainName(chain)) {
       let list = t.rules.get(chain);
@@ -117,12 +135,28 @@ export class SaveParser {
     }
   }
 
+  private startDigest(
+    bytes: Uint8Array,
+    nameStart: number,
+    nameLength: number,
+    slot: number | undefined,
+    chain: string | undefined,
+  ): void {
+    this.flushDigest();
+    this.nameBytes = bytes;
+    this.nameStart = nameStart;
+    this.nameLength = nameLength;
+    this.digestSlot = slot;
+    this.digestChain = chain;
+  }
+
   private flushDigest(): void {
-    if (this.digestChain === undefined) return;
+    if (this.nameBytes === undefined) return;
     if (this.digestSlot !== undefined) this.slots?.rules(this.digestSlot, this.digest.value());
-    else this.table.digests.set(this.digestChain, this.digest.value());
+    else if (this.digestChain !== undefined) this.table.digests.set(this.digestChain, this.digest.value());
+    this.nameBytes = undefined;
+    this.digestSlot = undefined;
     this.digestChain = undefined;
-    this.digestName = undefined;
     this.digest.reset();
   }
 
