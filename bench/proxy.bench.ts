@@ -18,6 +18,7 @@
 //
 // DECKHAND_BENCH_PROXY_SIZES=1000,5000 picks sizes (default 1000,5000,10000).
 // DECKHAND_BENCH_PROXY_BACKENDS=nft picks backends (default nft,legacy).
+// DECKHAND_BENCH_PROXY_RESYNCS=3: full resyncs in a row (the figure is their median).
 // DECKHAND_BENCH_PROXY_QUICK=1: Deckhand's first sync and RESYNCS (default 3) full resyncs only, each with
 // its CPU next to iptables' (no floors, no one-service changes, no settling); for profiling, minutes not
 // twenty. Printed only (bench/results/proxy.json is left alone).
@@ -327,7 +328,7 @@ interface Floors {
 interface DeckhandRun {
   firstSync: Timed & { restores: number };
   fullResync: Timed & { restores: number };
-  /** Quick mode: every full resync. */
+  /** Every full resync (fullResync holds their medians; restores in all of them). */
   resyncs?: Timed[];
   /** Not in quick mode. */
   oneServiceChange?: {
@@ -417,24 +418,32 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
     console.log(
       `  ${backend} ${count}: full resync ${resync.seconds} s, Deckhand CPU ${resync.deckhandCpuSeconds} s, iptables CPU ${resync.iptablesCpuSeconds} s (${cpuShare(resync)})`,
     );
+    // Full resyncs one after another: the first pays for garbage the first sync left; the median is the
+    // steady cost.
+    const resyncs = [resync];
+    for (let r = 1; r < RESYNCS; r++) {
+      const fulls = proxy.stats.fullSyncs;
+      const again = await timed(async () => {
+        proxy.requestFullSync();
+        await until(() => proxy.stats.fullSyncs > fulls, "the full resync");
+      });
+      console.log(
+        `  ${backend} ${count}: full resync ${again.seconds} s, Deckhand CPU ${again.deckhandCpuSeconds} s, iptables CPU ${again.iptablesCpuSeconds} s (${cpuShare(again)})`,
+      );
+      resyncs.push(again);
+    }
+    const fullResync = {
+      seconds: median(resyncs.map((t) => t.seconds)),
+      deckhandCpuSeconds: median(resyncs.map((t) => t.deckhandCpuSeconds)),
+      iptablesCpuSeconds: median(resyncs.map((t) => t.iptablesCpuSeconds)),
+      restores: proxy.stats.restores - restoresBefore,
+    };
     if (QUICK) {
-      const resyncs = [resync];
-      for (let r = 1; r < RESYNCS; r++) {
-        const fulls = proxy.stats.fullSyncs;
-        const again = await timed(async () => {
-          proxy.requestFullSync();
-          await until(() => proxy.stats.fullSyncs > fulls, "the full resync");
-        });
-        console.log(
-          `  ${backend} ${count}: full resync ${again.seconds} s, Deckhand CPU ${again.deckhandCpuSeconds} s, iptables CPU ${again.iptablesCpuSeconds} s (${cpuShare(again)})`,
-        );
-        resyncs.push(again);
-      }
       abort.abort();
       await running;
       return {
         firstSync: { ...first, restores: firstRestores },
-        fullResync: { ...resync, restores: proxy.stats.restores - restoresBefore },
+        fullResync,
         resyncs,
         memory,
         baselineRssMiB,
@@ -466,7 +475,8 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
     await running;
     return {
       firstSync: { ...first, restores: firstRestores },
-      fullResync: { ...resync, restores: proxy.stats.restores - restoresBefore },
+      fullResync,
+      resyncs,
       oneServiceChange: {
         p50Seconds: median(runs.map((r) => r.seconds)),
         p50SyncSeconds: round(median(syncSeconds)),
@@ -649,7 +659,7 @@ for (const backend of BACKENDS) {
     summary.push(
       `${name}, ${count.toLocaleString("en")} Services × ${ENDPOINTS}: first sync ${d.firstSync.seconds} s (whole-table replace floor ${f.wholeTableReplace.seconds} s${
         f.naiveNoflush ? `, naive --noflush ${f.naiveNoflush.seconds} s` : ""
-      }); full resync ${d.fullResync.seconds} s (iptables-save -t nat ${f.saveNat.seconds} s); one-service change p50 ${change?.p50Seconds} s end to end (one Service's chains floor ${f.oneServiceChains.seconds} s, upstream-style partial ${f.upstreamPartial.seconds} s); Deckhand CPU vs iptables CPU: first sync ${cpuShare(d.firstSync)}, resync ${cpuShare(d.fullResync)}; after the first sync heap ${d.memory.heapUsedMiB} MiB, RSS ${d.memory.rssMiB} MiB (peak ${d.memory.peakRssMiB} MiB); settled (${settled?.by} after ${settled?.settleSeconds} s idle) heap ${settled?.heapUsedMiB} MiB, RSS ${settled?.rssMiB} MiB, of which ${d.baselineRssMiB} MiB before the proxy started (Node running the compiled JavaScript)`,
+      }); full resync ${d.fullResync.seconds} s (median of ${d.resyncs?.length}; iptables-save -t nat ${f.saveNat.seconds} s); one-service change p50 ${change?.p50Seconds} s end to end (one Service's chains floor ${f.oneServiceChains.seconds} s, upstream-style partial ${f.upstreamPartial.seconds} s); Deckhand CPU vs iptables CPU: first sync ${cpuShare(d.firstSync)}, resync ${cpuShare(d.fullResync)}; after the first sync heap ${d.memory.heapUsedMiB} MiB, RSS ${d.memory.rssMiB} MiB (peak ${d.memory.peakRssMiB} MiB); settled (${settled?.by} after ${settled?.settleSeconds} s idle) heap ${settled?.heapUsedMiB} MiB, RSS ${settled?.rssMiB} MiB, of which ${d.baselineRssMiB} MiB before the proxy started (Node running the compiled JavaScript)`,
     );
   }
 }
