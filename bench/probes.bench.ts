@@ -183,8 +183,10 @@ try {
     if (Date.now() > readyDeadline) throw new Error(`only ${ready} of ${PODS} pods became Ready`);
     await sleep(2000);
   }
+  // Starting 100 containers keeps the machine busy for a while after the last one is Ready (the 1-minute
+  // load average was 13 in the first window after 15 s): steady state is measured, so settle longer.
   console.log(`${PODS} pods Ready; settling`);
-  await sleep(15_000);
+  await sleep(45_000);
   floor = startFloor(recorderPort, PODS);
   await sleep(3000);
   const pid = agentPid(agent.nodeName);
