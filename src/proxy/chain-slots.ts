@@ -1,6 +1,6 @@
-// The per-service chains the syncer wants, each with a slot where a full sync's iptables-save leaves what
-// the kernel has for it. The index lives as long as the syncer and changes only with the chains it wants;
-// each wanted chain's record holds its slot number, so comparing costs no lookup at all.
+// The per-service chains of the syncer's record, each with a slot where a full sync's iptables-save leaves
+// what the kernel has for it. The index lives as long as the syncer and changes only with the record; each
+// record entry holds its chains' slot numbers, so comparing costs no lookup at all.
 //
 // Reading the kernel back looks up 110,000 chain names at 10,000 Services, straight from the save's bytes.
 // A Map keyed by name strings cost ~1 µs per lookup here (every name a fresh slice of the save's text, hashed
@@ -126,6 +126,13 @@ export class ChainSlots {
     this.highs[at] = EMPTY;
   }
 
+  /** The slot of `chain`, if it has one. */
+  idOf(chain: string): number | undefined {
+    if (!keyOf(chain, this.key)) return undefined;
+    const at = this.find(this.key.high, this.key.low);
+    return this.highs[at] === EMPTY ? undefined : (this.ids[at] as number);
+  }
+
   has(chain: string): boolean {
     return keyOf(chain, this.key) && this.highs[this.find(this.key.high, this.key.low)] !== EMPTY;
   }
@@ -137,7 +144,7 @@ export class ChainSlots {
 
   /**
    * During a save: the slot of the chain named at `bytes[at]` (up to `end` or a space), or undefined when
-   * the syncer does not want it.
+   * the record has no such chain.
    */
   slotAt(bytes: Uint8Array, at: number, end: number): number | undefined {
     if (!keyAt(bytes, at, end, this.key)) return undefined;

@@ -35,7 +35,7 @@ export interface SaveParserOptions {
   ownRule?(rule: string): boolean;
   /** Keep the rules of per-service chains in full too (instead of digests only). */
   keepServiceChainRules?: boolean;
-  /** The chains the syncer wants: what the kernel has for them goes into their slots. */
+  /** The chains of the syncer's record: what the kernel has for them goes into their slots. */
   slots?: ChainSlots;
 }
 
@@ -107,7 +107,7 @@ export class SaveParser {
     }
     if (bytes[start] !== 45 /* - */ || bytes[start + 1] !== 65 /* A */ || bytes[start + 2] !== 32) return;
     // iptables-save (legacy and nft) prints all declarations, then each chain's rules together. The first
-    // rule of a chain the syncer wants starts its digest, still without decoding.
+    // rule of a chain of the record starts its digest, still without decoding.
     const slot = this.slots?.slotAt(bytes, start + 3, end);
     if (slot !== undefined) {
       const space = bytes.indexOf(32, start + 3);

@@ -378,42 +378,27 @@ export class RuleSyncer {
   }
 
   /**
-   * The record a full sync programs: every service port's chains, rendered again only when its inputs
-   * changed. It becomes the record at once (before the kernel is read, so that what the kernel has for each
-   * wanted chain lands in that chain's slot): should the sync fail, the next one is a full one again and
-   * compares this record with the kernel anew.
+   * Makes `next` the record, moving the chain slots with it; returns the chains of the old record that
+   * `next` does not want and the last save found in the kernel (stale now).
    */
-  private plan(state: ProxyState, ctx: RenderContext): void {
-    const next = new Map<string, Programmed>();
-    for (const key of [...state.ports.keys()].sort()) {
-      const svc = state.ports.get(key) as ServicePortInfo;
-      const endpoints = state.endpoints.get(key) ?? NO_ENDPOINTS;
-      const from = renderedFrom(svc, endpoints, ctx);
+  private adoptRecord(next: Map<string, Programmed>): string[] {
+    const changes: Array<[Programmed | undefined, Programmed | undefined]> = [];
+    for (const [key, programmed] of next) {
       const old = this.record.get(key);
-      if (old && sameInputs(old.from, from)) {
-        next.set(key, old);
-        continue;
-      }
-      const rules = renderServicePort(svc, endpoints, ctx);
-      const programmed: Programmed = {
-        service: svc.service,
-        chains: [],
-        digests: [],
-        slots: [],
-        rules: 0,
-        top: rules.top,
-        from,
-      };
-      for (const chain of rules.chains) {
-        programmed.chains.push(chain.name);
-        programmed.digests.push(chainDigest(chain.rules));
-        programmed.rules += chain.rules.length;
-      }
-      this.retarget(old, programmed);
-      next.set(key, programmed);
+      if (old !== programmed) changes.push([old, programmed]);
     }
-    for (const [key, old] of this.record) if (!next.has(key)) this.retarget(old, undefined);
+    for (const [key, old] of this.record) if (!next.has(key)) changes.push([old, undefined]);
+    const stale: string[] = [];
+    for (const [old, programmed] of changes) {
+      const kept = new Set(programmed?.chains);
+      old?.slots.forEach((id, i) => {
+        const chain = old.chains[i] as string;
+        if (!kept.has(chain) && this.slots.kernelDigest(id) !== undefined) stale.push(chain);
+      });
+    }
+    for (const [old, programmed] of changes) this.retarget(old, programmed);
     this.record = next;
+    return stale;
   }
 
   /** Moves the chain slots from what was programmed for a service port to what will be (either may be none). */
@@ -425,7 +410,6 @@ export class RuleSyncer {
 
   private async full(state: ProxyState, ctx: RenderContext): Promise<SyncReport> {
     const restoresBefore = this.restores;
-    this.plan(state, ctx);
     const kernel = await this.readTables();
     const report: SyncReport = {
       kind: "full",
@@ -480,15 +464,19 @@ export class RuleSyncer {
     // 3.–5. follow in the same iptables-restore process, payload after payload.
     await this.inSession(async () => {
       if (!shared && !basePayload.isEmpty) await this.restore(basePayload);
-      await this.fullServices(ctx, kernel, base, report, shared);
+      await this.fullServices(state, ctx, kernel, base, report, shared);
       await shared?.flush();
     });
     report.restores = this.restores - restoresBefore;
     return report;
   }
 
-  /** Full sync of the record's per-service chains, the top-level chains and stale chains. */
+  /**
+   * Full sync of the per-service chains, the top-level chains and stale chains; the record becomes what
+   * `state` wants once the per-service chains are written.
+   */
   private async fullServices(
+    state: ProxyState,
     ctx: RenderContext,
     kernel: Record<Table, KernelTable>,
     base: ReturnType<typeof renderBase>,
@@ -496,8 +484,9 @@ export class RuleSyncer {
     shared: Batcher | undefined,
   ): Promise<void> {
     // 3. Per-service chains whose content differs: unreachable ones in larger numbers per restore. A
-    //    service port's rules are rendered only when one of its chains is written, and dropped after, so
-    //    memory stays bounded.
+    //    service port is rendered only when its inputs changed or one of its chains is written, and its
+    //    rules are dropped after, so memory stays bounded. What the kernel has for a chain the record
+    //    already had is in its slot; for a chain new to the record, in the save's other digests.
     const nat = kernel.nat;
     const apply = (text: string) => this.restore(text);
     const create = shared ?? new Batcher(this.createBudget, apply);
@@ -505,20 +494,53 @@ export class RuleSyncer {
     const desiredTop = new Map<string, string[]>();
     for (const table of ["filter", "nat"] as const)
       for (const chain of TOP_CHAINS[table]) desiredTop.set(`${table} ${chain}`, []);
-    for (const programmed of this.record.values()) {
+    const next = new Map<string, Programmed>();
+    /** Chains new to the record that the kernel has without Deckhand knowing them: not stale. */
+    const adopted = new Set<string>();
+    const kernelDigestOf = (chain: string): number | undefined => {
+      const id = this.slots.idOf(chain);
+      if (id !== undefined) return this.slots.kernelDigest(id);
+      const digest = nat.digests.get(chain);
+      adopted.add(chain);
+      return digest;
+    };
+    for (const key of [...state.ports.keys()].sort()) {
+      const svc = state.ports.get(key) as ServicePortInfo;
+      const endpoints = state.endpoints.get(key) ?? NO_ENDPOINTS;
+      const from = renderedFrom(svc, endpoints, ctx);
+      const old = this.record.get(key);
+      let programmed: Programmed;
+      let rules: ServicePortRules | undefined;
+      let haves: Array<number | undefined> | undefined;
+      if (old && sameInputs(old.from, from)) programmed = old;
+      else {
+        rules = renderServicePort(svc, endpoints, ctx);
+        programmed = {
+          service: svc.service,
+          chains: [],
+          digests: [],
+          slots: [],
+          rules: 0,
+          top: rules.top,
+          from,
+        };
+        for (const chain of rules.chains) {
+          programmed.chains.push(chain.name);
+          programmed.digests.push(chainDigest(chain.rules));
+          programmed.rules += chain.rules.length;
+        }
+        haves = programmed.chains.map(kernelDigestOf);
+      }
+      next.set(key, programmed);
       for (const top of programmed.top) desiredTopOf(desiredTop, top).push(top.rule);
       let writes: ChainRules[] | undefined;
-      let rules: ServicePortRules | undefined;
       let fresh = true;
       const { chains, digests, slots } = programmed;
       for (let i = 0; i < chains.length; i++) {
-        const have = this.slots.kernelDigest(slots[i] as number);
+        const have = haves ? haves[i] : this.slots.kernelDigest(slots[i] as number);
         if (have !== undefined && have !== NO_RULES) fresh = false;
         if (have === digests[i]) continue;
-        if (!rules) {
-          const { svc, endpoints } = programmed.from;
-          rules = renderServicePort(svc, endpoints, ctx);
-        }
+        rules ??= renderServicePort(svc, endpoints, ctx);
         writes ??= [];
         writes.push(rules.chains[i] as ChainRules);
       }
@@ -532,6 +554,7 @@ export class RuleSyncer {
       await create.flush();
       await update.flush();
     }
+    const staleKnown = this.adoptRecord(next);
 
     // 4. The shared top-level chains: edit them rule by rule, or re-declare one when that is cheaper.
     const topPayload = shared ? await shared.next() : new PayloadBuilder();
@@ -551,8 +574,9 @@ export class RuleSyncer {
     }
     if (!shared && !topPayload.isEmpty) await this.restore(topPayload);
 
-    // 5. Deckhand's chains nothing wants any more: those declared that the record has no slot for.
-    const stale = nat.serviceChains;
+    // 5. Deckhand's chains nothing wants any more: those declared that the record had no slot for and still
+    //    does not want, and those the record stopped wanting.
+    const stale = [...nat.serviceChains.filter((chain) => !adopted.has(chain)), ...staleKnown];
     const blocked = stale.filter((chain) => nat.foreignReferences.has(chain));
     this.blockedStaleChains = blocked.length;
     if (blocked.length > 0) {

@@ -138,6 +138,30 @@ describe("RuleSyncer full sync", () => {
     expect(apiChains.length).toBeGreaterThan(2);
   });
 
+  it("in a later full sync by the same syncer, deletes the chains it stopped wanting and rewrites only changes", async () => {
+    const ipt = new FakeIptables();
+    const sy = syncer(ipt);
+    await sy.sync(
+      withPorts([
+        [web, eps("10.180.0.1")],
+        [api, eps("10.180.0.3")],
+      ]),
+      new Set(),
+    );
+    // api is gone and web has another endpoint; a full sync (not a partial one) catches up.
+    const wanted = withPorts([[web, eps("10.180.0.1", "10.180.0.2")]]);
+    sy.needFullSync = true;
+    const report = await sy.sync(wanted, new Set());
+    expect(report.kind).toBe("full");
+    expect(report.chainsDeleted).toBe(2); // api's SVC and SEP chains
+    expect(report.chainsWritten).toBe(2); // web's SVC chain and its new SEP chain
+    expect(normalized(ipt)).toEqual(await reference(wanted));
+    // And the next full sync finds nothing to do.
+    sy.needFullSync = true;
+    const again = await sy.sync(wanted, new Set());
+    expect([again.chainsWritten, again.chainsDeleted, again.topRulesChanged]).toEqual([0, 0, 0]);
+  });
+
   it("fixes duplicated jumps", async () => {
     const ipt = new FakeIptables();
     const s = withPorts([[web, eps("10.180.0.1")]]);
