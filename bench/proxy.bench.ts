@@ -409,28 +409,20 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
       `  ${backend} ${count}: first sync ${first.seconds} s (${firstRestores} restores), heap ${memory.heapUsedMiB} MiB, rss ${memory.rssMiB} MiB`,
     );
 
-    const fullsBefore = proxy.stats.fullSyncs;
-    const restoresBefore = proxy.stats.restores;
-    const resync = await timed(async () => {
-      proxy.requestFullSync();
-      await until(() => proxy.stats.fullSyncs > fullsBefore, "the full resync");
-    });
-    console.log(
-      `  ${backend} ${count}: full resync ${resync.seconds} s, Deckhand CPU ${resync.deckhandCpuSeconds} s, iptables CPU ${resync.iptablesCpuSeconds} s (${cpuShare(resync)})`,
-    );
     // Full resyncs one after another: the first pays for garbage the first sync left; the median is the
     // steady cost.
-    const resyncs = [resync];
-    for (let r = 1; r < RESYNCS; r++) {
+    const restoresBefore = proxy.stats.restores;
+    const resyncs: Timed[] = [];
+    for (let r = 0; r < RESYNCS; r++) {
       const fulls = proxy.stats.fullSyncs;
-      const again = await timed(async () => {
+      const resync = await timed(async () => {
         proxy.requestFullSync();
         await until(() => proxy.stats.fullSyncs > fulls, "the full resync");
       });
       console.log(
-        `  ${backend} ${count}: full resync ${again.seconds} s, Deckhand CPU ${again.deckhandCpuSeconds} s, iptables CPU ${again.iptablesCpuSeconds} s (${cpuShare(again)})`,
+        `  ${backend} ${count}: full resync ${resync.seconds} s, Deckhand CPU ${resync.deckhandCpuSeconds} s, iptables CPU ${resync.iptablesCpuSeconds} s (${cpuShare(resync)})`,
       );
-      resyncs.push(again);
+      resyncs.push(resync);
     }
     const fullResync = {
       seconds: median(resyncs.map((t) => t.seconds)),

@@ -103,6 +103,25 @@ function renderedFrom(
   return { svc, endpoints, largeClusterMode: ctx.largeClusterMode };
 }
 
+/** What is programmed for a service port from its rendered rules (chain names, digests and rule count). */
+function programmedFrom(svc: ServicePortInfo, from: Programmed["from"], rules: ServicePortRules): Programmed {
+  const programmed: Programmed = {
+    service: svc.service,
+    chains: [],
+    digests: [],
+    slots: [],
+    rules: 0,
+    top: rules.top,
+    from,
+  };
+  for (const chain of rules.chains) {
+    programmed.chains.push(chain.name);
+    programmed.digests.push(chainDigest(chain.rules));
+    programmed.rules += chain.rules.length;
+  }
+  return programmed;
+}
+
 function sameInputs(from: Programmed["from"], next: Programmed["from"]): boolean {
   return (
     from.svc === next.svc &&
@@ -515,20 +534,7 @@ export class RuleSyncer {
       if (old && sameInputs(old.from, from)) programmed = old;
       else {
         rules = renderServicePort(svc, endpoints, ctx);
-        programmed = {
-          service: svc.service,
-          chains: [],
-          digests: [],
-          slots: [],
-          rules: 0,
-          top: rules.top,
-          from,
-        };
-        for (const chain of rules.chains) {
-          programmed.chains.push(chain.name);
-          programmed.digests.push(chainDigest(chain.rules));
-          programmed.rules += chain.rules.length;
-        }
+        programmed = programmedFrom(svc, from, rules);
         haves = programmed.chains.map(kernelDigestOf);
       }
       next.set(key, programmed);
@@ -665,18 +671,7 @@ export class RuleSyncer {
         const svc = state.ports.get(key);
         const endpoints = state.endpoints.get(key) ?? NO_ENDPOINTS;
         const rules: ServicePortRules | undefined = svc ? renderServicePort(svc, endpoints, ctx) : undefined;
-        const next: Programmed | undefined =
-          svc && rules
-            ? {
-                service: svc.service,
-                chains: [],
-                digests: [],
-                slots: [],
-                rules: 0,
-                top: rules.top,
-                from: renderedFrom(svc, endpoints, ctx),
-              }
-            : undefined;
+        const next = svc && rules ? programmedFrom(svc, renderedFrom(svc, endpoints, ctx), rules) : undefined;
         const oldDigests = new Map<string, number>();
         for (const [i, chain] of (old?.chains ?? []).entries())
           oldDigests.set(chain, old?.digests[i] as number);
@@ -685,12 +680,8 @@ export class RuleSyncer {
         // chains go into creation payloads and its top-level rules into the last payload.
         const ops: Array<(payload: PayloadBuilder) => void> = [];
         const topOps: Array<(payload: PayloadBuilder) => void> = [];
-        for (const chain of rules?.chains ?? []) {
-          const digest = chainDigest(chain.rules);
-          next?.chains.push(chain.name);
-          next?.digests.push(digest);
-          if (next) next.rules += chain.rules.length;
-          if (oldDigests.get(chain.name) === digest) continue;
+        for (const [i, chain] of (rules?.chains ?? []).entries()) {
+          if (oldDigests.get(chain.name) === next?.digests[i]) continue;
           ops.push((p) => p.writeChain("nat", chain.name, chain.rules));
           report.chainsWritten++;
         }
