@@ -430,16 +430,17 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
       iptablesCpuSeconds: median(resyncs.map((t) => t.iptablesCpuSeconds)),
       restores: proxy.stats.restores - restoresBefore,
     };
+    const run = {
+      firstSync: { ...first, restores: firstRestores },
+      fullResync,
+      resyncs,
+      memory,
+      baselineRssMiB,
+    };
     if (QUICK) {
       abort.abort();
       await running;
-      return {
-        firstSync: { ...first, restores: firstRestores },
-        fullResync,
-        resyncs,
-        memory,
-        baselineRssMiB,
-      };
+      return run;
     }
 
     const runs: Timed[] = [];
@@ -466,9 +467,7 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
     abort.abort();
     await running;
     return {
-      firstSync: { ...first, restores: firstRestores },
-      fullResync,
-      resyncs,
+      ...run,
       oneServiceChange: {
         p50Seconds: median(runs.map((r) => r.seconds)),
         p50SyncSeconds: round(median(syncSeconds)),
@@ -476,9 +475,7 @@ async function deckhand(count: number, backend: "nft" | "legacy"): Promise<Deckh
         deckhandCpuSeconds: median(runs.map((r) => r.deckhandCpuSeconds)),
         iptablesCpuSeconds: median(runs.map((r) => r.iptablesCpuSeconds)),
       },
-      memory,
       settledMemory: settled,
-      baselineRssMiB,
     };
   } finally {
     ns.destroy();

@@ -133,10 +133,6 @@ export class ChainSlots {
     return this.highs[at] === EMPTY ? undefined : (this.ids[at] as number);
   }
 
-  has(chain: string): boolean {
-    return keyOf(chain, this.key) && this.highs[this.find(this.key.high, this.key.low)] !== EMPTY;
-  }
-
   /** Starts reading a new iptables-save: every slot counts as absent until seen. */
   beginSave(): void {
     this.save++;

@@ -138,7 +138,16 @@ export class Digest {
 
   /** Adds one "-A CHAIN …" rule of the chain; the "-A CHAIN " part is the same for all of them and skipped. */
   add(rule: string): void {
-    this.addRange(rule, rule.startsWith("-A ") ? rule.indexOf(" ", 3) + 1 : 0, rule.length);
+    let a = this.a;
+    let b = this.b;
+    for (let i = rule.startsWith("-A ") ? rule.indexOf(" ", 3) + 1 : 0; i < rule.length; i++) {
+      const c = rule.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+    this.rules++;
+    this.a = Math.imul(a ^ 10, 0x01000193);
+    this.b = Math.imul(b ^ this.rules, 0x5bd1e995);
   }
 
   /**
@@ -150,20 +159,6 @@ export class Digest {
     let b = this.b;
     for (let i = from; i < end; i++) {
       const c = bytes[i] as number;
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
-    }
-    this.rules++;
-    this.a = Math.imul(a ^ 10, 0x01000193);
-    this.b = Math.imul(b ^ this.rules, 0x5bd1e995);
-  }
-
-  /** Adds the rule whose text after "-A CHAIN " is `text` from `from` to `end`. */
-  addRange(text: string, from: number, end: number): void {
-    let a = this.a;
-    let b = this.b;
-    for (let i = from; i < end; i++) {
-      const c = text.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);
       b = Math.imul(b ^ c, 0x5bd1e995);
     }

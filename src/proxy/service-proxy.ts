@@ -98,6 +98,15 @@ export interface ServiceProxyStats {
   conntrackErrors: number;
 }
 
+/** One endpoint of a service port as the debug views show it. */
+export interface EndpointView {
+  endpoint: string;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  local: boolean;
+}
+
 /** One service port as `deckhand debug services` shows it: its address, endpoints and programmed rules. */
 export interface ServicePortView {
   service: string;
@@ -107,13 +116,7 @@ export interface ServicePortView {
   port: number;
   nodePort: number;
   externalIPs: string[];
-  endpoints: Array<{
-    endpoint: string;
-    ready: boolean;
-    serving: boolean;
-    terminating: boolean;
-    local: boolean;
-  }>;
+  endpoints: EndpointView[];
   /** nat chains programmed for it (KUBE-SVC-…, KUBE-SEP-…), and its rules in the top-level chains. */
   chains: readonly string[];
   topRules: readonly string[];

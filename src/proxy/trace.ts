@@ -3,6 +3,7 @@
 // proxy's record of what it programmed, or a live iptables-save) and runs the packet tracer over it.
 import { isIPv4, isLoopback } from "./ip.ts";
 import { nodePortIPs, type ProxyRulesConfig } from "./render.ts";
+import type { EndpointView } from "./service-proxy.ts";
 import { type Outcome, type Packet, type RuleSource, Tracer } from "./tracer.ts";
 import { type EndpointInfo, PROTOCOLS, type Protocol, type ServicePortInfo } from "./types.ts";
 
@@ -33,15 +34,8 @@ export interface TracedServicePort {
   externalTrafficPolicy: "Cluster" | "Local";
   internalTrafficPolicy: "Cluster" | "Local";
   sessionAffinitySeconds: number;
-  endpoints: Array<{
-    endpoint: string;
-    ready: boolean;
-    serving: boolean;
-    terminating: boolean;
-    local: boolean;
-    /** The traced packet can be DNATed to it. */
-    used: boolean;
-  }>;
+  /** `used`: the traced packet can be DNATed to it. */
+  endpoints: Array<EndpointView & { used: boolean }>;
 }
 
 export interface TracedOutcome {
