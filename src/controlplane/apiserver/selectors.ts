@@ -28,12 +28,17 @@ type Token =
 
 const SPECIAL = new Set(["!", "=", "(", ")", ",", ">", "<"]);
 
+/** Upstream's lexer separates tokens on these four only; any other character (\f, \v, U+00A0) is part of an identifier. */
+function isWhitespace(c: string): boolean {
+  return c === " " || c === "\t" || c === "\n" || c === "\r";
+}
+
 function tokenize(input: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < input.length) {
     const c = input[i] as string;
-    if (c === " " || c === "\t" || c === "\n" || c === "\r") {
+    if (isWhitespace(c)) {
       i++;
       continue;
     }
@@ -53,7 +58,7 @@ function tokenize(input: string): Token[] {
       continue;
     }
     let j = i;
-    while (j < input.length && !SPECIAL.has(input[j] as string) && !/\s/.test(input[j] as string)) j++;
+    while (j < input.length && !SPECIAL.has(input[j] as string) && !isWhitespace(input[j] as string)) j++;
     tokens.push({ kind: "id", value: input.slice(i, j) });
     i = j;
   }
@@ -166,8 +171,9 @@ export const EVERYTHING: LabelSelector = makeLabelSelector([]);
 
 /** Parses a `labelSelector` query parameter. */
 export function parseLabelSelector(input: string | null | undefined): LabelSelector {
-  if (input === null || input === undefined || input.trim() === "") return EVERYTHING;
+  if (input === null || input === undefined) return EVERYTHING;
   const tokens = tokenize(input);
+  if (tokens.length === 1) return EVERYTHING;
   let pos = 0;
   const peek = () => tokens[pos] as Token;
   const next = () => tokens[pos++] as Token;
