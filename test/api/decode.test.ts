@@ -80,6 +80,14 @@ describe("decode", () => {
     expect(r.value).toEqual({ metadata: { name: "x" }, spec: {}, status: {} });
   });
 
+  it("decodes a null quantity in a resource list to Go's zero Quantity, as upstream does", () => {
+    // Found by fuzzing the static-pod loader: "cpu:" with nothing after it once reached the QoS computation.
+    const pod = decode(Pod, {
+      spec: { containers: [{ name: "a", resources: { limits: { cpu: null, memory: "1Gi" } } }] },
+    }).value as { spec: { containers: { resources: unknown }[] } };
+    expect(pod.spec.containers[0]?.resources).toEqual({ limits: { cpu: "0", memory: "1Gi" } });
+  });
+
   it("canonicalizes quantities and normalizes times", () => {
     const pod = decode(Pod, {
       metadata: { creationTimestamp: "2024-05-01T12:00:00.123+02:00" },

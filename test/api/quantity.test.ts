@@ -40,5 +40,9 @@ describe("canonicalQuantity", () => {
     expect(quantityValue("500m")).toBe(0.5);
     expect(quantityValue("1Gi")).toBe(1073741824);
     expect(quantityValue("2k")).toBe(2000);
+    expect(quantityValue(2 as unknown as string)).toBe(2);
+    // Not quantities at all (a malformed object that skipped decoding): no value, no exception.
+    expect(quantityValue(null as unknown as string)).toBeUndefined();
+    expect(quantityValue({} as unknown as string)).toBeUndefined();
   });
 });

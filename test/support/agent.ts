@@ -78,20 +78,43 @@ export function describeObjects(objects: NodeObjects): string {
   return [...sandboxes, ...containers].join("; ") || "nothing";
 }
 
-/** Force-removes whatever is labelled with `nodeName` (the safety net after a failed test). */
+/**
+ * Force-removes whatever is labelled with `nodeName` (the safety net after a failed test). A container the
+ * runtime is still starting (a call from an agent killed mid-request completes in the runtime anyway) can
+ * refuse removal with "cannot delete running task" after the stop; so it lists again and retries, a few
+ * rounds, before it gives up with the last error.
+ */
 export async function removeNodeObjects(runtime: Runtime, nodeName: string): Promise<void> {
-  const { sandboxes, containers } = await nodeObjects(runtime, nodeName);
   const ignoreMissing = (error: unknown) => {
     if (!isNotFound(error)) throw error;
   };
-  for (const container of containers) {
-    await runtime.stopContainer(container.id, 0).catch(ignoreMissing);
-    await runtime.removeContainer(container.id).catch(ignoreMissing);
+  let lastError: unknown;
+  for (let round = 0; round < 5; round++) {
+    const { sandboxes, containers } = await nodeObjects(runtime, nodeName);
+    if (sandboxes.length === 0 && containers.length === 0) return;
+    lastError = undefined;
+    for (const container of containers) {
+      await runtime
+        .stopContainer(container.id, 0)
+        .then(() => runtime.removeContainer(container.id))
+        .catch(ignoreMissing)
+        .catch((error: unknown) => {
+          lastError = error;
+        });
+    }
+    for (const sandbox of sandboxes) {
+      await runtime
+        .stopPodSandbox(sandbox.id)
+        .then(() => runtime.removePodSandbox(sandbox.id))
+        .catch(ignoreMissing)
+        .catch((error: unknown) => {
+          lastError = error;
+        });
+    }
+    if (lastError === undefined) return;
+    await sleep(500 * (round + 1));
   }
-  for (const sandbox of sandboxes) {
-    await runtime.stopPodSandbox(sandbox.id).catch(ignoreMissing);
-    await runtime.removePodSandbox(sandbox.id).catch(ignoreMissing);
-  }
+  throw lastError;
 }
 
 export interface StartAgentOptions {

@@ -104,6 +104,8 @@ function fail(node: SchemaNode, value: unknown, where: Where, ctx: Context, deta
 }
 
 function zeroOf(node: SchemaNode): Json {
+  // Go's zero Quantity, which is what upstream decodes a null quantity to ("cpu: null" → "0").
+  if (schemaName(node) === QUANTITY) return "0";
   if (node.type === "string") return "";
   if (node.type === "integer" || node.type === "number") return 0;
   if (node.type === "boolean") return false;

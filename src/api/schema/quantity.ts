@@ -16,7 +16,10 @@ export interface ParsedQuantity {
   format: Format;
 }
 
+/** Parses a quantity; anything that is not one (a null or an object from a malformed manifest) is undefined. */
 export function parseQuantity(text: string): ParsedQuantity | undefined {
+  if (typeof text === "number") return Number.isFinite(text) ? parseQuantity(String(text)) : undefined;
+  if (typeof text !== "string") return undefined;
   const m = /^([+-]?)([0-9]*)(?:\.([0-9]*))?(.*)$/.exec(text.trim() === text ? text : "");
   if (!m) return undefined;
   const [, sign = "", whole = "", fraction = "", suffix = ""] = m;
