@@ -98,8 +98,8 @@ export async function removeNodeObjects(runtime: Runtime, nodeName: string): Pro
         .stopContainer(container.id, 0)
         .then(() => runtime.removeContainer(container.id))
         .catch(ignoreMissing)
-        .catch((error: unknown) => {
-          lastError = error;
+        .catch(async (error: unknown) => {
+          if (!(await deleteStuckTask(error))) lastError = error;
         });
     }
     for (const sandbox of sandboxes) {
@@ -107,14 +107,30 @@ export async function removeNodeObjects(runtime: Runtime, nodeName: string): Pro
         .stopPodSandbox(sandbox.id)
         .then(() => runtime.removePodSandbox(sandbox.id))
         .catch(ignoreMissing)
-        .catch((error: unknown) => {
-          lastError = error;
+        .catch(async (error: unknown) => {
+          if (!(await deleteStuckTask(error))) lastError = error;
         });
     }
     if (lastError === undefined) return;
     await sleep(500 * (round + 1));
   }
   throw lastError;
+}
+
+/**
+ * containerd 1.6 can leave a task in CREATED state when the agent that called StartContainer was killed
+ * mid-call (the chaos tests do that). CRI then neither stops it (StopContainer skips a container that is not
+ * running) nor removes it ("cannot delete running task"), and kubelet would be stuck the same way; only
+ * containerd's own task API removes it. Answers whether the error was that and the task is gone now.
+ */
+async function deleteStuckTask(error: unknown): Promise<boolean> {
+  const id = /cannot delete running task ([0-9a-f]{64})/.exec(String((error as Error)?.message))?.[1];
+  const endpoint = (error as { cause?: { endpoint?: unknown } }).cause?.endpoint;
+  if (!id || typeof endpoint !== "string" || !endpoint.startsWith("unix://")) return false;
+  const ctr = ["--address", endpoint.slice("unix://".length), "--namespace", "k8s.io", "task"];
+  await run("ctr", [...ctr, "kill", "--signal", "SIGKILL", id], { allowFailure: true });
+  const deleted = await run("ctr", [...ctr, "delete", "--force", id], { allowFailure: true });
+  return deleted.code === 0;
 }
 
 export interface StartAgentOptions {
