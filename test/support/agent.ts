@@ -84,53 +84,65 @@ export function describeObjects(objects: NodeObjects): string {
  * refuse removal with "cannot delete running task" after the stop; so it lists again and retries, a few
  * rounds, before it gives up with the last error.
  */
-export async function removeNodeObjects(runtime: Runtime, nodeName: string): Promise<void> {
+export async function removeNodeObjects(runtime: Runtime, nodeName: string): Promise<StuckTasks> {
   const ignoreMissing = (error: unknown) => {
     if (!isNotFound(error)) throw error;
+  };
+  const stuck: StuckTasks = [];
+  const orStuck = async (error: unknown) => {
+    const id = await deleteStuckTask(error);
+    if (id === undefined) throw error;
+    stuck.push(id);
   };
   let lastError: unknown;
   for (let round = 0; round < 5; round++) {
     const { sandboxes, containers } = await nodeObjects(runtime, nodeName);
-    if (sandboxes.length === 0 && containers.length === 0) return;
+    if (sandboxes.length === 0 && containers.length === 0) return stuck;
     lastError = undefined;
+    const remember = (error: unknown) => {
+      lastError = error;
+    };
     for (const container of containers) {
       await runtime
         .stopContainer(container.id, 0)
         .then(() => runtime.removeContainer(container.id))
         .catch(ignoreMissing)
-        .catch(async (error: unknown) => {
-          if (!(await deleteStuckTask(error))) lastError = error;
-        });
+        .catch(orStuck)
+        .catch(remember);
     }
     for (const sandbox of sandboxes) {
       await runtime
         .stopPodSandbox(sandbox.id)
         .then(() => runtime.removePodSandbox(sandbox.id))
         .catch(ignoreMissing)
-        .catch(async (error: unknown) => {
-          if (!(await deleteStuckTask(error))) lastError = error;
-        });
+        .catch(orStuck)
+        .catch(remember);
     }
-    if (lastError === undefined) return;
+    if (lastError === undefined) continue;
     await sleep(500 * (round + 1));
   }
-  throw lastError;
+  if (lastError !== undefined) throw lastError;
+  return stuck;
 }
+
+/** Containers whose task containerd had left in CREATED state, removed through containerd's own API. */
+export type StuckTasks = string[];
 
 /**
  * containerd 1.6 can leave a task in CREATED state when the agent that called StartContainer was killed
  * mid-call (the chaos tests do that). CRI then neither stops it (StopContainer skips a container that is not
  * running) nor removes it ("cannot delete running task"), and kubelet would be stuck the same way; only
- * containerd's own task API removes it. Answers whether the error was that and the task is gone now.
+ * containerd's own task API removes it. Answers the container's id when the error was that and the task is
+ * gone now.
  */
-async function deleteStuckTask(error: unknown): Promise<boolean> {
+async function deleteStuckTask(error: unknown): Promise<string | undefined> {
   const id = /cannot delete running task ([0-9a-f]{64})/.exec(String((error as Error)?.message))?.[1];
   const endpoint = (error as { cause?: { endpoint?: unknown } }).cause?.endpoint;
-  if (!id || typeof endpoint !== "string" || !endpoint.startsWith("unix://")) return false;
+  if (!id || typeof endpoint !== "string" || !endpoint.startsWith("unix://")) return undefined;
   const ctr = ["--address", endpoint.slice("unix://".length), "--namespace", "k8s.io", "task"];
   await run("ctr", [...ctr, "kill", "--signal", "SIGKILL", id], { allowFailure: true });
   const deleted = await run("ctr", [...ctr, "delete", "--force", id], { allowFailure: true });
-  return deleted.code === 0;
+  return deleted.code === 0 ? id : undefined;
 }
 
 export interface StartAgentOptions {
