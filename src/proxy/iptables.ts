@@ -122,18 +122,22 @@ interface Spawned {
   stderr: string;
 }
 
-function exec(argv: readonly string[], options: { input?: string } = {}): Promise<Spawned> {
+/** Runs a command; its stdout is collected, or goes to `stdoutFd` (a file) when given. */
+function exec(
+  argv: readonly string[],
+  options: { input?: string; stdoutFd?: number } = {},
+): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     const [command, ...args] = argv as [string, ...string[]];
-    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(command, args, { stdio: ["pipe", options.stdoutFd ?? "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8");
-    child.stderr.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => {
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk: string) => {
       stdout += chunk;
     });
-    child.stderr.on("data", (chunk: string) => {
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => {
       stderr += chunk;
     });
     child.on("error", (error) =>
@@ -142,13 +146,14 @@ function exec(argv: readonly string[], options: { input?: string } = {}): Promis
       ),
     );
     child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.on("error", () => undefined); // the child may exit before reading all input; its exit code says why
-    child.stdin.end(options.input ?? "");
+    child.stdin?.on("error", () => undefined); // the child may exit before reading all input; its exit code says why
+    child.stdin?.end(options.input ?? "");
   });
 }
 
 /** Bytes read per step from iptables-save's output file: a few dozen steps for a 10,000-Service table. */
 const SAVE_READ_CHUNK = 1024 * 1024;
+const SAVE_DIR = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 let saveFiles = 0;
 
 /**
@@ -159,28 +164,11 @@ let saveFiles = 0;
  * crash leaves nothing behind.
  */
 async function execSaveToFile(argv: readonly string[], onLine: SaveLine): Promise<Spawned> {
-  const path = join(
-    existsSync("/dev/shm") ? "/dev/shm" : tmpdir(),
-    `deckhand-save-${process.pid}-${++saveFiles}`,
-  );
+  const path = join(SAVE_DIR, `deckhand-save-${process.pid}-${++saveFiles}`);
   const file = await open(path, "w+", 0o600);
   try {
     await unlink(path);
-    const result = await new Promise<Spawned>((resolve, reject) => {
-      const [command, ...args] = argv as [string, ...string[]];
-      const child = spawn(command, args, { stdio: ["ignore", file.fd, "pipe"] });
-      let stderr = "";
-      child.stderr?.setEncoding("utf8");
-      child.stderr?.on("data", (chunk: string) => {
-        stderr += chunk;
-      });
-      child.on("error", (error) =>
-        reject(
-          new IptablesError("IPTABLES_COMMAND", `cannot run ${command}: ${error.message}`, { cause: error }),
-        ),
-      );
-      child.on("close", (code) => resolve({ code: code ?? 1, stdout: "", stderr }));
-    });
+    const result = await exec(argv, { stdoutFd: file.fd });
     if (result.code === 0) await readLines(file, onLine);
     return result;
   } finally {

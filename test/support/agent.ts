@@ -82,51 +82,35 @@ export function describeObjects(objects: NodeObjects): string {
  * Force-removes whatever is labelled with `nodeName` (the safety net after a failed test). A container the
  * runtime is still starting (a call from an agent killed mid-request completes in the runtime anyway) can
  * refuse removal with "cannot delete running task" after the stop; so it lists again and retries, a few
- * rounds, before it gives up with the last error.
+ * rounds, before it gives up with the last error. Answers the containers whose task containerd had left in
+ * CREATED state (see deleteStuckTask).
  */
-export async function removeNodeObjects(runtime: Runtime, nodeName: string): Promise<StuckTasks> {
-  const ignoreMissing = (error: unknown) => {
-    if (!isNotFound(error)) throw error;
-  };
-  const stuck: StuckTasks = [];
-  const orStuck = async (error: unknown) => {
-    const id = await deleteStuckTask(error);
-    if (id === undefined) throw error;
-    stuck.push(id);
-  };
+export async function removeNodeObjects(runtime: Runtime, nodeName: string): Promise<string[]> {
+  const stuck: string[] = [];
   let lastError: unknown;
   for (let round = 0; round < 5; round++) {
     const { sandboxes, containers } = await nodeObjects(runtime, nodeName);
     if (sandboxes.length === 0 && containers.length === 0) return stuck;
+    if (round > 0) await sleep(500 * round);
     lastError = undefined;
-    const remember = (error: unknown) => {
-      lastError = error;
-    };
-    for (const container of containers) {
-      await runtime
-        .stopContainer(container.id, 0)
-        .then(() => runtime.removeContainer(container.id))
-        .catch(ignoreMissing)
-        .catch(orStuck)
-        .catch(remember);
+    const removals = [
+      ...containers.map(
+        (c) => () => runtime.stopContainer(c.id, 0).then(() => runtime.removeContainer(c.id)),
+      ),
+      ...sandboxes.map((s) => () => runtime.stopPodSandbox(s.id).then(() => runtime.removePodSandbox(s.id))),
+    ];
+    for (const remove of removals) {
+      await remove().catch(async (error: unknown) => {
+        if (isNotFound(error)) return;
+        const id = await deleteStuckTask(error);
+        if (id === undefined) lastError = error;
+        else stuck.push(id);
+      });
     }
-    for (const sandbox of sandboxes) {
-      await runtime
-        .stopPodSandbox(sandbox.id)
-        .then(() => runtime.removePodSandbox(sandbox.id))
-        .catch(ignoreMissing)
-        .catch(orStuck)
-        .catch(remember);
-    }
-    if (lastError === undefined) continue;
-    await sleep(500 * (round + 1));
   }
   if (lastError !== undefined) throw lastError;
   return stuck;
 }
-
-/** Containers whose task containerd had left in CREATED state, removed through containerd's own API. */
-export type StuckTasks = string[];
 
 /**
  * containerd 1.6 can leave a task in CREATED state when the agent that called StartContainer was killed
