@@ -15,6 +15,8 @@ import type { Runtime } from "../src/runtime/types.ts";
 import {
   type AgentRuntimeKind,
   connectRuntime,
+  describeObjects,
+  nodeObjects,
   startAgent,
   waitForNodeReady,
 } from "../test/support/agent.ts";
@@ -113,6 +115,23 @@ async function deleteAll(api: ApiClient): Promise<void> {
 }
 
 /**
+ * Waits until the agent has removed every sandbox and container of its node. The API forgets a deleted pod
+ * once its containers have stopped; the sandboxes' teardown (network, mounts) goes on after that, and a burst
+ * measured meanwhile would pay for it, while the bare burst starts on a runtime with nothing left to remove.
+ */
+async function runtimeDrained(runtime: Runtime, nodeName: string): Promise<void> {
+  const deadline = performance.now() + 120_000;
+  for (;;) {
+    const left = await nodeObjects(runtime, nodeName);
+    if (left.sandboxes.length + left.containers.length === 0) return;
+    if (performance.now() > deadline) {
+      throw new Error(`the agent left sandboxes or containers of deleted pods: ${describeObjects(left)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
  * The same container work as one pod, through the runtime driver: sandbox, create, start. Labelled for a
  * node of its own: the agent under test would otherwise adopt these as orphans and remove them.
  */
@@ -186,6 +205,7 @@ async function benchRuntime(kind: AgentRuntimeKind, cli: string) {
     );
     await warm;
     await deleteAll(api);
+    await runtimeDrained(runtime, agent.nodeName);
 
     const sequential: number[] = [];
     for (let i = 0; i < PODS; i++) {
@@ -199,6 +219,7 @@ async function benchRuntime(kind: AgentRuntimeKind, cli: string) {
       sequential.push((await running) - start);
     }
     await deleteAll(api);
+    await runtimeDrained(runtime, agent.nodeName);
 
     const burstStart = performance.now();
     const burstTimes = await Promise.all(
