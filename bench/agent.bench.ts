@@ -15,7 +15,6 @@ import type { Runtime } from "../src/runtime/types.ts";
 import {
   type AgentRuntimeKind,
   connectRuntime,
-  describeObjects,
   nodeObjects,
   startAgent,
   waitForNodeReady,
@@ -23,6 +22,7 @@ import {
 import { startControlPlane } from "../test/support/controlplane.ts";
 import { testEnv } from "../test/support/env.ts";
 import { uniqueName } from "../test/support/names.ts";
+import { waitFor } from "../test/support/wait.ts";
 import { agentPid, buildAgent, loadAverage, processCpuSeconds, processRss } from "./support/built-agent.ts";
 
 const PODS = Number(process.env.PODS ?? 30);
@@ -120,15 +120,17 @@ async function deleteAll(api: ApiClient): Promise<void> {
  * measured meanwhile would pay for it, while the bare burst starts on a runtime with nothing left to remove.
  */
 async function runtimeDrained(runtime: Runtime, nodeName: string): Promise<void> {
-  const deadline = performance.now() + 120_000;
-  for (;;) {
-    const left = await nodeObjects(runtime, nodeName);
-    if (left.sandboxes.length + left.containers.length === 0) return;
-    if (performance.now() > deadline) {
-      throw new Error(`the agent left sandboxes or containers of deleted pods: ${describeObjects(left)}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitFor(
+    async () => {
+      const left = await nodeObjects(runtime, nodeName);
+      return left.sandboxes.length + left.containers.length === 0;
+    },
+    {
+      what: "the agent to remove the deleted pods' sandboxes and containers",
+      timeoutMs: 120_000,
+      intervalMs: 250,
+    },
+  );
 }
 
 /**
