@@ -45,6 +45,9 @@ export function podSuite(kind: AgentRuntimeKind): void {
         timeoutMs: 30_000,
       });
       expect(page).toContain("deckhand test page");
+      // Events reach the API asynchronously (as upstream's recorder sends them): the container can serve
+      // before its Started event is written.
+      await e.waitEvent("web", (ev) => ev.reason === "Started", "Started");
       const reasons = (await e.events("web")).map((ev) => ev.reason);
       expect(reasons).toEqual(expect.arrayContaining(["Pulled", "Created", "Started"]));
       expect(reasons.indexOf("Created")).toBeLessThan(reasons.indexOf("Started"));
