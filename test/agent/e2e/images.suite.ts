@@ -113,6 +113,7 @@ export function imageSuite(kind: AgentRuntimeKind): void {
       await e.createPod("present", { containers: [sleeper(image, "IfNotPresent")] });
       const present = await e.waitRunning("present");
       expect(app(present)?.imageID).not.toBe("");
+      await waitForCount(e, "present", "Pulled", 1); // events reach the API asynchronously
       const presentEvents = await e.events("present");
       expect(total(presentEvents, "Pulling")).toBe(0);
       expect(presentEvents.find((ev) => ev.reason === "Pulled")?.message).toBe(
