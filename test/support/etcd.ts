@@ -42,18 +42,31 @@ export function requireEtcd(): void {
   );
 }
 
-/** A loopback TCP port nothing listens on right now. */
+// Ports handed to servers that bind them later (agents, control planes, etcd) come from below the kernel's
+// ephemeral range (32768-60999), where no outgoing connection is ever given a source port, and each vitest
+// worker draws from a block of its own. Port 0 ("any free port") raced: between the probe and the server's
+// own bind, a parallel test could take the same port.
+const PORT_RANGE_START = 20_000;
+const PORT_BLOCK_SIZE = 1_600;
+const PORT_BLOCKS = 6;
+const portBlock = Number(process.env.VITEST_POOL_ID ?? 0) % PORT_BLOCKS;
+let nextPortOffset = Math.floor(Math.random() * PORT_BLOCK_SIZE);
+
+/** A loopback TCP port nothing listens on right now and no other test worker hands out. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < PORT_BLOCK_SIZE; attempt++) {
+    const port = PORT_RANGE_START + portBlock * PORT_BLOCK_SIZE + nextPortOffset;
+    nextPortOffset = (nextPortOffset + 1) % PORT_BLOCK_SIZE;
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free loopback port left in this worker's block (${PORT_BLOCK_SIZE} ports from block ${portBlock})`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("could not read the port of a probe listener"));
-      });
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 
