@@ -59,7 +59,9 @@ export async function freePort(): Promise<number> {
     nextPortOffset = (nextPortOffset + 1) % PORT_BLOCK_SIZE;
     if (await canListen(port)) return port;
   }
-  throw new Error(`no free loopback port left in this worker's block (${PORT_BLOCK_SIZE} ports from block ${portBlock})`);
+  throw new Error(
+    `no free loopback port left in this worker's block (${PORT_BLOCK_SIZE} ports from block ${portBlock})`,
+  );
 }
 
 function canListen(port: number): Promise<boolean> {
