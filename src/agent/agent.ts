@@ -41,6 +41,7 @@ import { pullCredentialsFor } from "./pull-secrets.ts";
 import { x509NodeAuthorizer } from "./server/authn.ts";
 import { NodeServer } from "./server/server.ts";
 import { nodeApiTls } from "./server/serving-cert.ts";
+import { ServiceCache, serviceEnvFields } from "./service-cache.ts";
 import { isMirrorPod, isStaticPod, StaticPodSource } from "./static-pods.ts";
 import { StatusManager } from "./status-manager.ts";
 import { anythingRunning, PodSyncer } from "./sync-pod.ts";
@@ -158,6 +159,8 @@ export class Agent {
         log.warn({ pod: key.name, namespace: key.namespace, err: error }, "pod status not written"),
     });
 
+    // Service links come from a watched copy of every Service, as kubelet's do (not from lists per container).
+    const services = new ServiceCache();
     const podConfigContext: PodConfigContext = {
       nodeName: config.nodeName,
       hostIPs: machine.internalIPs,
@@ -204,18 +207,20 @@ export class Agent {
         listServices: (namespace) =>
           standalone
             ? Promise.resolve([])
-            : this.lastKnown
-                .read(
-                  `services/${namespace}`,
-                  async () =>
-                    (await client.list<Service>({ version: "v1", resource: "services", namespace })).items,
-                )
-                .catch((error) => {
-                  // Never read yet and the API is unreachable: only static pods can be starting now (API pods
-                  // come from the API); they start without service links rather than not at all.
-                  if (isTransient(error)) return [];
-                  throw error;
-                }),
+            : services.hasSynced
+              ? Promise.resolve(services.list(namespace))
+              : this.lastKnown
+                  .read(
+                    `services/${namespace}`,
+                    async () =>
+                      (await client.list<Service>({ version: "v1", resource: "services", namespace })).items,
+                  )
+                  .catch((error) => {
+                    // Never read yet and the API is unreachable: only static pods can be starting now (API pods
+                    // come from the API); they start without service links rather than not at all.
+                    if (isTransient(error)) return [];
+                    throw error;
+                  }),
       },
     };
 
@@ -243,6 +248,8 @@ export class Agent {
       scopeLabels,
       runtimeName,
       readRuntimeStatus: (uid) => pleg.refresh(uid),
+      runtimeStatusForSync: (uid, newPod) => pleg.statusForSync(uid, newPod),
+      settleRuntimeStatus: (uid) => pleg.settle(uid),
       setPodStatus: (pod, status) => {
         const key = keyOf(pod);
         // A static pod without a mirror yet has nowhere to report to; the next sync after the mirror exists will.
@@ -312,7 +319,7 @@ export class Agent {
           workers.forget(uid);
           return;
         }
-        await syncer.sync(current, workerSignal);
+        await syncer.sync(current, workerSignal, reasons.includes("add"));
         history.recordSync(uid);
       }, podState),
       onError: (uid, error) => {
@@ -464,6 +471,15 @@ export class Agent {
       "agent starting",
     );
     // The agent's own Node, watched: labels an admin adds after registration count at admission.
+    const serviceReflector = new Reflector<Service>({
+      client,
+      ref: { version: "v1", resource: "services" },
+      clock: this.clock,
+      transform: serviceEnvFields,
+      handler: services,
+      onError: (error, retryInMs) =>
+        log.warn({ err: error, retryInMs }, "watch of Services (for service links) failed; retrying"),
+    });
     const nodeReflector = new Reflector<NodeObject>({
       client,
       ref: { version: "v1", resource: "nodes" },
@@ -486,6 +502,7 @@ export class Agent {
           this.serviceProxy(signal, client, machine.internalIPs, metrics, events),
           nodeManager.run(signal),
           nodeReflector.run(signal),
+          serviceReflector.run(signal),
           (async () => {
             // The Lease is owned by the Node (it goes when the Node goes): start once the Node is registered.
             await waitFor(() => nodeManager.uid !== undefined, this.clock, signal);

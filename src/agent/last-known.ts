@@ -3,10 +3,14 @@
 // kubelet serves them from informer and watch caches. This keeps the last successful answer per key and
 // returns it when a read fails transiently (unreachable, timeout, 429, 5xx). A not-found, or any other
 // answer from the server, is always the fresh truth.
+// Reads of the same key that overlap share one request: in a burst of pods of one namespace, each would
+// otherwise fetch the same kube-root-ca.crt ConfigMap (the shared answer is at most one round trip older
+// than a request of its own would be, like a watch cache's).
 import { isTransient } from "../api/client/errors.ts";
 
 export class LastKnownReads {
   private readonly values = new Map<string, unknown>();
+  private readonly inFlight = new Map<string, Promise<unknown>>();
   private readonly maxEntries: number;
 
   constructor(maxEntries = 2048) {
@@ -14,7 +18,16 @@ export class LastKnownReads {
   }
 
   /** `fetch()`'s answer, remembered under `key`; the remembered one when `fetch()` fails transiently. */
-  async read<T>(key: string, fetch: () => Promise<T>): Promise<T> {
+  read<T>(key: string, fetch: () => Promise<T>): Promise<T> {
+    let pending = this.inFlight.get(key) as Promise<T> | undefined;
+    if (!pending) {
+      pending = this.fetchAndRemember(key, fetch).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async fetchAndRemember<T>(key: string, fetch: () => Promise<T>): Promise<T> {
     try {
       const value = await fetch();
       // Re-inserting keeps the map in least-recently-answered order for eviction.

@@ -88,6 +88,15 @@ export class Pleg {
   private readonly options: Required<Omit<PlegOptions, "onError" | "onRelist">> &
     Pick<PlegOptions, "onError" | "onRelist">;
   private readonly cache = new Map<string, PodRuntimeStatus>();
+  /**
+   * Which listing each pod's cache entry (or its absence, for a pod that was in it) comes from. Listings are
+   * numbered as they start: a relist and a sync's own read of the same pod can finish in either order, and
+   * the one that listed later must win.
+   */
+  private readonly listingOf = new Map<string, number>();
+  private listings = 0;
+  /** Pods whose cache entry covers everything the agent did to them: a sync ended with a fresh read. */
+  private readonly settled = new Set<string>();
   private last: Snapshot = { states: new Map() };
   private lastRelistAt = Number.NEGATIVE_INFINITY;
   private relisted = false;
@@ -149,6 +158,7 @@ export class Pleg {
   async relist(): Promise<void> {
     const { runtime, clock } = this.options;
     const selector = { ...this.options.scope };
+    const listing = ++this.listings;
     const [sandboxes, containers] = await Promise.all([
       runtime.listPodSandboxes({ labelSelector: selector }),
       runtime.listContainers({ labelSelector: selector }),
@@ -173,12 +183,21 @@ export class Pleg {
     }
     // Changed pods are re-read a few at a time, not one after another: in a burst of new pods, every pod's
     // Running waits for this relist, and each status read is a runtime round trip.
-    const queue = [...changedPods];
+    // A pod whose cached status already shows what this relist found (a sync read it after changing it) is
+    // not read again; its events still go out.
+    const queue = [...changedPods].filter((uid) => {
+      const cached = this.cache.get(uid);
+      const found = next.states.get(uid);
+      if (!cached || !found || !showsStates(cached, found)) return true;
+      this.listingOf.set(uid, Math.max(listing, this.listingOf.get(uid) ?? 0));
+      return false;
+    });
     const reader = async () => {
       for (let uid = queue.shift(); uid !== undefined; uid = queue.shift())
-        await this.refreshPod(uid, sandboxes, containers, now);
+        await this.refreshPod(uid, sandboxes, containers, now, listing);
     };
     await Promise.all(Array.from({ length: Math.min(REFRESH_CONCURRENCY, queue.length) }, reader));
+    this.forgetGone(listing, next);
     this.last = next;
     this.lastRelistAt = now;
     this.relisted = true;
@@ -187,22 +206,60 @@ export class Pleg {
     for (const resolve of this.relistWaiters.splice(0)) resolve();
   }
 
-  private async refreshPod(uid: string, sandboxes: PodSandbox[], containers: Container[], now: number) {
+  private async refreshPod(
+    uid: string,
+    sandboxes: PodSandbox[],
+    containers: Container[],
+    now: number,
+    listing: number,
+  ) {
+    const newer = () => (this.listingOf.get(uid) ?? 0) > listing; // a newer read of this pod got there first
+    if (newer()) return;
     const status = await readPodRuntimeStatus(this.options.runtime, uid, sandboxes, containers, now);
+    if (newer()) return;
+    this.listingOf.set(uid, listing);
     if (status) this.cache.set(uid, status);
     else this.cache.delete(uid);
+  }
+
+  /** Drops the listing numbers of pods gone before this relist listed and still gone in it. */
+  private forgetGone(listing: number, next: Snapshot): void {
+    for (const [uid, of] of this.listingOf) {
+      if (of < listing && !this.cache.has(uid) && !next.states.has(uid)) this.listingOf.delete(uid);
+    }
   }
 
   /** Re-reads one pod from the runtime now (after a sync changed it) and updates the cache. */
   async refresh(uid: string): Promise<PodRuntimeStatus | undefined> {
     const { runtime, clock } = this.options;
+    this.settled.delete(uid);
     const selector = { ...this.options.scope, [RuntimeLabels.podUid]: uid };
+    const listing = ++this.listings;
     const [sandboxes, containers] = await Promise.all([
       runtime.listPodSandboxes({ labelSelector: selector }),
       runtime.listContainers({ labelSelector: selector }),
     ]);
-    await this.refreshPod(uid, sandboxes, containers, clock.now());
+    await this.refreshPod(uid, sandboxes, containers, clock.now(), listing);
     return this.cache.get(uid);
+  }
+
+  /**
+   * The pod's status for the start of a sync. When the previous sync ended with a fresh read (`settle`),
+   * the cache holds that read or a newer relist's, so no runtime call is needed (kubelet's pod cache). A pod
+   * a source has just announced has nothing in the runtime unless a relist or read has seen some of it (a
+   * restarted agent's pods, a static pod added again). Otherwise (the previous sync stopped part way) the
+   * runtime is read now.
+   */
+  statusForSync(uid: string, newPod = false): Promise<PodRuntimeStatus | undefined> {
+    if (this.settled.delete(uid)) return Promise.resolve(this.cache.get(uid));
+    if (newPod && this.relisted && !this.cache.has(uid) && !this.listingOf.has(uid))
+      return Promise.resolve(undefined);
+    return this.refresh(uid);
+  }
+
+  /** The cached status of `uid` now covers everything done to the pod: the next sync may start from it. */
+  settle(uid: string): void {
+    this.settled.add(uid);
   }
 }
 
@@ -234,6 +291,15 @@ export async function readPodRuntimeStatus(
     containers: containerStatuses.sort((a, b) => b.createdAt - a.createdAt),
     observedAt: now,
   };
+}
+
+/** Whether a cached status has exactly these sandboxes and containers in these states. */
+function showsStates(status: PodRuntimeStatus, states: ReadonlyMap<string, PlegState>): boolean {
+  if (status.sandboxes.length + status.containers.length !== states.size) return false;
+  for (const sandbox of status.sandboxes)
+    if (states.get(sandbox.id) !== (sandbox.state === "ready" ? "running" : "exited")) return false;
+  for (const container of status.containers) if (states.get(container.id) !== container.state) return false;
+  return true;
 }
 
 function snapshot(sandboxes: PodSandbox[], containers: Container[]): Snapshot {

@@ -7,7 +7,7 @@ import type { EventType, ObjectReference } from "../api/client/events.ts";
 import type { Container } from "../api/schema/core/container.ts";
 import type { Pod } from "../api/schema/core/pod-types.ts";
 import { isNotFound } from "../runtime/errors.ts";
-import type { AuthConfig, ContainerStatus, PodSandboxConfig, Runtime } from "../runtime/types.ts";
+import type { AuthConfig, ContainerStatus, Image, PodSandboxConfig, Runtime } from "../runtime/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { CrashBackoff } from "./crash-backoff.ts";
 import { computePodActions, latestByName } from "./planner.ts";
@@ -35,7 +35,12 @@ export interface SyncDeps {
   scopeLabels: Record<string, string>;
   /** containerID scheme: "containerd" or "docker". */
   runtimeName: string;
+  /** Reads the pod's runtime status now (after the agent changed it). */
   readRuntimeStatus(uid: string): Promise<PodRuntimeStatus | undefined>;
+  /** The pod's runtime status at the start of a sync: the cache when it covers the last sync, else a read. */
+  runtimeStatusForSync(uid: string, newPod: boolean): Promise<PodRuntimeStatus | undefined>;
+  /** The status last read covers everything this sync did: the next sync may start from the cache. */
+  settleRuntimeStatus(uid: string): void;
   setPodStatus(pod: Pod, status: NonNullable<Pod["status"]>): void;
   finishDeletion(pod: Pod): void;
   recordEvent(involved: ObjectReference, type: EventType, reason: string, message: string): void;
@@ -77,10 +82,10 @@ export class PodSyncer {
     this.imageBackoff = deps.imageBackoff ?? new CrashBackoff({ initialMs: 10_000, maxMs: 300_000 });
   }
 
-  /** One sync towards `pod`: plan, act, report status. */
-  async sync(pod: Pod, signal: AbortSignal): Promise<void> {
+  /** One sync towards `pod`: plan, act, report status. `newPod`: a source has just announced it. */
+  async sync(pod: Pod, signal: AbortSignal, newPod = false): Promise<void> {
     const uid = pod.metadata?.uid ?? "";
-    let runtime = await this.deps.readRuntimeStatus(uid);
+    let runtime = await this.deps.runtimeStatusForSync(uid, newPod);
     if (pod.metadata?.deletionTimestamp) {
       await this.terminate(pod, runtime, deletionGrace(pod));
       runtime = await this.deps.readRuntimeStatus(uid);
@@ -168,7 +173,14 @@ export class PodSyncer {
       if (container) await start(container, false);
     }
 
-    this.report(pod, await this.deps.readRuntimeStatus(uid), waiting);
+    const acted =
+      plan.killPod ||
+      plan.containersToKill.length > 0 ||
+      plan.createSandbox ||
+      plan.nextInitContainer !== undefined ||
+      plan.containersToStart.length > 0;
+    this.report(pod, acted ? await this.deps.readRuntimeStatus(uid) : runtime, waiting);
+    this.deps.settleRuntimeStatus(uid);
   }
 
   /** Stops everything of a pod (deletion, or gone from the sources) within the grace period. */
@@ -332,14 +344,14 @@ export class PodSyncer {
       this.event(pod, "Warning", "InspectFailed", error.message, fieldPath);
       return { reason: error.reason, message: error.message };
     }
-    const pulled = await this.ensureImage(pod, container, fieldPath, ctx.sandboxConfig);
-    if (pulled) {
+    const ensured = await this.ensureImage(pod, container, fieldPath, ctx.sandboxConfig);
+    if ("waiting" in ensured) {
       // Upstream's startContainer: every image failure also reads "Error: <reason>" (ErrImagePull,
       // ImagePullBackOff, ErrImageNeverPull).
-      this.event(pod, "Warning", "Failed", `Error: ${pulled.reason}`, fieldPath);
-      return pulled;
+      this.event(pod, "Warning", "Failed", `Error: ${ensured.waiting.reason}`, fieldPath);
+      return ensured.waiting;
     }
-    const image = await this.deps.runtime.imageStatus(container.image ?? "");
+    const image = ensured.image;
 
     let config: Awaited<ReturnType<typeof buildContainerConfig>>;
     try {
@@ -404,13 +416,13 @@ export class PodSyncer {
     return { reason: "PostStartHookError", message: failure };
   }
 
-  /** Pulls per imagePullPolicy; returns a waiting reason when the image is not (yet) there. */
+  /** Pulls per imagePullPolicy; the image's status, or why the container waits when it is not (yet) there. */
   private async ensureImage(
     pod: Pod,
     container: Container,
     fieldPath: string,
     sandboxConfig: PodSandboxConfig,
-  ): Promise<WaitingReason | undefined> {
+  ): Promise<{ image: Image | undefined } | { waiting: WaitingReason }> {
     const image = container.image ?? "";
     const uid = pod.metadata?.uid ?? "";
     const policy =
@@ -419,12 +431,12 @@ export class PodSyncer {
     const present = policy === "Always" ? undefined : await this.deps.runtime.imageStatus(image);
     if (present) {
       this.event(pod, "Normal", "Pulled", `Container image "${image}" already present on machine`, fieldPath);
-      return undefined;
+      return { image: present };
     }
     if (policy === "Never") {
       const message = `Container image "${image}" is not present with pull policy of Never`;
       this.event(pod, "Warning", "ErrImageNeverPull", message, fieldPath);
-      return { reason: "ErrImageNeverPull", message };
+      return { waiting: { reason: "ErrImageNeverPull", message } };
     }
     const key = `${uid}/image:${image}`;
     const now = this.deps.clock.now();
@@ -437,7 +449,9 @@ export class PodSyncer {
         this.event(pod, "Normal", "BackOff", message, fieldPath);
         this.deps.resyncAfter(uid, decision.remainingMs);
         // Upstream (1.32) carries the last pull error into the waiting message.
-        return { reason: "ImagePullBackOff", message: `${message}: ErrImagePull: ${failed.message}` };
+        return {
+          waiting: { reason: "ImagePullBackOff", message: `${message}: ErrImagePull: ${failed.message}` },
+        };
       }
     }
     this.event(pod, "Normal", "Pulling", `Pulling image "${image}"`, fieldPath);
@@ -448,7 +462,8 @@ export class PodSyncer {
       try {
         await this.deps.runtime.pullImage(image, auth, sandboxConfig);
         const seconds = ((this.deps.clock.now() - started) / 1000).toFixed(3);
-        const size = (await this.deps.runtime.imageStatus(image))?.sizeBytes;
+        const pulled = await this.deps.runtime.imageStatus(image);
+        const size = pulled?.sizeBytes;
         this.event(
           pod,
           "Normal",
@@ -458,7 +473,7 @@ export class PodSyncer {
         );
         this.imageBackoff.forget(key);
         this.pullFailures.delete(key);
-        return undefined;
+        return { image: pulled };
       } catch (error) {
         lastError = error;
       }
@@ -471,7 +486,7 @@ export class PodSyncer {
     this.pullFailures.set(key, { at: failedAt, message });
     this.deps.resyncAfter(uid, this.imageBackoff.currentDelay(key));
     // As upstream: the waiting message is the runtime's error itself.
-    return { reason: "ErrImagePull", message };
+    return { waiting: { reason: "ErrImagePull", message } };
   }
 
   private scoped<T extends { labels?: Record<string, string> }>(config: T): T {

@@ -44,4 +44,35 @@ describe("LastKnownReads", () => {
     await expect(reads.read("b", () => Promise.reject(unreachable()))).rejects.toThrow();
     expect(await reads.read("a", () => Promise.reject(unreachable()))).toBe("a2");
   });
+
+  it("shares one request among overlapping reads of a key, and asks again once it answered", async () => {
+    const reads = new LastKnownReads();
+    let fetches = 0;
+    let answer!: (value: string) => void;
+    const slow = () => {
+      fetches++;
+      return new Promise<string>((resolve) => {
+        answer = resolve;
+      });
+    };
+    const first = reads.read("k", slow);
+    const second = reads.read("k", slow);
+    const other = reads.read("other", async () => "o");
+    answer("v1");
+    expect(await Promise.all([first, second, other])).toEqual(["v1", "v1", "o"]);
+    expect(fetches).toBe(1);
+    expect(await reads.read("k", async () => "v2")).toBe("v2");
+  });
+
+  it("gives every overlapping reader the failure of the shared request", async () => {
+    const reads = new LastKnownReads();
+    let fail!: (error: Error) => void;
+    const failing = () =>
+      new Promise<string>((_resolve, reject) => {
+        fail = reject;
+      });
+    const both = [reads.read("k", failing), reads.read("k", failing)];
+    fail(status(403));
+    for (const read of both) await expect(read).rejects.toThrow(/403/);
+  });
 });

@@ -116,3 +116,129 @@ describe("Pleg.relist", () => {
     expect(pleg.healthy().message).toContain("PLEG is not healthy: pleg was last seen active 181s ago");
   });
 });
+
+/** listingRuntime that counts its calls. */
+function countingRuntime(state: { sandboxes: PodSandbox[]; containers: Container[] }) {
+  const inner = listingRuntime(state);
+  const calls = { count: 0 };
+  const runtime = new Proxy(inner, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.count++;
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { runtime, calls };
+}
+
+describe("Pleg.statusForSync (the pod cache a sync starts from)", () => {
+  const newPleg = (state: { sandboxes: PodSandbox[]; containers: Container[] }) => {
+    const { runtime, calls } = countingRuntime(state);
+    const pleg = new Pleg({ runtime, clock: new ManualClock(), onEvents: () => undefined });
+    return { pleg, calls };
+  };
+
+  it("reads the runtime unless the last sync of the pod settled the cache, once per settle", async () => {
+    const state = {
+      sandboxes: [sandbox("s1", "u1", "ready")],
+      containers: [container("c1", "u1", "running")],
+    };
+    const { pleg, calls } = newPleg(state);
+    await pleg.relist();
+    calls.count = 0;
+    expect((await pleg.statusForSync("u1"))?.containers.map((c) => c.id)).toEqual(["c1"]);
+    expect(calls.count).toBeGreaterThan(0);
+
+    pleg.settle("u1");
+    calls.count = 0;
+    expect((await pleg.statusForSync("u1"))?.containers.map((c) => c.id)).toEqual(["c1"]);
+    expect(calls.count).toBe(0);
+    // The settle was used up: that sync may have changed the pod.
+    await pleg.statusForSync("u1");
+    expect(calls.count).toBeGreaterThan(0);
+  });
+
+  it("a fresh read clears the settle (the pod is being changed)", async () => {
+    const state = { sandboxes: [sandbox("s1", "u1", "ready")], containers: [] as Container[] };
+    const { pleg, calls } = newPleg(state);
+    pleg.settle("u1");
+    await pleg.refresh("u1");
+    calls.count = 0;
+    await pleg.statusForSync("u1");
+    expect(calls.count).toBeGreaterThan(0);
+  });
+
+  it("starts a newly announced pod from nothing after a relist, but only if no relist or read saw it", async () => {
+    const state = { sandboxes: [sandbox("s1", "u1", "ready")], containers: [] as Container[] };
+    const { pleg, calls } = newPleg(state);
+    // Before the first relist the runtime may hold a restarted agent's pods: read.
+    expect(await pleg.statusForSync("u2", true)).toBeUndefined();
+    expect(calls.count).toBeGreaterThan(0);
+    await pleg.relist();
+    calls.count = 0;
+    expect(await pleg.statusForSync("u3", true)).toBeUndefined();
+    expect(calls.count).toBe(0);
+    // u1 has a sandbox (an agent restart adopting it): read even though a source calls it new.
+    expect((await pleg.statusForSync("u1", true))?.sandboxes.map((s) => s.id)).toEqual(["s1"]);
+    expect(calls.count).toBeGreaterThan(0);
+  });
+
+  it("an older relist read that finishes last does not replace a newer read of the pod", async () => {
+    const state = { sandboxes: [sandbox("s1", "u1", "ready")], containers: [] as Container[] };
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const inner = listingRuntime(state);
+    let holdStatus = true;
+    const runtime = {
+      ...inner,
+      listPodSandboxes: inner.listPodSandboxes,
+      listContainers: inner.listContainers,
+      containerStatus: inner.containerStatus,
+      podSandboxStatus: async (id: string) => {
+        if (holdStatus) {
+          holdStatus = false;
+          await gate;
+        }
+        return inner.podSandboxStatus(id);
+      },
+    } as Runtime;
+    const pleg = new Pleg({ runtime, clock: new ManualClock(), onEvents: () => undefined });
+    // The relist lists (sandbox only) and waits in its status read…
+    const relist = pleg.relist();
+    await new Promise((resolve) => setImmediate(resolve));
+    // …meanwhile a sync starts a container and reads the pod again.
+    state.containers.push(container("c1", "u1", "running"));
+    expect((await pleg.refresh("u1"))?.containers.map((c) => c.id)).toEqual(["c1"]);
+    release();
+    await relist;
+    expect(pleg.podStatus("u1")?.containers.map((c) => c.id)).toEqual(["c1"]);
+  });
+
+  it("does not read again a changed pod whose cached status already shows what the relist found", async () => {
+    const state = {
+      sandboxes: [sandbox("s1", "u1", "ready")],
+      containers: [container("c1", "u1", "running")],
+    };
+    const events: PodLifecycleEvent[] = [];
+    const { runtime, calls } = countingRuntime(state);
+    const pleg = new Pleg({ runtime, clock: new ManualClock(), onEvents: (e) => events.push(...e) });
+    await pleg.refresh("u1"); // a sync read the pod after starting it
+    calls.count = 0;
+    await pleg.relist();
+    expect(calls.count).toBe(2); // the two lists only
+    expect(events.map((e) => `${e.containerId}:${e.type}`)).toEqual([
+      "s1:ContainerStarted",
+      "c1:ContainerStarted",
+    ]);
+    state.containers[0] = container("c1", "u1", "exited");
+    calls.count = 0;
+    await pleg.relist();
+    expect(calls.count).toBe(4); // and the pod's statuses, now that it differs
+    expect(pleg.podStatus("u1")?.containers[0]?.state).toBe("exited");
+  });
+});
