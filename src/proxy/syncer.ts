@@ -514,14 +514,9 @@ export class RuleSyncer {
     for (const table of ["filter", "nat"] as const)
       for (const chain of TOP_CHAINS[table]) desiredTop.set(`${table} ${chain}`, []);
     const next = new Map<string, Programmed>();
-    /** Chains new to the record that the kernel has without Deckhand knowing them: not stale. */
-    const adopted = new Set<string>();
     const kernelDigestOf = (chain: string): number | undefined => {
       const id = this.slots.idOf(chain);
-      if (id !== undefined) return this.slots.kernelDigest(id);
-      const digest = nat.digests.get(chain);
-      adopted.add(chain);
-      return digest;
+      return id !== undefined ? this.slots.kernelDigest(id) : nat.digests.get(chain);
     };
     for (const key of [...state.ports.keys()].sort()) {
       const svc = state.ports.get(key) as ServicePortInfo;
@@ -581,8 +576,11 @@ export class RuleSyncer {
     if (!shared && !topPayload.isEmpty) await this.restore(topPayload);
 
     // 5. Deckhand's chains nothing wants any more: those declared that the record had no slot for and still
-    //    does not want, and those the record stopped wanting.
-    const stale = [...nat.serviceChains.filter((chain) => !adopted.has(chain)), ...staleKnown];
+    //    does not want (every chain the record wants has a slot now), and those the record stopped wanting.
+    const stale = [
+      ...nat.serviceChains.filter((chain) => this.slots.idOf(chain) === undefined),
+      ...staleKnown,
+    ];
     const blocked = stale.filter((chain) => nat.foreignReferences.has(chain));
     this.blockedStaleChains = blocked.length;
     if (blocked.length > 0) {
