@@ -75,24 +75,24 @@ export class PayloadBuilder {
   }
 
   text(): string {
-    const out: string[] = [];
-    // Appending with loops: one payload can hold hundreds of thousands of lines (too many for push(...xs)).
+    // One join per list (native, and a payload can hold hundreds of thousands of lines), then the pieces.
+    const parts: string[] = [];
     const append = (lines: readonly string[]) => {
-      for (const line of lines) out.push(line);
+      if (lines.length > 0) parts.push(lines.join("\n"));
     };
     for (const table of TABLE_ORDER) {
       const ops = this.tables.get(table);
       if (!ops) continue;
-      out.push(`*${table}`);
+      parts.push(`*${table}`);
       append(ops.declares);
       append(ops.rules);
       append(ops.deletes);
       append(ops.inserts);
       append(ops.removeChains);
-      out.push("COMMIT");
+      parts.push("COMMIT");
     }
-    out.push("");
-    return out.join("\n");
+    parts.push("");
+    return parts.join("\n");
   }
 }
 

@@ -39,18 +39,11 @@ export interface SaveParserOptions {
   slots?: ChainSlots;
 }
 
-/** Whether bytes[start, end) is "-A <chain> …" for the chain named by name[at, at + length). */
-function isRuleOf(
-  bytes: Uint8Array,
-  start: number,
-  end: number,
-  name: Uint8Array,
-  at: number,
-  length: number,
-) {
+/** Whether bytes[start, end) is "-A <chain> …" for the chain named by name[0, length). */
+function isRuleOf(bytes: Uint8Array, start: number, end: number, name: Uint8Array, length: number) {
   const after = start + 3 + length;
   if (after >= end || bytes[after] !== 32 || bytes[start] !== 45 || bytes[start + 1] !== 65) return false;
-  for (let i = 0; i < length; i++) if (bytes[start + 3 + i] !== name[at + i]) return false;
+  for (let i = 0; i < length; i++) if (bytes[start + 3 + i] !== name[i]) return false;
   return bytes[start + 2] === 32;
 }
 
@@ -64,11 +57,12 @@ export class SaveParser {
   };
   private readonly options: SaveParserOptions;
   /**
-   * The per-service chain being digested: its name where it was read (to tell its next rules without
-   * decoding them), and its slot, or (a chain the syncer does not want) its name as a string.
+   * The per-service chain being digested: its name's bytes (copied: the line's bytes are reused after the
+   * call), to tell its next rules without decoding them, and its slot, or (a chain the syncer does not want)
+   * its name as a string.
    */
   private nameBytes: Uint8Array | undefined;
-  private nameStart = 0;
+  private nameBuffer = new Uint8Array(64);
   private nameLength = 0;
   private digestSlot: number | undefined;
   private digestChain: string | undefined;
@@ -89,7 +83,7 @@ export class SaveParser {
     const t = this.table;
     // The next rule of the per-service chain being digested (most lines): no copy, no lookup.
     const name = this.nameBytes;
-    if (name !== undefined && isRuleOf(bytes, start, end, name, this.nameStart, this.nameLength)) {
+    if (name !== undefined && isRuleOf(bytes, start, end, name, this.nameLength)) {
       this.digest.addBytes(bytes, start + 4 + this.nameLength, end);
       return;
     }
@@ -143,8 +137,9 @@ export class SaveParser {
     chain: string | undefined,
   ): void {
     this.flushDigest();
-    this.nameBytes = bytes;
-    this.nameStart = nameStart;
+    if (nameLength > this.nameBuffer.length) this.nameBuffer = new Uint8Array(nameLength * 2);
+    this.nameBuffer.set(bytes.subarray(nameStart, nameStart + nameLength));
+    this.nameBytes = this.nameBuffer;
     this.nameLength = nameLength;
     this.digestSlot = slot;
     this.digestChain = chain;

@@ -415,6 +415,9 @@ export class RuleSyncer {
         if (!kept.has(chain) && this.slots.kernelDigest(id) !== undefined) stale.push(chain);
       });
     }
+    let chains = 0;
+    for (const programmed of next.values()) chains += programmed.chains.length;
+    this.slots.reserve(chains);
     for (const [old, programmed] of changes) this.retarget(old, programmed);
     this.record = next;
     return stale;

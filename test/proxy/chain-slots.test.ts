@@ -79,3 +79,18 @@ describe("ChainSlots", () => {
     expect(() => slots.claim("KUBE-SERVICES")).toThrow(/not a per-service chain/);
   });
 });
+
+describe("ChainSlots.reserve", () => {
+  it("keeps every slot when the table grows ahead of a large claim", () => {
+    const slots = new ChainSlots();
+    const names = Array.from({ length: 3000 }, (_, i) =>
+      endpointChainName(`ns/svc${i}:http`, "tcp", `10.0.${i >> 8}.${i & 255}:80`),
+    );
+    const before = names.slice(0, 100).map((name) => slots.claim(name));
+    slots.reserve(names.length);
+    expect(names.slice(0, 100).map((name) => slots.idOf(name))).toEqual(before);
+    const after = names.map((name) => slots.claim(name));
+    expect(new Set(after).size).toBe(names.length);
+    expect(names.map((name) => slots.idOf(name))).toEqual(after);
+  });
+});

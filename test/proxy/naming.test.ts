@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { endpointChainName, servicePortChains } from "../../src/proxy/chain-names.ts";
+import { endpointChainName, flat, servicePortChains } from "../../src/proxy/chain-names.ts";
 import { canonicalCidr, cidrContains } from "../../src/proxy/ip.ts";
 import { deleteForm, insertFirstForm, jumpTarget, probability } from "../../src/proxy/rule-text.ts";
 
@@ -54,5 +54,13 @@ describe("rule text helpers", () => {
     expect(cidrContains("10.0.0.0/8", "11.0.0.1")).toBe(false);
     expect(cidrContains("0.0.0.0/0", "8.8.8.8")).toBe(true);
     expect(() => canonicalCidr("fe80::1/64")).toThrow(/not an IPv4/);
+  });
+});
+
+describe("flat", () => {
+  it("keeps chain names, addresses and ports as they are, in one piece", () => {
+    const port = 8080;
+    for (const text of [`10.244.${port % 7}.12:${port}`, `KUBE-SEP-${"ABCDEFGH234567QR"}`, "10.0.0.1"])
+      expect(flat(text)).toBe(text);
   });
 });
