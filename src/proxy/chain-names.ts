@@ -35,10 +35,19 @@ const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /** First 16 characters of base32(sha256(text)): 80 bits, the first 10 bytes. */
 export function hash16(text: string): string {
+  return hashedName("", text);
+}
+
+/**
+ * `prefix` followed by hash16(text), built as one flat string: the proxy keeps one for every endpoint
+ * chain, and concatenating the pieces would make a tree of them to flatten afterwards.
+ */
+function hashedName(prefix: string, text: string): string {
   // As a "binary" (latin1) string, one character per byte: several times cheaper than allocating a Buffer per hash.
   const digest = hash("sha256", text, "binary");
-  const codes = new Array<number>(16);
+  const codes = new Array<number>(prefix.length + 16);
   let n = 0;
+  for (; n < prefix.length; n++) codes[n] = prefix.charCodeAt(n);
   let bits = 0;
   let value = 0;
   for (let i = 0; i < 10; i++) {
@@ -49,7 +58,6 @@ export function hash16(text: string): string {
       bits -= 5;
     }
   }
-  // One flat string (not a chain of 16 one-character pieces): names are kept for every programmed chain.
   return String.fromCharCode(...codes);
 }
 
@@ -91,7 +99,7 @@ export function flat(text: string): string {
 
 /** KUBE-SEP-…: one endpoint ("ip:port") of one service port. */
 export function endpointChainName(servicePortName: string, protocol: string, endpoint: string): string {
-  return flat(SEP_PREFIX + hash16(servicePortName + protocol.toLowerCase() + endpoint));
+  return hashedName(SEP_PREFIX, servicePortName + protocol.toLowerCase() + endpoint);
 }
 
 /** A per-service or per-endpoint chain (the prefixes upstream cleans up). */

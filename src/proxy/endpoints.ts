@@ -25,23 +25,25 @@ export function sliceKey(slice: EndpointSlice): string {
   return `${slice.metadata?.namespace ?? ""}/${slice.metadata?.name ?? ""}`;
 }
 
+/** An endpoint of the slice before a port is chosen. */
+interface UsableEndpoint {
+  ip: string;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  isLocal: boolean;
+}
+
 /** One endpoint, always built with the same fields in the same order (one hidden class, fields in-object). */
-function endpointInfo(
-  ip: string,
-  port: number,
-  endpoint: string,
-  conditions: { ready: boolean; serving: boolean; terminating: boolean },
-  isLocal: boolean,
-  chain: string,
-): EndpointInfo {
+function endpointInfo(from: UsableEndpoint, port: number, endpoint: string, chain: string): EndpointInfo {
   return {
-    ip,
+    ip: from.ip,
     port,
     endpoint,
-    ready: conditions.ready,
-    serving: conditions.serving,
-    terminating: conditions.terminating,
-    isLocal,
+    ready: from.ready,
+    serving: from.serving,
+    terminating: from.terminating,
+    isLocal: from.isLocal,
     chain,
   };
 }
@@ -65,22 +67,16 @@ export function sliceInfo(slice: EndpointSlice, nodeName: string): SliceInfo | u
   const namespace = slice.metadata?.namespace ?? "";
   const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
   if (!serviceName || slice.addressType !== "IPv4") return undefined;
-  const usable: Array<{
-    ip: string;
-    conditions: { ready: boolean; serving: boolean; terminating: boolean };
-    isLocal: boolean;
-  }> = [];
+  const usable: UsableEndpoint[] = [];
   for (const endpoint of slice.endpoints ?? []) {
     const ip = endpoint.addresses?.[0];
     if (!ip || !isIPv4(ip)) continue;
     const conditions = endpoint.conditions ?? {};
     usable.push({
       ip: flat(ip),
-      conditions: {
-        ready: conditions.ready ?? true,
-        serving: conditions.serving ?? true,
-        terminating: conditions.terminating ?? false,
-      },
+      ready: conditions.ready ?? true,
+      serving: conditions.serving ?? true,
+      terminating: conditions.terminating ?? false,
       isLocal: endpoint.nodeName !== undefined && endpoint.nodeName === nodeName,
     });
   }
@@ -96,7 +92,7 @@ export function sliceInfo(slice: EndpointSlice, nodeName: string): SliceInfo | u
       const endpoint = flat(`${ep.ip}:${port.port}`);
       // The KUBE-SEP chain name is a SHA-256 hash: computed once here, not on every sync.
       const chain = endpointChainName(portName, protocol.toLowerCase(), endpoint);
-      keep(set, endpointInfo(ep.ip, port.port, endpoint, ep.conditions, ep.isLocal, chain));
+      keep(set, endpointInfo(ep, port.port, endpoint, chain));
     }
     ports.push({ key: servicePortKey(portName, protocol), endpoints: [...set.values()].sort(byEndpoint) });
   }
