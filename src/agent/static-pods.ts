@@ -1,16 +1,13 @@
 // The static-pod source: one pod per manifest file in a directory, watched with chokidar plus a periodic
 // rescan (kubelet's fileCheckFrequency, 20 s). Pods are named <name>-<node>, get a UID derived from their
 // content (an edit is a new pod: the old one stops, the new one starts) and kubelet's config annotations.
-// A malformed or invalid manifest is reported once per content and never affects the other files.
-import { createHash } from "node:crypto";
+// A malformed or invalid manifest is reported once per content and never affects the other files. Reading
+// one manifest into its pod is static-pod-manifest.ts.
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { watch } from "chokidar";
 import type { Pod } from "../api/schema/core/pod-types.ts";
-import { findResource } from "../api/schema/index.ts";
-import { prepareForCreate } from "../api/schema/validate.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
-import { parseAllYamlStrict } from "../util/yaml.ts";
 
 export const ConfigAnnotations = {
   source: "kubernetes.io/config.source",
@@ -42,69 +39,6 @@ export function isStaticPod(pod: Pod): boolean {
 
 export function isMirrorPod(pod: Pod): boolean {
   return pod.metadata?.annotations?.[ConfigAnnotations.mirror] !== undefined;
-}
-
-/** Turns one manifest's text into the static pod, or explains what is wrong with it. */
-export function staticPodFromManifest(
-  text: string,
-  file: string,
-  nodeName: string,
-  seenAt: string,
-): { pod: Pod } | { problem: string } {
-  let docs: unknown[];
-  try {
-    docs = parseAllYamlStrict(text);
-  } catch (error) {
-    return { problem: `invalid YAML/JSON: ${(error as Error).message}` };
-  }
-  docs = docs.filter((d) => d !== null && d !== undefined);
-  if (docs.length !== 1)
-    return { problem: `expected exactly one Pod in the file, found ${docs.length} documents` };
-  const raw = docs[0] as {
-    apiVersion?: string;
-    kind?: string;
-    metadata?: { name?: string; namespace?: string };
-  };
-  if (raw.kind !== "Pod" || raw.apiVersion !== "v1") {
-    return {
-      // JSON, not String(): a hand-written file can put any YAML value (even one whose toString is data) here.
-      problem: `expected apiVersion v1, kind Pod; got apiVersion ${JSON.stringify(raw.apiVersion)}, kind ${JSON.stringify(raw.kind)}`,
-    };
-  }
-  if (!raw.metadata?.name) return { problem: "metadata.name: Required value" };
-  // Named and placed before validation, as kubelet does, so that the final name is what gets checked.
-  raw.metadata = {
-    ...raw.metadata,
-    name: `${raw.metadata.name}-${nodeName}`,
-    namespace: raw.metadata.namespace || "default",
-  };
-  const def = findResource("", "v1", "pods");
-  if (!def) return { problem: "pods are not known to this build" };
-  const prepared = prepareForCreate(def, raw, { fieldValidation: "Strict" });
-  if (prepared.badRequest) return { problem: prepared.badRequest };
-  if (prepared.errors.length > 0) {
-    return { problem: prepared.errors.map((e) => `${e.field}: ${e.message}`).join("; ") };
-  }
-  const pod = prepared.obj as Pod;
-  pod.metadata ??= {};
-  const metadata = pod.metadata;
-  const spec = pod.spec as NonNullable<Pod["spec"]>;
-  spec.nodeName = nodeName;
-  // Static pods tolerate every NoExecute taint: the node must never evict them (upstream does the same).
-  spec.tolerations = [...(spec.tolerations ?? []), { operator: "Exists", effect: "NoExecute" }];
-  const uid = createHash("md5")
-    .update(JSON.stringify(pod))
-    .update(`host:${nodeName}`)
-    .update(`file:${file}`)
-    .digest("hex");
-  metadata.uid = uid;
-  metadata.annotations = {
-    ...metadata.annotations,
-    [ConfigAnnotations.source]: "file",
-    [ConfigAnnotations.hash]: uid,
-    [ConfigAnnotations.seen]: seenAt,
-  };
-  return { pod };
 }
 
 export class StaticPodSource {
@@ -184,6 +118,9 @@ export class StaticPodSource {
       present.add(file);
       const known = this.byFile.get(file);
       if (known?.text === text) continue;
+      // Loaded with the first manifest: the Pod schema (TypeBox and every type a pod embeds: ~4 MiB of heap)
+      // stays out of an agent whose directory holds none, as on most nodes.
+      const { staticPodFromManifest } = await import("./static-pod-manifest.ts");
       const result = staticPodFromManifest(text, file, nodeName, new Date(this.clock.now()).toISOString());
       if ("problem" in result) {
         this.byFile.set(file, { text, pod: undefined });

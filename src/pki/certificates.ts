@@ -1,4 +1,5 @@
 import { createHash, randomBytes, X509Certificate } from "node:crypto";
+import type * as X509 from "@peculiar/x509";
 import { parseCsrUnverified, verifyCsrSignature } from "./csr.ts";
 import { PkiError } from "./errors.ts";
 import {
@@ -10,15 +11,8 @@ import {
   signingKeyPair,
   webPublicKey,
 } from "./keys.ts";
-import {
-  type AltNames,
-  altNamesExtension,
-  readAltNames,
-  readSubject,
-  type SubjectFields,
-  subjectName,
-} from "./names.ts";
-import { x509 } from "./x509.ts";
+import { type AltNames, altNamesExtension, type SubjectFields, subjectName } from "./names.ts";
+import { loadX509, type X509Module } from "./x509.ts";
 
 /** A CA as PEM: its self-signed certificate and its private key. */
 export interface CertificateAuthority {
@@ -50,6 +44,7 @@ export async function createCertificateAuthority(options: {
   keyPem?: string;
   now?: Date;
 }): Promise<CertificateAuthority> {
+  const x509 = await loadX509();
   const keyPem = options.keyPem ?? generateKey().privateKeyPem;
   const keys = await signingKeyPair(keyPem);
   const { notBefore, notAfter } = validity(options.validityDays ?? 3650, options.now);
@@ -79,6 +74,7 @@ export async function issueCertificate(
   ca: CertificateAuthority,
   request: IssueRequest & { now?: Date },
 ): Promise<string> {
+  const x509 = await loadX509();
   let publicKeyPem = request.publicKeyPem;
   let subject: SubjectFields | undefined =
     request.commonName === undefined
@@ -89,7 +85,7 @@ export async function issueCertificate(
     if (!(await verifyCsrSignature(request.csrPem))) {
       throw new PkiError("PKI_CSR_SIGNATURE_INVALID", "the certificate request's signature does not verify");
     }
-    const csr = parseCsrUnverified(request.csrPem);
+    const csr = await parseCsrUnverified(request.csrPem);
     publicKeyPem = csr.publicKeyPem;
     subject ??= { commonName: csr.commonName, organizations: csr.organizations };
     if (request.dnsNames === undefined && request.ipAddresses === undefined) {
@@ -105,13 +101,13 @@ export async function issueCertificate(
   const caKeys = await signingKeyPair(ca.keyPem);
   const publicKey = await webPublicKey(publicKeyPem);
   const { notBefore, notAfter } = validity(request.validityDays ?? 365, request.now, request.backdateMs);
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(keyUsages(publicKeyPem), true),
-    new x509.ExtendedKeyUsageExtension(extendedKeyUsages(request.usage)),
+    new x509.KeyUsagesExtension(keyUsages(x509, publicKeyPem), true),
+    new x509.ExtendedKeyUsageExtension(extendedKeyUsages(x509, request.usage)),
     await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
   ];
-  const san = altNamesExtension(altNames);
+  const san = altNamesExtension(x509, altNames);
   if (san !== undefined) extensions.push(san);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
@@ -148,18 +144,20 @@ export interface CertificateInfo {
   serialNumber: string;
 }
 
+/** What the (first) certificate in `certPem` says: subject, SANs, validity, basic constraints, serial (lowercase hex). */
 export function certificateInfo(certPem: string): CertificateInfo {
-  const cert = parsePeculiar(certPem);
-  const basic = cert.getExtension(x509.BasicConstraintsExtension);
-  const { dnsNames, ipAddresses } = readAltNames(cert.getExtension("2.5.29.17"));
+  const cert = nodeCertificate(certPem);
+  // The legacy object's subject holds each attribute's value unescaped (an array when it repeats), unlike
+  // `subject`, which escapes as RFC 2253 does.
+  const subject = cert.toLegacyObject().subject as Record<string, string | string[] | undefined>;
   return {
-    ...readSubject(cert.subjectName),
-    dnsNames,
-    ipAddresses,
-    notBefore: cert.notBefore,
-    notAfter: cert.notAfter,
-    isCa: basic?.ca ?? false,
-    serialNumber: cert.serialNumber,
+    commonName: values(subject.CN)[0] ?? "",
+    organizations: values(subject.O),
+    ...subjectAltNames(cert.subjectAltName),
+    notBefore: cert.validFromDate,
+    notAfter: cert.validToDate,
+    isCa: cert.ca,
+    serialNumber: cert.serialNumber.toLowerCase(),
   };
 }
 
@@ -199,21 +197,67 @@ function nodeCertificate(pem: string): X509Certificate {
   }
 }
 
-function parsePeculiar(pem: string): x509.X509Certificate {
-  try {
-    return new x509.X509Certificate(pem);
-  } catch (error) {
-    throw new PkiError("PKI_INVALID_PEM", "not a PEM certificate", { cause: error });
-  }
+function values(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return typeof value === "string" ? [value] : value;
 }
 
-function keyUsages(publicKeyPem: string): x509.KeyUsageFlags {
+/**
+ * The DNS names and IP addresses in node:crypto's `subjectAltName` text: `DNS:a, IP Address:10.0.0.1`, where
+ * a value that could be misread (one holding `, ` or a quote) is a JSON string literal.
+ */
+function subjectAltNames(text: string | undefined): { dnsNames: string[]; ipAddresses: string[] } {
+  const dnsNames: string[] = [];
+  const ipAddresses: string[] = [];
+  let at = 0;
+  while (text !== undefined && at < text.length) {
+    const colon = text.indexOf(":", at);
+    if (colon < 0) break;
+    const type = text.slice(at, colon);
+    let end: number;
+    let value: string;
+    if (text[colon + 1] === '"') {
+      end = colon + 2;
+      while (end < text.length && text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      end += 1;
+      value = JSON.parse(text.slice(colon + 1, end)) as string;
+    } else {
+      end = text.indexOf(", ", colon);
+      if (end < 0) end = text.length;
+      value = text.slice(colon + 1, end);
+    }
+    if (type === "DNS") dnsNames.push(value);
+    else if (type === "IP Address") ipAddresses.push(value.includes(":") ? compressIpv6(value) : value);
+    at = end + ", ".length;
+  }
+  return { dnsNames, ipAddresses };
+}
+
+/** node:crypto writes IPv6 SANs as eight uppercase groups; this is RFC 5952's form (`fd00:10:96::1`). */
+function compressIpv6(address: string): string {
+  const groups = address.toLowerCase().split(":");
+  let start = -1;
+  let length = 0;
+  for (let i = 0; i < groups.length; ) {
+    let j = i;
+    while (j < groups.length && groups[j] === "0") j++;
+    if (j - i > length) {
+      start = i;
+      length = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  if (length < 2) return groups.join(":");
+  return `${groups.slice(0, start).join(":")}::${groups.slice(start + length).join(":")}`;
+}
+
+function keyUsages(x509: X509Module, publicKeyPem: string): X509.KeyUsageFlags {
   // RSA keys encrypt the TLS 1.2 premaster secret; ECDSA keys only sign.
   const rsa = signingAlgorithm(loadPublicKey(publicKeyPem)).name !== "ECDSA";
   return x509.KeyUsageFlags.digitalSignature | (rsa ? x509.KeyUsageFlags.keyEncipherment : 0);
 }
 
-function extendedKeyUsages(usage: CertificateUsage): string[] {
+function extendedKeyUsages(x509: X509Module, usage: CertificateUsage): string[] {
   if (usage === "server") return [x509.ExtendedKeyUsage.serverAuth];
   if (usage === "client") return [x509.ExtendedKeyUsage.clientAuth];
   return [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth];

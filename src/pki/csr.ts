@@ -1,3 +1,4 @@
+import type * as X509 from "@peculiar/x509";
 import { PkiError } from "./errors.ts";
 import { loadPrivateKey, signingAlgorithm, signingKeyPair } from "./keys.ts";
 import {
@@ -8,12 +9,13 @@ import {
   type SubjectFields,
   subjectName,
 } from "./names.ts";
-import { x509 } from "./x509.ts";
+import { loadX509, type X509Module } from "./x509.ts";
 
 /** A PKCS#10 `CERTIFICATE REQUEST` PEM for the key, subject and (optional) SANs. */
 export async function createCsr(options: SubjectFields & AltNames & { keyPem: string }): Promise<string> {
+  const x509 = await loadX509();
   const keys = await signingKeyPair(options.keyPem);
-  const san = altNamesExtension(options);
+  const san = altNamesExtension(x509, options);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: subjectName(options),
     keys,
@@ -39,32 +41,34 @@ export interface ParsedCsr {
 
 /** Parses a CSR and checks its signature (proof that the requester holds the private key). */
 export async function parseCsr(pem: string): Promise<ParsedCsr> {
-  const parsed = parseCsrUnverified(pem);
+  const parsed = await parseCsrUnverified(pem);
   if (!(await verifyCsrSignature(pem))) {
     throw new PkiError("PKI_CSR_SIGNATURE_INVALID", "the certificate request's signature does not verify");
   }
   return parsed;
 }
 
-export function parseCsrUnverified(pem: string): ParsedCsr {
-  const csr = load(pem);
+export async function parseCsrUnverified(pem: string): Promise<ParsedCsr> {
+  const x509 = await loadX509();
+  const csr = load(x509, pem);
   return {
     ...readSubject(csr.subjectName),
-    ...readAltNames(csr.getExtension("2.5.29.17")),
+    ...readAltNames(x509, csr.getExtension("2.5.29.17")),
     publicKeyPem: csr.publicKey.toString("pem"),
     publicKeyAlgorithm: csr.publicKey.algorithm.name,
   };
 }
 
 export async function verifyCsrSignature(pem: string): Promise<boolean> {
+  const x509 = await loadX509();
   try {
-    return await load(pem).verify();
+    return await load(x509, pem).verify();
   } catch {
     return false;
   }
 }
 
-function load(pem: string): x509.Pkcs10CertificateRequest {
+function load(x509: X509Module, pem: string): X509.Pkcs10CertificateRequest {
   if (!pem.includes("-----BEGIN CERTIFICATE REQUEST-----")) {
     throw new PkiError("PKI_INVALID_PEM", "not a PEM CERTIFICATE REQUEST");
   }

@@ -21,7 +21,9 @@
  *
  * Building certificates and CSRs uses @peculiar/x509 over Node's WebCrypto, because node:crypto parses
  * and verifies X.509 (X509Certificate) but cannot create certificates or requests. Parsing, hashing and
- * verification use node:crypto where it can.
+ * verification use node:crypto where it can (everything but CSRs, which node:crypto cannot read). The
+ * library is loaded on first use (./x509.ts): a process that only inspects certificates, like the node
+ * agent between rotations, never loads it.
  */
 export {
   type CertificateAuthority,

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
+import type * as X509 from "@peculiar/x509";
 import { PkiError } from "./errors.ts";
-import { x509 } from "./x509.ts";
+import type { X509Module } from "./x509.ts";
 
 export interface SubjectFields {
   commonName: string;
@@ -13,17 +14,20 @@ export interface AltNames {
 }
 
 /** Subject RDNs in Go's crypto/x509 order (O before CN), one attribute per RDN. */
-export function subjectName(subject: SubjectFields): x509.JsonName {
+export function subjectName(subject: SubjectFields): X509.JsonName {
   if (subject.commonName === "") throw new PkiError("PKI_INVALID_REQUEST", "commonName must not be empty");
   return [...(subject.organizations ?? []).map((o) => ({ O: [o] })), { CN: [subject.commonName] }];
 }
 
-export function readSubject(name: x509.Name): { commonName: string; organizations: string[] } {
+export function readSubject(name: X509.Name): { commonName: string; organizations: string[] } {
   return { commonName: name.getField("CN")[0] ?? "", organizations: name.getField("O") };
 }
 
-export function altNamesExtension(names: AltNames): x509.SubjectAlternativeNameExtension | undefined {
-  const general: x509.JsonGeneralName[] = [];
+export function altNamesExtension(
+  x509: X509Module,
+  names: AltNames,
+): X509.SubjectAlternativeNameExtension | undefined {
+  const general: X509.JsonGeneralName[] = [];
   for (const dns of names.dnsNames ?? []) {
     if (dns === "") throw new PkiError("PKI_INVALID_REQUEST", "DNS names must not be empty");
     general.push({ type: "dns", value: dns });
@@ -43,7 +47,7 @@ export interface ReadAltNames {
   uris: string[];
 }
 
-export function readAltNames(extension: x509.Extension | null): ReadAltNames {
+export function readAltNames(x509: X509Module, extension: X509.Extension | null): ReadAltNames {
   const result: ReadAltNames = { dnsNames: [], ipAddresses: [], emailAddresses: [], uris: [] };
   if (extension === null) return result;
   const san = new x509.SubjectAlternativeNameExtension(extension.rawData);

@@ -2,7 +2,8 @@ import { mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ManifestProblem, StaticPodSource, staticPodFromManifest } from "../../src/agent/static-pods.ts";
+import { staticPodFromManifest } from "../../src/agent/static-pod-manifest.ts";
+import { type ManifestProblem, StaticPodSource } from "../../src/agent/static-pods.ts";
 import type { Pod } from "../../src/api/schema/core/pod-types.ts";
 
 const manifest = (name: string, image = "deckhand.local/busybox:1.35") => `apiVersion: v1

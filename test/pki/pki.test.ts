@@ -196,6 +196,25 @@ describe("issued certificates", () => {
     expect(() => caCertHash("garbage")).toThrow(/not a PEM certificate/);
   });
 
+  it("reads SANs that node:crypto prints quoted or uncompressed, from the first certificate of a chain", async () => {
+    const { certPem } = await issueKeyAndCertificate(ca, {
+      commonName: "cn, x=y+z",
+      organizations: ["b", "a,+b"],
+      dnsNames: ["a.example, DNS:b.example", "c.example"],
+      ipAddresses: ["fd00:10:96::1", "2001:db8:0:0:a::1", "2001:db8::a:0:0:1", "fe80::"],
+      usage: "both",
+    });
+    const info = certificateInfo(`${certPem.trimEnd()}\n${ca.certPem.trimEnd()}\n`);
+    expect(info).toMatchObject({
+      commonName: "cn, x=y+z",
+      organizations: ["b", "a,+b"],
+      dnsNames: ["a.example, DNS:b.example", "c.example"],
+      ipAddresses: ["fd00:10:96::1", "2001:db8::a:0:0:1", "2001:db8::a:0:0:1", "fe80::"],
+      isCa: false,
+    });
+    expect(info.serialNumber).toBe(new X509Certificate(certPem).serialNumber.toLowerCase());
+  });
+
   it("is not issued by another CA", async () => {
     const other = await createCertificateAuthority({ commonName: "another-ca" });
     const { certPem } = await issueKeyAndCertificate(ca, { commonName: "c", usage: "client" });

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify as stringifyYaml } from "yaml";
 import { ConfigError, defaultConfig, finishConfig, parseConfigFile } from "../../src/agent/config.ts";
-import { staticPodFromManifest } from "../../src/agent/static-pods.ts";
+import { staticPodFromManifest } from "../../src/agent/static-pod-manifest.ts";
 import { fuzzRuns, reportCases } from "./support/fuzz.ts";
 
 const NODE = "fuzz-node";

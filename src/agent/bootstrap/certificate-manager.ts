@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { ApiClient } from "../../api/client/client.ts";
-import { KUBELET_SERVING_SIGNER } from "../../api/schema/certificates/csr.ts";
+import { KUBELET_SERVING_SIGNER } from "../../api/schema/certificates/csr-helpers.ts";
 import { certificateInfo } from "../../pki/index.ts";
 import type { Clock } from "../../util/clock.ts";
 import { systemClock } from "../../util/clock.ts";

@@ -4,11 +4,8 @@
 // token) and by client-certificate rotation (with the node's current certificate).
 
 import type { ApiClient } from "../../api/client/client.ts";
-import {
-  type CertificateSigningRequest,
-  csrCondition,
-  KUBELET_CLIENT_SIGNER,
-} from "../../api/schema/certificates/csr.ts";
+import type { CertificateSigningRequest } from "../../api/schema/certificates/csr.ts";
+import { csrCondition, KUBELET_CLIENT_SIGNER } from "../../api/schema/certificates/csr-helpers.ts";
 import { createCsr, generateKey, isIssuedBy, keyMatchesCertificate } from "../../pki/index.ts";
 import type { Clock } from "../../util/clock.ts";
 import { systemClock } from "../../util/clock.ts";

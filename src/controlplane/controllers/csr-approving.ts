@@ -15,13 +15,13 @@
 // Denying is never automatic: a request that does not qualify is left alone.
 
 import { isNotFound } from "../../api/client/errors.ts";
+import type { CertificateSigningRequest } from "../../api/schema/certificates/csr.ts";
 import {
-  type CertificateSigningRequest,
   csrCondition,
   KUBELET_CLIENT_SIGNER,
   KUBELET_SERVING_SIGNER,
   requestPem,
-} from "../../api/schema/certificates/csr.ts";
+} from "../../api/schema/certificates/csr-helpers.ts";
 import type { Node } from "../../api/schema/core/node-types.ts";
 import { type ParsedCsr, parseCsr } from "../../pki/index.ts";
 import {

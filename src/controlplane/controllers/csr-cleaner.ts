@@ -3,7 +3,8 @@
 // or failed one 1 h after that condition; one still pending after 24 h.
 
 import { isNotFound } from "../../api/client/errors.ts";
-import { type CertificateSigningRequest, csrCondition } from "../../api/schema/certificates/csr.ts";
+import type { CertificateSigningRequest } from "../../api/schema/certificates/csr.ts";
+import { csrCondition } from "../../api/schema/certificates/csr-helpers.ts";
 import { certificateExpiry } from "../../pki/index.ts";
 import { type ControllerContext, RESOURCES } from "./machinery/context.ts";
 import { ControllerLoop, type SyncResult } from "./machinery/controller.ts";

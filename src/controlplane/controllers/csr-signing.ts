@@ -5,13 +5,13 @@
 // retried. Validity: --cluster-signing-duration (1 year), shortened by spec.expirationSeconds, never past
 // the CA's own expiry.
 
+import type { CertificateSigningRequest } from "../../api/schema/certificates/csr.ts";
 import {
-  type CertificateSigningRequest,
   csrCondition,
   KUBELET_CLIENT_SIGNER,
   KUBELET_SERVING_SIGNER,
   requestPem,
-} from "../../api/schema/certificates/csr.ts";
+} from "../../api/schema/certificates/csr-helpers.ts";
 import { type CertificateAuthority, certificateExpiry, issueCertificate, parseCsr } from "../../pki/index.ts";
 import { kubeletClientProblem, kubeletServingProblem } from "./csr-kubelet.ts";
 import { type ControllerContext, RESOURCES } from "./machinery/context.ts";

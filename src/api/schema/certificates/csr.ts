@@ -25,14 +25,9 @@ import { defineKind } from "../kind.ts";
 import { ObjectMeta, Time } from "../meta.ts";
 import { nameIsDNSSubdomain } from "../names.ts";
 import { AGE_COLUMN, column, humanDuration, NAME_COLUMN, since } from "../printing.ts";
+import { csrCondition } from "./csr-helpers.ts";
 
 const CERTIFICATES = "io.k8s.api.certificates.v1";
-
-/** The well-known signers (upstream k8s.io/api/certificates/v1). */
-export const KUBE_APISERVER_CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client";
-export const KUBELET_CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet";
-export const KUBELET_SERVING_SIGNER = "kubernetes.io/kubelet-serving";
-export const LEGACY_UNKNOWN_SIGNER = "kubernetes.io/legacy-unknown";
 
 export const KEY_USAGES = [
   "signing",
@@ -60,8 +55,6 @@ export const KEY_USAGES = [
   "netscape sgc",
 ] as const;
 export type KeyUsage = (typeof KEY_USAGES)[number];
-
-export type CsrConditionType = "Approved" | "Denied" | "Failed";
 
 export const CertificateSigningRequestSpec = named(
   `${CERTIFICATES}.CertificateSigningRequestSpec`,
@@ -152,32 +145,6 @@ export const CertificateSigningRequest = named(
   ),
 );
 export type CertificateSigningRequest = Static<typeof CertificateSigningRequest>;
-
-// Helpers shared by the API server, the controllers and the agent ---------------------------------------------
-
-export function csrCondition(
-  csr: CertificateSigningRequest,
-  type: CsrConditionType,
-): CertificateSigningRequestCondition | undefined {
-  return (csr.status?.conditions ?? []).find((c) => c.type === type);
-}
-
-export function isApproved(csr: CertificateSigningRequest): boolean {
-  return csrCondition(csr, "Approved")?.status === "True";
-}
-
-export function isDenied(csr: CertificateSigningRequest): boolean {
-  return csrCondition(csr, "Denied")?.status === "True";
-}
-
-export function isFailed(csr: CertificateSigningRequest): boolean {
-  return csrCondition(csr, "Failed")?.status === "True";
-}
-
-/** The PEM request text of spec.request (base64 in JSON). */
-export function requestPem(csr: CertificateSigningRequest): string {
-  return Buffer.from(csr.spec?.request ?? "", "base64").toString("utf8");
-}
 
 /** kubectl's CONDITION column: Approved/Denied/Pending, then ",Failed" and ",Issued". */
 export function csrConditionText(csr: CertificateSigningRequest): string {
