@@ -6,6 +6,7 @@
 //   from the moment the create request is sent to the moment each watcher has the event.
 // `deckhand control-plane` runs as its own process, as in production. Writes bench/results/apiserver.json.
 
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { loadavg } from "node:os";
@@ -13,7 +14,7 @@ import { join } from "node:path";
 import { Etcd3 } from "etcd3";
 import { EtcdStorage } from "../src/controlplane/storage/etcd.ts";
 import { startControlPlane, type TestControlPlane } from "../test/support/controlplane.ts";
-import { startEtcd } from "../test/support/etcd.ts";
+import { freePort, startEtcd } from "../test/support/etcd.ts";
 import {
   type Measurement,
   measure,
@@ -42,13 +43,17 @@ function tlsOf(cp: TestControlPlane) {
 }
 
 function post(cp: TestControlPlane, path: string, body: string): Promise<number> {
+  return postTo(cp.url, tlsOf(cp), path, body);
+}
+
+function postTo(url: string, tls: ReturnType<typeof tlsOf>, path: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
-      `${cp.url}${path}`,
+      `${url}${path}`,
       {
         method: "POST",
         agent,
-        ...tlsOf(cp),
+        ...tls,
         headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
       },
       (res) => {
@@ -61,6 +66,40 @@ function post(cp: TestControlPlane, path: string, body: string): Promise<number>
     req.on("error", reject);
     req.end(body);
   });
+}
+
+/**
+ * The floor: bench/support/minimal-api-server.ts (parse, store in node:sqlite, answer; nothing else) on the
+ * control plane's own serving certificate, measured like the API server.
+ */
+async function startMinimalApiServer(cp: TestControlPlane, etcdEndpoint?: string) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      join(import.meta.dirname, "support", "minimal-api-server.ts"),
+      String(port),
+      join(cp.dataDir, "pki", "apiserver.crt"),
+      join(cp.dataDir, "pki", "apiserver.key"),
+      ...(etcdEndpoint ? [etcdEndpoint] : []),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once("data", () => resolve());
+    child.once("exit", (code) => reject(new Error(`minimal API server exited (${code})`)));
+  });
+  const url = `https://127.0.0.1:${port}`;
+  return {
+    creates: (ops: number, inFlight: number, tag: string) =>
+      measure(ops, inFlight, (i) =>
+        postTo(url, tlsOf(cp), "/api/v1/namespaces/floor/pods", podBody(`${tag}-${i}`)),
+      ),
+    stop: () => {
+      child.kill("SIGTERM");
+      return new Promise((resolve) => child.once("exit", resolve));
+    },
+  };
 }
 
 /** A pod of about 2 KB once stored with its defaults, like the raw writes it is compared with. */
@@ -248,13 +287,21 @@ let sqlite: Record<string, Measurement>;
 let sqliteFan: Awaited<ReturnType<typeof fanOutRuns>>;
 try {
   await apiPrepare(sqliteCp, "sqlite");
-  sqlite = await interleaved({
-    raw: () => rawSqlite(1000),
-    backendSequential: () => sqliteBackend(1000, 1),
-    apiSequential: (r) => apiCreates(sqliteCp, `sqlite-seq-${r}`, 500, 1),
-    backendInFlight64: () => sqliteBackend(6000, 64),
-    apiInFlight64: (r) => apiCreates(sqliteCp, `sqlite-64-${r}`, 3000, 64),
-  });
+  const floor = await startMinimalApiServer(sqliteCp);
+  try {
+    await floor.creates(300, 8, "warm");
+    sqlite = await interleaved({
+      raw: () => rawSqlite(1000),
+      backendSequential: () => sqliteBackend(1000, 1),
+      apiSequential: (r) => apiCreates(sqliteCp, `sqlite-seq-${r}`, 500, 1),
+      floorSequential: (r) => floor.creates(500, 1, `seq-${r}`),
+      backendInFlight64: () => sqliteBackend(6000, 64),
+      apiInFlight64: (r) => apiCreates(sqliteCp, `sqlite-64-${r}`, 3000, 64),
+      floorInFlight64: (r) => floor.creates(3000, 64, `64-${r}`),
+    });
+  } finally {
+    await floor.stop();
+  }
   sqliteFan = await fanOutRuns(sqliteCp, "sqlite");
 } finally {
   await sqliteCp.stop();
@@ -273,14 +320,22 @@ try {
   });
   try {
     await apiPrepare(etcdCp, "etcd");
-    etcdResults = await interleaved({
-      rawSequential: (r) => measure(500, 1, (i) => client.put(`/raw-seq-${r}/k${i}`).value(VALUE)),
-      backendSequential: (r) => measure(500, 1, (i) => storage.create(`/be-seq-${r}/k${i}`, VALUE)),
-      apiSequential: (r) => apiCreates(etcdCp, `etcd-seq-${r}`, 500, 1),
-      rawInFlight64: (r) => measure(3000, 64, (i) => client.put(`/raw-64-${r}/k${i}`).value(VALUE)),
-      backendInFlight64: (r) => measure(3000, 64, (i) => storage.create(`/be-64-${r}/k${i}`, VALUE)),
-      apiInFlight64: (r) => apiCreates(etcdCp, `etcd-64-${r}`, 3000, 64),
-    });
+    const floor = await startMinimalApiServer(etcdCp, etcd.endpoint);
+    try {
+      await floor.creates(300, 8, "warm");
+      etcdResults = await interleaved({
+        rawSequential: (r) => measure(500, 1, (i) => client.put(`/raw-seq-${r}/k${i}`).value(VALUE)),
+        backendSequential: (r) => measure(500, 1, (i) => storage.create(`/be-seq-${r}/k${i}`, VALUE)),
+        apiSequential: (r) => apiCreates(etcdCp, `etcd-seq-${r}`, 500, 1),
+        floorSequential: (r) => floor.creates(500, 1, `seq-${r}`),
+        rawInFlight64: (r) => measure(3000, 64, (i) => client.put(`/raw-64-${r}/k${i}`).value(VALUE)),
+        backendInFlight64: (r) => measure(3000, 64, (i) => storage.create(`/be-64-${r}/k${i}`, VALUE)),
+        apiInFlight64: (r) => apiCreates(etcdCp, `etcd-64-${r}`, 3000, 64),
+        floorInFlight64: (r) => floor.creates(3000, 64, `64-${r}`),
+      });
+    } finally {
+      await floor.stop();
+    }
     etcdFan = await fanOutRuns(etcdCp, "etcd");
   } finally {
     await etcdCp.stop();
@@ -301,17 +356,23 @@ const sApiSeq = m(sqlite, "apiSequential");
 const sApi64 = m(sqlite, "apiInFlight64");
 const sBeSeq = m(sqlite, "backendSequential");
 const sBe64 = m(sqlite, "backendInFlight64");
+const sFloorSeq = m(sqlite, "floorSequential");
+const sFloor64 = m(sqlite, "floorInFlight64");
 const eRawSeq = m(etcdResults, "rawSequential");
 const eRaw64 = m(etcdResults, "rawInFlight64");
 const eApiSeq = m(etcdResults, "apiSequential");
 const eApi64 = m(etcdResults, "apiInFlight64");
+const eFloorSeq = m(etcdResults, "floorSequential");
+const eFloor64 = m(etcdResults, "floorInFlight64");
 const result = {
   name: "apiserver",
   summary: [
     `SQLite, sequential: ${sApiSeq.perSecond} pod creates/s through the API = ${ratio(sApiSeq, sRaw)}× raw node:sqlite (${sRaw.perSecond} commits/s), ${ratio(sApiSeq, sBeSeq)}× the storage backend (${sBeSeq.perSecond}/s); server CPU ${sApiSeq.serverCpuUsPerOp} µs per create (incl. its own fsync)`,
     `SQLite, 64 in flight: ${sApi64.perSecond} pod creates/s through the API = ${ratio(sApi64, sBe64)}× the storage backend at 64 in flight (${sBe64.perSecond}/s, group commit), ${ratio(sApi64, sRaw)}× raw single-writer node:sqlite; server CPU ${sApi64.serverCpuUsPerOp} µs per create (≈ ${Math.round(1e6 / (sApi64.serverCpuUsPerOp ?? 1))}/s on one free core)`,
+    `SQLite floor, a minimal HTTPS server that only parses, stores (node:sqlite, one commit each) and answers, same TLS: sequential ${sFloorSeq.perSecond} creates/s = ${ratio(sFloorSeq, sRaw)}× raw (the API server reaches ${ratio(sApiSeq, sFloorSeq)}× of it), 64 in flight ${sFloor64.perSecond}/s = ${ratio(sFloor64, sRaw)}× raw (the API server ${ratio(sApi64, sFloor64)}×)`,
     `etcd, sequential: ${eApiSeq.perSecond} pod creates/s through the API = ${ratio(eApiSeq, eRawSeq)}× raw etcd3 put (${eRawSeq.perSecond}/s)`,
     `etcd, 64 in flight: ${eApi64.perSecond} pod creates/s through the API = ${ratio(eApi64, eRaw64)}× raw etcd3 put (${eRaw64.perSecond}/s); server CPU ${eApi64.serverCpuUsPerOp} µs per create`,
+    `etcd floor, the same minimal HTTPS server storing with one etcd3 put each: sequential ${eFloorSeq.perSecond}/s = ${ratio(eFloorSeq, eRawSeq)}× raw (the API server reaches ${ratio(eApiSeq, eFloorSeq)}× of it), 64 in flight ${eFloor64.perSecond}/s = ${ratio(eFloor64, eRaw64)}× raw (the API server ${ratio(eApi64, eFloor64)}×)`,
     ...sqliteFan.map((f) => fanLine("SQLite", f)),
     ...etcdFan.map((f) => fanLine("etcd", f)),
     `medians of ${ROUNDS} interleaved rounds; load average ${round(loadBefore, 1)} before, ${round(loadavg()[0] ?? 0, 1)} after (2 cores, shared)`,
