@@ -5,14 +5,8 @@
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  certificateInfo,
-  createCertificateAuthority,
-  generateKey,
-  issueCertificate,
-  writeCertFile,
-  writeKeyFile,
-} from "../../pki/index.ts";
+import { certificateInfo, writeCertFile, writeKeyFile } from "../../pki/index.ts";
+import { issueSelfSignedInWorker } from "./self-signed.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -55,28 +49,20 @@ export async function ensureSelfSignedServingCertificate(options: {
   } catch {
     // Missing or unreadable: make a new one.
   }
-  const ca = await createCertificateAuthority({
-    commonName: `${options.nodeName}-ca@${Math.floor(now / 1000)}`,
-  });
-  const key = generateKey();
-  const certPem = await issueCertificate(ca, {
-    publicKeyPem: key.publicKeyPem,
-    commonName: `${options.nodeName}@${Math.floor(now / 1000)}`,
-    dnsNames: [options.nodeName],
+  const issued = await issueSelfSignedInWorker({
+    nodeName: options.nodeName,
     ipAddresses: options.ipAddresses,
-    usage: "server",
-    validityDays: 365,
+    nowSeconds: Math.floor(now / 1000),
   });
-  const chain = `${certPem.trimEnd()}\n${ca.certPem.trimEnd()}\n`;
   try {
-    await writeKeyFile(paths.key, key.privateKeyPem);
-    await writeCertFile(paths.cert, chain);
+    await writeKeyFile(paths.key, issued.keyPem);
+    await writeCertFile(paths.cert, issued.certPem);
   } catch (error) {
     // A full or read-only disk must not keep the node from starting (it reports DiskPressure instead): serve
     // with the certificate in memory; the next start writes one.
     if (!DISK_ERRORS.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
   }
-  return { certPem: chain, keyPem: key.privateKeyPem };
+  return issued;
 }
 
 const DISK_ERRORS = new Set(["ENOSPC", "EDQUOT", "EROFS"]);
