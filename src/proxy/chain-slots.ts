@@ -59,27 +59,13 @@ function keyAt(bytes: Uint8Array, at: number, end: number, out: { high: number; 
   return true;
 }
 
-const PREFIX_TEXTS = PREFIXES.map((prefix) => prefix.toString("latin1"));
+/** Where keyOf() puts a name's bytes for keyAt() (names are 25–28 ASCII characters). */
+const scratch = Buffer.alloc(64);
 
-/** keyAt() for a chain name held as a string (no bytes to copy it into). */
+/** keyAt() for a chain name held as a string. */
 function keyOf(chain: string, out: { high: number; low: number }): boolean {
-  if (chain.charCodeAt(4) !== 45 /* - */ || !chain.startsWith("KUBE-")) return false;
-  const kind = PREFIX_TEXTS.findIndex((prefix) => chain.startsWith(prefix));
-  if (kind < 0) return false;
-  const from = (PREFIX_TEXTS[kind] as string).length;
-  if (chain.length !== from + HASH_CHARS) return false;
-  let high = 0;
-  let low = 0;
-  for (let i = 0; i < HASH_CHARS; i++) {
-    const code = chain.charCodeAt(from + i);
-    const value = code < 256 ? (BASE32_VALUE[code] as number) : -1;
-    if (value < 0) return false;
-    if (i < 10) high = high * 32 + value;
-    else low = low * 32 + value;
-  }
-  out.high = kind * TWO_POW_50 + high;
-  out.low = low;
-  return true;
+  if (chain.length > scratch.length) return false;
+  return keyAt(scratch, 0, scratch.write(chain, 0, "latin1"), out);
 }
 
 export class ChainSlots {
