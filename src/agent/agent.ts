@@ -471,15 +471,6 @@ export class Agent {
       "agent starting",
     );
     // The agent's own Node, watched: labels an admin adds after registration count at admission.
-    const serviceReflector = new Reflector<Service>({
-      client,
-      ref: { version: "v1", resource: "services" },
-      clock: this.clock,
-      transform: serviceEnvFields,
-      handler: services,
-      onError: (error, retryInMs) =>
-        log.warn({ err: error, retryInMs }, "watch of Services (for service links) failed; retrying"),
-    });
     const nodeReflector = new Reflector<NodeObject>({
       client,
       ref: { version: "v1", resource: "nodes" },
@@ -495,6 +486,15 @@ export class Agent {
       },
       onError: (error, retryInMs) =>
         log.warn({ err: error, retryInMs }, "watch of this Node failed; retrying"),
+    });
+    const serviceReflector = new Reflector<Service>({
+      client,
+      ref: { version: "v1", resource: "services" },
+      clock: this.clock,
+      transform: serviceEnvFields,
+      handler: services,
+      onError: (error, retryInMs) =>
+        log.warn({ err: error, retryInMs }, "watch of Services (for service links) failed; retrying"),
     });
     const apiLoops = standalone
       ? []
