@@ -6,7 +6,8 @@
 import type { ApiClient } from "../../api/client/client.ts";
 import type { CertificateSigningRequest } from "../../api/schema/certificates/csr.ts";
 import { csrCondition, KUBELET_CLIENT_SIGNER } from "../../api/schema/certificates/csr-helpers.ts";
-import { createCsr, generateKey, isIssuedBy, keyMatchesCertificate } from "../../pki/index.ts";
+import { inWorker } from "../../pki/in-worker.ts";
+import { generateKey, isIssuedBy, keyMatchesCertificate } from "../../pki/index.ts";
 import type { Clock } from "../../util/clock.ts";
 import { systemClock } from "../../util/clock.ts";
 
@@ -67,7 +68,8 @@ export async function requestCertificate(
 ): Promise<IssuedCertificate> {
   const clock = options.clock ?? systemClock;
   const key = generateKey();
-  const csrPem = await createCsr({
+  // In a worker: the agent would otherwise keep the certificate-building library between rotations.
+  const csrPem = await inWorker("createCsr", {
     keyPem: key.privateKeyPem,
     commonName: request.commonName,
     organizations: request.organizations,

@@ -5,8 +5,8 @@
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { inWorker } from "../../pki/in-worker.ts";
 import { certificateInfo, writeCertFile, writeKeyFile } from "../../pki/index.ts";
-import { issueSelfSignedInWorker } from "./self-signed.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -49,10 +49,14 @@ export async function ensureSelfSignedServingCertificate(options: {
   } catch {
     // Missing or unreadable: make a new one.
   }
-  const issued = await issueSelfSignedInWorker({
-    nodeName: options.nodeName,
+  const seconds = Math.floor(now / 1000);
+  // In a worker: the agent would otherwise keep the certificate-building library for a yearly renewal.
+  const issued = await inWorker("createSelfSignedChain", {
+    caCommonName: `${options.nodeName}-ca@${seconds}`,
+    commonName: `${options.nodeName}@${seconds}`,
+    dnsNames: [options.nodeName],
     ipAddresses: options.ipAddresses,
-    nowSeconds: Math.floor(now / 1000),
+    validityDays: 365,
   });
   try {
     await writeKeyFile(paths.key, issued.keyPem);
