@@ -23,7 +23,8 @@
  * and verifies X.509 (X509Certificate) but cannot create certificates or requests. Parsing, hashing and
  * verification use node:crypto where it can (everything but CSRs, which node:crypto cannot read). The
  * library is loaded on first use (./x509.ts): a process that only inspects certificates, like the node
- * agent between rotations, never loads it.
+ * agent between rotations, never loads it; and `inWorker("createCsr" | "createSelfSignedChain", …)`
+ * (./in-worker.ts) builds in a short-lived worker thread, so a long-running process does not keep it.
  */
 export {
   type CertificateAuthority,
