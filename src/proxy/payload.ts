@@ -44,14 +44,18 @@ export class PayloadBuilder {
   }
 
   /**
-   * Declares (creates or flushes) a chain and fills it. Its rules jump only to chains of the same service
-   * port (declared in the same payload) or to static chains, so they add no names to count.
+   * Declares (creates or flushes) a chain and fills it, with its rules or their chainText(). Its rules jump
+   * only to chains of the same service port (declared in the same payload) or to static chains, so they add
+   * no names to count.
    */
-  writeChain(table: Table, chain: string, rules: readonly string[]): void {
+  writeChain(table: Table, chain: string, rules: readonly string[] | string): void {
     const ops = this.ops(table);
     ops.declares.push(`:${chain} - [0:0]`);
     this.chainNames.add(chain);
-    for (const rule of rules) ops.rules.push(rule);
+    if (typeof rules === "string") {
+      // Already joined (chainText): one entry of many lines.
+      if (rules !== "") ops.rules.push(rules);
+    } else for (const rule of rules) ops.rules.push(rule);
   }
 
   /** Flushes and deletes a chain (after every other change of the table). */
@@ -183,4 +187,38 @@ export function chainDigest(rules: readonly string[]): number {
   const digest = new Digest();
   for (const rule of rules) digest.add(rule);
   return digest.value();
+}
+
+/**
+ * A chain's rules joined into one text (what a payload writes), and the same digest as chainDigest(rules)
+ * read from that text. Rendered rules are concatenations V8 keeps as trees of pieces: joining them once
+ * copies each piece once, where digesting rule by rule would first flatten every rule into a string of its
+ * own and the payload would then copy it again.
+ */
+export function chainText(rules: readonly string[]): { text: string; digest: number } {
+  const text = rules.join("\n");
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  let count = 0;
+  for (let start = 0; count < rules.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    // Each line is "-A CHAIN …": skip to after the chain name, as Digest.add does.
+    let i = start;
+    if (text.startsWith("-A ", start)) {
+      const space = text.indexOf(" ", start + 3);
+      if (space >= 0 && space < end) i = space + 1;
+    }
+    for (; i < end; i++) {
+      const c = text.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+    start = end + 1;
+    count++;
+    a = Math.imul(a ^ 10, 0x01000193);
+    b = Math.imul(b ^ count, 0x5bd1e995);
+  }
+  const folded = b ^ (b >>> 15);
+  return { text, digest: (a >>> 0) * 0x200000 + ((folded >>> 0) & 0x1fffff) };
 }

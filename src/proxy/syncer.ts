@@ -27,9 +27,8 @@ import {
 import { ChainSlots, NO_RULES } from "./chain-slots.ts";
 import { type Iptables, isRestoreError, type RestoreSession, saveTables } from "./iptables.ts";
 import { JUMPS, planJumps } from "./jumps.ts";
-import { Batcher, chainDigest, PayloadBuilder } from "./payload.ts";
+import { Batcher, chainText, PayloadBuilder } from "./payload.ts";
 import {
-  type ChainRules,
   type ProxyRulesConfig,
   type ProxyState,
   type RenderContext,
@@ -103,8 +102,15 @@ function renderedFrom(
   return { svc, endpoints, largeClusterMode: ctx.largeClusterMode };
 }
 
-/** What is programmed for a service port from its rendered rules (chain names, digests and rule count). */
-function programmedFrom(svc: ServicePortInfo, from: Programmed["from"], rules: ServicePortRules): Programmed {
+/**
+ * What is programmed for a service port from its rendered rules (chain names, digests and rule count), and
+ * each chain's text for the payloads that write it.
+ */
+function programmedFrom(
+  svc: ServicePortInfo,
+  from: Programmed["from"],
+  rules: ServicePortRules,
+): { programmed: Programmed; texts: string[] } {
   const programmed: Programmed = {
     service: svc.service,
     chains: [],
@@ -114,12 +120,15 @@ function programmedFrom(svc: ServicePortInfo, from: Programmed["from"], rules: S
     top: rules.top,
     from,
   };
+  const texts: string[] = [];
   for (const chain of rules.chains) {
+    const { text, digest } = chainText(chain.rules);
     programmed.chains.push(chain.name);
-    programmed.digests.push(chainDigest(chain.rules));
+    programmed.digests.push(digest);
     programmed.rules += chain.rules.length;
+    texts.push(text);
   }
-  return programmed;
+  return { programmed, texts };
 }
 
 function sameInputs(from: Programmed["from"], next: Programmed["from"]): boolean {
@@ -527,30 +536,30 @@ export class RuleSyncer {
       const from = renderedFrom(svc, endpoints, ctx);
       const old = this.record.get(key);
       let programmed: Programmed;
-      let rules: ServicePortRules | undefined;
+      let texts: string[] | undefined;
       let haves: Array<number | undefined> | undefined;
       if (old && sameInputs(old.from, from)) programmed = old;
       else {
-        rules = renderServicePort(svc, endpoints, ctx);
-        programmed = programmedFrom(svc, from, rules);
+        ({ programmed, texts } = programmedFrom(svc, from, renderServicePort(svc, endpoints, ctx)));
         haves = programmed.chains.map(kernelDigestOf);
       }
       next.set(key, programmed);
       for (const top of programmed.top) desiredTopOf(desiredTop, top).push(top.rule);
-      let writes: ChainRules[] | undefined;
+      let writes: number[] | undefined;
       let fresh = true;
       const { chains, digests, slots } = programmed;
       for (let i = 0; i < chains.length; i++) {
         const have = haves ? haves[i] : this.slots.kernelDigest(slots[i] as number);
         if (have !== undefined && have !== NO_RULES) fresh = false;
         if (have === digests[i]) continue;
-        rules ??= renderServicePort(svc, endpoints, ctx);
         writes ??= [];
-        writes.push(rules.chains[i] as ChainRules);
+        writes.push(i);
       }
       if (writes) {
+        // Unchanged inputs whose chains differ in the kernel (someone changed them): render them again.
+        texts ??= programmedFrom(svc, from, renderServicePort(svc, endpoints, ctx)).texts;
         const payload = await (fresh ? create : update).next();
-        for (const chain of writes) payload.writeChain("nat", chain.name, chain.rules);
+        for (const i of writes) payload.writeChain("nat", chains[i] as string, texts[i] as string);
         report.chainsWritten += writes.length;
       }
     }
@@ -672,7 +681,9 @@ export class RuleSyncer {
         const svc = state.ports.get(key);
         const endpoints = state.endpoints.get(key) ?? NO_ENDPOINTS;
         const rules: ServicePortRules | undefined = svc ? renderServicePort(svc, endpoints, ctx) : undefined;
-        const next = svc && rules ? programmedFrom(svc, renderedFrom(svc, endpoints, ctx), rules) : undefined;
+        const rendered =
+          svc && rules ? programmedFrom(svc, renderedFrom(svc, endpoints, ctx), rules) : undefined;
+        const next = rendered?.programmed;
         const oldDigests = new Map<string, number>();
         for (const [i, chain] of (old?.chains ?? []).entries())
           oldDigests.set(chain, old?.digests[i] as number);
@@ -683,7 +694,8 @@ export class RuleSyncer {
         const topOps: Array<(payload: PayloadBuilder) => void> = [];
         for (const [i, chain] of (rules?.chains ?? []).entries()) {
           if (oldDigests.get(chain.name) === next?.digests[i]) continue;
-          ops.push((p) => p.writeChain("nat", chain.name, chain.rules));
+          const text = rendered?.texts[i] as string;
+          ops.push((p) => p.writeChain("nat", chain.name, text));
           report.chainsWritten++;
         }
         const newTop = new Set((rules?.top ?? []).map(topKey));
