@@ -18,8 +18,9 @@
 //
 // DECKHAND_BENCH_PROXY_SIZES=1000,5000 picks sizes (default 1000,5000,10000).
 // DECKHAND_BENCH_PROXY_BACKENDS=nft picks backends (default nft,legacy).
-// DECKHAND_BENCH_PROXY_RESYNCS=3: full resyncs in a row (the figure is their median).
-// DECKHAND_BENCH_PROXY_QUICK=1: Deckhand's first sync and RESYNCS (default 3) full resyncs only, each with
+// DECKHAND_BENCH_PROXY_RESYNCS=5: full resyncs in a row (the figure is their median: one may pay for a full
+// collection of what the first sync left).
+// DECKHAND_BENCH_PROXY_QUICK=1: Deckhand's first sync and RESYNCS (default 5) full resyncs only, each with
 // its CPU next to iptables' (no floors, no one-service changes, no settling); for profiling, minutes not
 // twenty. Printed only (bench/results/proxy.json is left alone).
 // Needs root. Writes bench/results/proxy.json.
@@ -66,7 +67,7 @@ const BACKENDS = (process.env.DECKHAND_BENCH_PROXY_BACKENDS ?? "nft,legacy").spl
   "nft" | "legacy"
 >;
 const QUICK = process.env.DECKHAND_BENCH_PROXY_QUICK === "1";
-const RESYNCS = Number(process.env.DECKHAND_BENCH_PROXY_RESYNCS ?? 3);
+const RESYNCS = Number(process.env.DECKHAND_BENCH_PROXY_RESYNCS ?? 5);
 const CHANGES = 5;
 const SMALL_RUNS = 3;
 const NODE_IP = "192.168.77.1";
