@@ -350,9 +350,12 @@ const SETTLE_TIMEOUT_SECONDS = 20;
 
 /**
  * Waits, idle, until V8's memory reducer has shrunk the young generation (it does after some seconds of
- * quiet; on a loaded machine it may take much longer), else runs the memory-reducing GC it would run; then
- * heap after GC and RSS.
+ * quiet; on a loaded machine it may take much longer), runs the memory-reducing GC the reducer runs, and
+ * reads heap and RSS once V8 has given the freed pages back. (Reading RSS right after a plain collection
+ * swung by ±10 MiB at 10,000 Services, with how many resyncs had run before.)
  */
+const RSS_AFTER_GC_MS = 2000;
+
 async function settledMemory(): Promise<NonNullable<DeckhandRun["settledMemory"]>> {
   const t0 = performance.now();
   const newSpaceMiB = () =>
@@ -362,8 +365,11 @@ async function settledMemory(): Promise<NonNullable<DeckhandRun["settledMemory"]
   }
   const settleSeconds = round((performance.now() - t0) / 1000, 1);
   const by = newSpaceMiB() > 16 ? "memory-reducing GC" : "memory reducer";
-  if (by === "memory-reducing GC") await gc({ type: "major", execution: "async", flavor: "last-resort" });
-  else gc();
+  // A memory-reducing collection either way, as the memory reducer of an idle process runs them: a young
+  // generation already small on arrival says nothing about whether the reducer has compacted the old one.
+  await gc({ type: "major", execution: "async", flavor: "last-resort" });
+  // V8 gives freed pages back from a background thread after the collection: read RSS once it has.
+  await new Promise((resolve) => setTimeout(resolve, RSS_AFTER_GC_MS));
   const mem = process.memoryUsage();
   return {
     heapUsedMiB: round(mem.heapUsed / 2 ** 20, 1),
