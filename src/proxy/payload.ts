@@ -79,24 +79,19 @@ export class PayloadBuilder {
   }
 
   text(): string {
-    // One join per list (native, and a payload can hold hundreds of thousands of lines), then the pieces.
-    const parts: string[] = [];
-    const append = (lines: readonly string[]) => {
-      if (lines.length > 0) parts.push(lines.join("\n"));
-    };
+    // One join over every entry (a chain written from its chainText is one entry of many lines): each
+    // character is copied once.
+    const out: string[] = [];
     for (const table of TABLE_ORDER) {
       const ops = this.tables.get(table);
       if (!ops) continue;
-      parts.push(`*${table}`);
-      append(ops.declares);
-      append(ops.rules);
-      append(ops.deletes);
-      append(ops.inserts);
-      append(ops.removeChains);
-      parts.push("COMMIT");
+      out.push(`*${table}`);
+      for (const list of [ops.declares, ops.rules, ops.deletes, ops.inserts, ops.removeChains])
+        for (const entry of list) out.push(entry);
+      out.push("COMMIT");
     }
-    parts.push("");
-    return parts.join("\n");
+    out.push("");
+    return out.join("\n");
   }
 }
 
