@@ -117,39 +117,9 @@ EOF
 }
 
 write_containerd_config() {
-  cat >"$CONF_DIR/containerd.toml" <<EOF
-version = 2
-root = "$DATA_DIR/containerd"
-state = "$RUN_DIR/containerd"
-
-[grpc]
-  address = "$CRI_SOCK"
-
-[ttrpc]
-  address = "$CRI_SOCK.ttrpc"
-
-[debug]
-  address = "$RUN_DIR/containerd-debug.sock"
-
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$PAUSE_IMAGE"
-  # Root here lacks CAP_SYS_RESOURCE: a negative oom_score_adj would make runc fail.
-  restrict_oom_score_adj = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$CONF_DIR/cni"
-    max_conf_num = 1
-EOF
+  sed -e "s|@ROOT@|$DATA_DIR/containerd|g" -e "s|@STATE@|$RUN_DIR/containerd|g" -e "s|@SOCKET@|$CRI_SOCK|g" \
+    -e "s|@DEBUG_SOCKET@|$RUN_DIR/containerd-debug.sock|g" -e "s|@PAUSE_IMAGE@|$PAUSE_IMAGE|g" \
+    -e "s|@CNI_CONF_DIR@|$CONF_DIR/cni|g" "$(dirname "$0")/containerd-test.toml" >"$CONF_DIR/containerd.toml"
 }
 
 start_containerd() {

@@ -3,12 +3,15 @@
 // scripts/setup-host.sh's instance, like test/runtime/cri-restart.test.ts, on a network of its own.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, openSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requirePrerequisite, requireRoot, requireSocket, testEnv } from "./env.ts";
 import { run } from "./run.ts";
 import { waitFor } from "./wait.ts";
+
+/** The containerd configuration scripts/setup-host.sh uses too, with @NAME@ placeholders. */
+const CONFIG_TEMPLATE = join(import.meta.dirname, "..", "..", "scripts", "containerd-test.toml");
 
 export interface PrivateNetwork {
   /** Linux bridge name (at most 15 characters). */
@@ -78,36 +81,14 @@ export class PrivateContainerd {
   private async configure(): Promise<void> {
     await mkdir(this.cniConfDir, { recursive: true });
     if (this.network) await this.writeConflist(this.network);
-    await writeFile(
-      join(this.dir, "config.toml"),
-      `version = 2
-root = "${join(this.dir, "root")}"
-state = "${join(this.dir, "state")}"
-[grpc]
-  address = "${this.socket}"
-[ttrpc]
-  address = "${this.socket}.ttrpc"
-[debug]
-  address = "${join(this.dir, "debug.sock")}"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${testEnv.pauseImage}"
-  restrict_oom_score_adj = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "${this.cniConfDir}"
-    max_conf_num = 1
-`,
-    );
+    const config = (await readFile(CONFIG_TEMPLATE, "utf8"))
+      .replaceAll("@ROOT@", join(this.dir, "root"))
+      .replaceAll("@STATE@", join(this.dir, "state"))
+      .replaceAll("@SOCKET@", this.socket)
+      .replaceAll("@DEBUG_SOCKET@", join(this.dir, "debug.sock"))
+      .replaceAll("@PAUSE_IMAGE@", testEnv.pauseImage)
+      .replaceAll("@CNI_CONF_DIR@", this.cniConfDir);
+    await writeFile(join(this.dir, "config.toml"), config);
   }
 
   private async writeConflist(network: PrivateNetwork): Promise<void> {
