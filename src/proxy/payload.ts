@@ -137,10 +137,20 @@ export class Digest {
 
   /** Adds one "-A CHAIN …" rule of the chain; the "-A CHAIN " part is the same for all of them and skipped. */
   add(rule: string): void {
+    this.addLine(rule, 0, rule.length);
+  }
+
+  /** add() of the rule that is `text` from `start` to `end` (one line of a chain's joined text). */
+  addLine(text: string, start: number, end: number): void {
+    let i = start;
+    if (text.startsWith("-A ", start)) {
+      const space = text.indexOf(" ", start + 3);
+      if (space >= 0 && space < end) i = space + 1;
+    }
     let a = this.a;
     let b = this.b;
-    for (let i = rule.startsWith("-A ") ? rule.indexOf(" ", 3) + 1 : 0; i < rule.length; i++) {
-      const c = rule.charCodeAt(i);
+    for (; i < end; i++) {
+      const c = text.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);
       b = Math.imul(b ^ c, 0x5bd1e995);
     }
@@ -192,28 +202,12 @@ export function chainDigest(rules: readonly string[]): number {
  */
 export function chainText(rules: readonly string[]): { text: string; digest: number } {
   const text = rules.join("\n");
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  let count = 0;
-  for (let start = 0; count < rules.length; ) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    // Each line is "-A CHAIN …": skip to after the chain name, as Digest.add does.
-    let i = start;
-    if (text.startsWith("-A ", start)) {
-      const space = text.indexOf(" ", start + 3);
-      if (space >= 0 && space < end) i = space + 1;
-    }
-    for (; i < end; i++) {
-      const c = text.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
-    }
+  const digest = new Digest();
+  for (let start = 0, line = 0; line < rules.length; line++) {
+    const newline = text.indexOf("\n", start);
+    const end = newline < 0 ? text.length : newline;
+    digest.addLine(text, start, end);
     start = end + 1;
-    count++;
-    a = Math.imul(a ^ 10, 0x01000193);
-    b = Math.imul(b ^ count, 0x5bd1e995);
   }
-  const folded = b ^ (b >>> 15);
-  return { text, digest: (a >>> 0) * 0x200000 + ((folded >>> 0) & 0x1fffff) };
+  return { text, digest: digest.value() };
 }
