@@ -4,7 +4,7 @@
 // field by field (no serialized copies are kept: at 10,000 Services memory matters).
 import type { Service } from "../api/schema/core/service-types.ts";
 import type { EndpointSlice } from "../api/schema/discovery/endpointslice.ts";
-import { mergeSlices, type SliceInfo, sliceInfo, sliceKey } from "./endpoints.ts";
+import { type CompactSlice, compactSlice, mergeSlices, type SliceInfo } from "./endpoints.ts";
 import { servicePorts } from "./service-port.ts";
 import { type EndpointInfo, type ServicePortInfo, servicePortKey } from "./types.ts";
 
@@ -165,22 +165,33 @@ export class EndpointsChangeTracker {
     return this.pending.size;
   }
 
-  update(slice: EndpointSlice): boolean {
-    this.setSlice(sliceKey(slice), sliceInfo(slice, this.nodeName));
+  /**
+   * The form the tracker keeps of a slice. The proxy's reflector compacts slices as they arrive (its
+   * transform), so that a 10,000-slice list is never held whole.
+   */
+  compact(slice: EndpointSlice): CompactSlice {
+    return compactSlice(slice, this.nodeName);
+  }
+
+  /** A slice was added or modified. Returns whether any change is pending. */
+  update(slice: EndpointSlice | CompactSlice): boolean {
+    const { key, info } = "key" in slice ? slice : this.compact(slice);
+    this.setSlice(key, info);
     return this.hasPending;
   }
 
-  delete(slice: EndpointSlice): boolean {
-    this.setSlice(sliceKey(slice), undefined);
+  delete(slice: EndpointSlice | CompactSlice): boolean {
+    this.setSlice("key" in slice ? slice.key : this.compact(slice).key, undefined);
     return this.hasPending;
   }
 
-  replace(slices: readonly EndpointSlice[]): boolean {
+  /** The full list after a (re)list: slices not in it are gone. */
+  replace(slices: ReadonlyArray<EndpointSlice | CompactSlice>): boolean {
     const seen = new Set<string>();
     for (const slice of slices) {
-      const key = sliceKey(slice);
+      const { key, info } = "key" in slice ? slice : this.compact(slice);
       seen.add(key);
-      this.setSlice(key, sliceInfo(slice, this.nodeName));
+      this.setSlice(key, info);
     }
     for (const key of [...this.slices.keys()]) if (!seen.has(key)) this.setSlice(key, undefined);
     return this.hasPending;

@@ -20,6 +20,12 @@ export interface SliceInfo {
   ports: Array<{ key: string; endpoints: EndpointInfo[] }>;
 }
 
+/** A slice as the endpoints tracker keeps it: its key and its compacted endpoints (none: ignored by the proxy). */
+export interface CompactSlice {
+  key: string;
+  info: SliceInfo | undefined;
+}
+
 /** "namespace/slice-name" */
 export function sliceKey(slice: EndpointSlice): string {
   return `${slice.metadata?.namespace ?? ""}/${slice.metadata?.name ?? ""}`;
@@ -97,6 +103,10 @@ export function sliceInfo(slice: EndpointSlice, nodeName: string): SliceInfo | u
     ports.push({ key: servicePortKey(portName, protocol), endpoints: [...set.values()].sort(byEndpoint) });
   }
   return { service: `${namespace}/${serviceName}`, ports };
+}
+
+export function compactSlice(slice: EndpointSlice, nodeName: string): CompactSlice {
+  return { key: sliceKey(slice), info: sliceInfo(slice, nodeName) };
 }
 
 /** Merges the slices of one Service into endpoints per service-port key, deduplicated and sorted. */

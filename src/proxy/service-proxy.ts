@@ -8,6 +8,7 @@ import type { EndpointSlice } from "../api/schema/discovery/endpointslice.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { EndpointsChangeTracker, ServiceChangeTracker } from "./change-tracker.ts";
 import { type Conntrack, execConntrack, planConntrackCleanup } from "./conntrack.ts";
+import type { CompactSlice } from "./endpoints.ts";
 import { ProxyHealthServer, parseBindAddress, ServiceHealthServer } from "./healthcheck.ts";
 import { isIPv4, parseCidr } from "./ip.ts";
 import { type Iptables, isRestoreError, saveText } from "./iptables.ts";
@@ -355,11 +356,12 @@ export class ServiceProxy {
       },
       onError: onError("Service"),
     });
-    const sliceReflector = new Reflector<EndpointSlice>({
+    const sliceReflector = new Reflector<EndpointSlice, CompactSlice>({
       client: options.client,
       ref: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
       labelSelector: PROXY_LABEL_SELECTOR,
       clock: this.clock,
+      transform: (slice) => this.endpointsTracker.compact(slice),
       handler: {
         replace: (items) => changed(this.endpointsTracker.replace(items)),
         event: (event) =>

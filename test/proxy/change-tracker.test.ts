@@ -92,6 +92,23 @@ describe("EndpointsChangeTracker", () => {
     ]);
   });
 
+  it("takes slices compacted ahead (the reflector's transform) the same as whole slices", () => {
+    const whole = new EndpointsChangeTracker("node-1");
+    const compacted = new EndpointsChangeTracker("node-1");
+    whole.replace([slice("web-a", ["10.0.0.2"]), slice("web-b", ["10.0.0.1"])]);
+    compacted.replace(
+      [slice("web-a", ["10.0.0.2"]), slice("web-b", ["10.0.0.1"])].map((s) => compacted.compact(s)),
+    );
+    expect(compacted.checkout()).toEqual(whole.checkout());
+    expect(compacted.endpoints).toEqual(whole.endpoints);
+    whole.delete(slice("web-a", []));
+    compacted.delete(compacted.compact(slice("web-a", [])));
+    whole.update(slice("web-b", ["10.0.0.3"]));
+    compacted.update(compacted.compact(slice("web-b", ["10.0.0.3"])));
+    expect(compacted.checkout()).toEqual(whole.checkout());
+    expect(compacted.endpoints.get("ns/web:http/TCP")?.map((e) => e.endpoint)).toEqual(["10.0.0.3:8080"]);
+  });
+
   it("keeps net changes only and hands back the previous endpoints", () => {
     const tracker = new EndpointsChangeTracker("node-1");
     tracker.update(slice("web-a", ["10.0.0.1", "10.0.0.2"]));

@@ -21,13 +21,13 @@ export interface ReflectorHandler<T> {
   event(event: WatchEvent<T>): void;
 }
 
-export interface ReflectorOptions<T> {
+interface ReflectorBaseOptions<U> {
   client: ListWatcher;
   /** The collection, e.g. { version: "v1", resource: "pods" } (namespace optional). */
   ref: ResourceRef;
   labelSelector?: string;
   fieldSelector?: string;
-  handler: ReflectorHandler<T>;
+  handler: ReflectorHandler<U>;
   /** Re-watch when no event or bookmark arrived for this long (default 2 min). */
   idleTimeoutMs?: number;
   /** Server-side watch timeout range, randomized per watch like client-go (default 5–10 min). */
@@ -39,12 +39,17 @@ export interface ReflectorOptions<T> {
   random?: () => number;
   /** Told about every failure, for logs and metrics; the reflector carries on by itself. */
   onError?(error: unknown, retryInMs: number): void;
-  /**
-   * Applied to every listed and watched object before the handler sees it (client-go's TransformFunc): drop
-   * what the follower never reads, so that it is not kept for every object, e.g. `stripManagedFields`.
-   */
-  transform?(object: T): T;
 }
+
+/**
+ * What the reflector follows and how. `transform` is applied to every listed and watched object before the
+ * handler sees it (client-go's TransformFunc): drop what the follower never reads, so that it is not kept
+ * for every object (e.g. `stripManagedFields`), or hand the handler a compact form of its own (then it is
+ * required). A list's page is transformed as it arrives, so the objects of a large list die young instead
+ * of all living until the last page is in.
+ */
+export type ReflectorOptions<T, U = T> = ReflectorBaseOptions<U> &
+  ([T] extends [U] ? { transform?(object: T): U } : { transform(object: T): U });
 
 /**
  * Removes metadata.managedFields (server-side apply bookkeeping, often the largest part of a small object's
@@ -63,7 +68,7 @@ export interface ReflectorStats {
   errors: number;
 }
 
-export class Reflector<T extends KubeObject> {
+export class Reflector<T extends KubeObject, U = T> {
   readonly stats: ReflectorStats = {
     lists: 0,
     watches: 0,
@@ -71,7 +76,8 @@ export class Reflector<T extends KubeObject> {
     watchdogRewatches: 0,
     errors: 0,
   };
-  private readonly options: ReflectorOptions<T>;
+  private readonly options: ReflectorBaseOptions<U>;
+  private readonly transform: ((object: T) => U) | undefined;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly backoff: Backoff;
@@ -79,8 +85,9 @@ export class Reflector<T extends KubeObject> {
   private synced = false;
   private syncWaiters: Array<() => void> = [];
 
-  constructor(options: ReflectorOptions<T>) {
+  constructor(options: ReflectorOptions<T, U>) {
     this.options = options;
+    this.transform = (options as { transform?(object: T): U }).transform;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.backoff = new Backoff(options.backoff ?? { initialMs: 800, maxMs: 30_000, random: this.random });
@@ -133,7 +140,7 @@ export class Reflector<T extends KubeObject> {
 
   private async listAll(signal: AbortSignal): Promise<void> {
     const { client, ref, labelSelector, fieldSelector, handler } = this.options;
-    const items: T[] = [];
+    const items: U[] = [];
     let continueToken: string | undefined;
     let resourceVersion = "";
     do {
@@ -144,8 +151,9 @@ export class Reflector<T extends KubeObject> {
         limit: this.options.pageSize ?? 500,
         continue: continueToken,
       });
-      const transform = this.options.transform;
-      items.push(...(transform ? page.items.map((item) => transform(item)) : page.items));
+      const transform = this.transform;
+      if (transform) for (const item of page.items) items.push(transform(item));
+      else items.push(...(page.items as unknown[] as U[]));
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion ?? "";
     } while (continueToken);
@@ -194,8 +202,12 @@ export class Reflector<T extends KubeObject> {
         const rv = event.object?.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
         if (event.type !== "BOOKMARK") {
-          const transform = this.options.transform;
-          handler.event(transform && event.object ? { ...event, object: transform(event.object) } : event);
+          const transform = this.transform;
+          handler.event(
+            transform && event.object
+              ? { type: event.type, object: transform(event.object) }
+              : (event as unknown as WatchEvent<U>),
+          );
         }
         this.backoff.reset();
       }

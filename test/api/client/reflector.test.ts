@@ -153,6 +153,46 @@ describe("Reflector", () => {
     await done;
   });
 
+  it("hands the handler a compact form of its own, transforming each list page as it arrives", async () => {
+    const api = new ScriptedApi(
+      [
+        { metadata: { resourceVersion: "10", continue: "page2" }, items: [pod("a", "3"), pod("b", "4")] },
+        { metadata: { resourceVersion: "10" }, items: [pod("c", "7")] },
+      ],
+      [{ kind: "events", events: [{ type: "DELETED", object: pod("b", "11") }], ending: "hang" }],
+    );
+    const transformedBeforePage: number[] = [];
+    let transformed = 0;
+    const listed = api.list.bind(api);
+    api.list = async <T extends KubeObject>(ref: ResourceRef, options?: ListOptions) => {
+      transformedBeforePage.push(transformed);
+      return listed<T>(ref, options);
+    };
+    const seen: string[] = [];
+    const reflector = new Reflector<KubeObject, { key: string }>({
+      client: api,
+      ref: { version: "v1", resource: "pods" },
+      clock: new ManualClock(),
+      transform: (object) => {
+        transformed++;
+        return { key: `${object.metadata?.namespace}/${object.metadata?.name}` };
+      },
+      handler: {
+        replace: (items) => seen.push(`replace ${items.map((i) => i.key).join(",")}`),
+        event: (e) => seen.push(`${e.type} ${e.object.key}`),
+      },
+    });
+    const abort = new AbortController();
+    const done = reflector.run(abort.signal);
+    await reflector.waitForSync();
+    await flushMicrotasks();
+    expect(seen).toEqual(["replace ns/a,ns/b,ns/c", "DELETED ns/b"]);
+    // The first page was transformed before the second was asked for.
+    expect(transformedBeforePage).toEqual([0, 2]);
+    abort.abort();
+    await done;
+  });
+
   it("re-watches from the last resourceVersion when the server ends the stream", async () => {
     const api = new ScriptedApi(
       [{ metadata: { resourceVersion: "5" }, items: [] }],
