@@ -5,7 +5,7 @@
 import type { Service } from "../api/schema/core/service-types.ts";
 import type { EndpointSlice } from "../api/schema/discovery/endpointslice.ts";
 import { type CompactSlice, compactSlice, mergeSlices, type SliceInfo } from "./endpoints.ts";
-import { servicePorts } from "./service-port.ts";
+import { type ServicePorts, servicePorts } from "./service-port.ts";
 import { type EndpointInfo, type ServicePortInfo, servicePortKey } from "./types.ts";
 
 export interface CheckoutResult {
@@ -56,6 +56,26 @@ function sameEndpoints(a: readonly EndpointInfo[], b: readonly EndpointInfo[]): 
   return true;
 }
 
+/**
+ * A Service as the tracker keeps it: its ports, and the Service itself only when some of its ports cannot be
+ * proxied (the problem is reported on it).
+ */
+export interface CompactService extends ServicePorts {
+  object: Service | undefined;
+}
+
+export function compactService(svc: Service): CompactService {
+  const parsed = servicePorts(svc);
+  return { ...parsed, object: parsed.problems.length > 0 ? svc : undefined };
+}
+
+function asCompact(svc: Service | CompactService): CompactService {
+  return "problems" in svc ? svc : compactService(svc);
+}
+
+/** Told, for a Service ("namespace/name"), why some of its ports cannot be proxied; `object` when there is a reason. */
+export type ProblemListener = (service: string, problems: string[], object: Service | undefined) => void;
+
 /** Tracks Services; `ports` is the state as of the last checkout, keyed by service-port key. */
 export class ServiceChangeTracker {
   /** Applied (checked-out) service ports by service-port key. */
@@ -64,10 +84,10 @@ export class ServiceChangeTracker {
   private readonly appliedKeys = new Map<string, string[]>();
   /** The newer ports of Services whose ports differ from the applied ones. */
   private readonly pending = new Map<string, ServicePortInfo[]>();
-  private readonly onProblems: ((service: Service, problems: string[]) => void) | undefined;
+  private readonly onProblems: ProblemListener | undefined;
 
   /** `onProblems` hears, for every Service seen, why some of its ports cannot be proxied (often nothing). */
-  constructor(options: { onProblems?: (service: Service, problems: string[]) => void } = {}) {
+  constructor(options: { onProblems?: ProblemListener } = {}) {
     this.onProblems = options.onProblems;
   }
 
@@ -80,26 +100,36 @@ export class ServiceChangeTracker {
     return this.pending.size;
   }
 
+  /**
+   * The form the tracker keeps of a Service. The proxy's reflector compacts Services as they arrive (its
+   * transform), so that a 10,000-Service list is never held whole.
+   */
+  compact(svc: Service): CompactService {
+    return compactService(svc);
+  }
+
   /** A Service was added or modified. Returns whether any change is pending. */
-  update(svc: Service): boolean {
-    const parsed = servicePorts(svc);
-    this.onProblems?.(svc, parsed.problems);
+  update(svc: Service | CompactService): boolean {
+    const parsed = asCompact(svc);
+    this.onProblems?.(parsed.service, parsed.problems, parsed.object);
     this.set(parsed.service, parsed.ports);
     return this.hasPending;
   }
 
   /** A Service was deleted. */
-  delete(svc: Service): boolean {
-    this.set(`${svc.metadata?.namespace ?? ""}/${svc.metadata?.name ?? ""}`, []);
+  delete(svc: Service | CompactService): boolean {
+    const name =
+      "problems" in svc ? svc.service : `${svc.metadata?.namespace ?? ""}/${svc.metadata?.name ?? ""}`;
+    this.set(name, []);
     return this.hasPending;
   }
 
   /** The full list after a (re)list: Services not in it are gone. */
-  replace(services: readonly Service[]): boolean {
+  replace(services: ReadonlyArray<Service | CompactService>): boolean {
     const seen = new Set<string>();
     for (const svc of services) {
-      const parsed = servicePorts(svc);
-      this.onProblems?.(svc, parsed.problems);
+      const parsed = asCompact(svc);
+      this.onProblems?.(parsed.service, parsed.problems, parsed.object);
       seen.add(parsed.service);
       this.set(parsed.service, parsed.ports);
     }

@@ -6,7 +6,7 @@ import { Reflector } from "../api/client/reflector.ts";
 import type { Service } from "../api/schema/core/service-types.ts";
 import type { EndpointSlice } from "../api/schema/discovery/endpointslice.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
-import { EndpointsChangeTracker, ServiceChangeTracker } from "./change-tracker.ts";
+import { type CompactService, EndpointsChangeTracker, ServiceChangeTracker } from "./change-tracker.ts";
 import { type Conntrack, execConntrack, planConntrackCleanup } from "./conntrack.ts";
 import type { CompactSlice } from "./endpoints.ts";
 import { ProxyHealthServer, parseBindAddress, ServiceHealthServer } from "./healthcheck.ts";
@@ -196,7 +196,7 @@ export class ServiceProxy {
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
     this.services = new ServiceChangeTracker({
-      onProblems: (svc, problems) => this.reportProblems(svc, problems),
+      onProblems: (service, problems, object) => this.reportProblems(service, problems, object),
     });
     this.endpointsTracker = new EndpointsChangeTracker(options.nodeName);
     if (options.healthzBindAddress !== undefined) parseBindAddress(options.healthzBindAddress);
@@ -340,11 +340,12 @@ export class ServiceProxy {
     };
     const onError = (what: string) => (error: unknown, retryInMs: number) =>
       log.warn({ err: error, retryInMs }, `${what} list/watch failed`);
-    const serviceReflector = new Reflector<Service>({
+    const serviceReflector = new Reflector<Service, CompactService>({
       client: options.client,
       ref: { version: "v1", resource: "services" },
       labelSelector: PROXY_LABEL_SELECTOR,
       clock: this.clock,
+      transform: (svc) => this.services.compact(svc),
       handler: {
         replace: (items) => changed(this.services.replace(items)),
         event: (event) =>
@@ -491,9 +492,8 @@ export class ServiceProxy {
     }
   }
 
-  private reportProblems(svc: Service, problems: string[]): void {
-    const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
-    if (problems.length === 0) {
+  private reportProblems(key: string, problems: string[], svc: Service | undefined): void {
+    if (problems.length === 0 || !svc) {
       this.problems.delete(key);
       return;
     }

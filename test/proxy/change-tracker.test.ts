@@ -69,6 +69,31 @@ describe("ServiceChangeTracker", () => {
     tracker.update(makeService("ns", "bad", { clusterIP: "10.96.0.3", ports: [{ port: 0 }] }));
     expect(problems).toEqual(["spec.ports[0]: port 0 is not within 1..65535; port skipped"]);
   });
+
+  it("takes Services compacted ahead (the reflector's transform) the same as whole ones, keeping a Service only to report its problems", () => {
+    const heard: Array<[string, string[], string | undefined]> = [];
+    const whole = new ServiceChangeTracker();
+    const compacted = new ServiceChangeTracker({
+      onProblems: (service, problems, object) => heard.push([service, problems, object?.metadata?.name]),
+    });
+    const bad = makeService("ns", "bad", { clusterIP: "10.96.0.3", ports: [{ port: 0 }] });
+    expect(compacted.compact(svc("10.96.0.1")).object).toBeUndefined();
+    expect(compacted.compact(bad).object).toBe(bad);
+    whole.replace([svc("10.96.0.1"), bad]);
+    compacted.replace([svc("10.96.0.1"), bad].map((s) => compacted.compact(s)));
+    expect(compacted.checkout()).toEqual(whole.checkout());
+    expect(compacted.ports).toEqual(whole.ports);
+    whole.delete(svc("10.96.0.1"));
+    compacted.delete(compacted.compact(svc("10.96.0.1")));
+    whole.update(svc("10.96.0.9"));
+    compacted.update(compacted.compact(svc("10.96.0.9")));
+    expect(compacted.checkout()).toEqual(whole.checkout());
+    expect(heard).toEqual([
+      ["ns/web", [], undefined],
+      ["ns/bad", ["spec.ports[0]: port 0 is not within 1..65535; port skipped"], "bad"],
+      ["ns/web", [], undefined],
+    ]);
+  });
 });
 
 describe("EndpointsChangeTracker", () => {
