@@ -418,8 +418,9 @@ export class RuleSyncer {
     for (const [key, old] of this.record) if (!next.has(key)) changes.push([old, undefined]);
     const stale: string[] = [];
     for (const [old, programmed] of changes) {
+      if (!old) continue;
       const kept = new Set(programmed?.chains);
-      old?.slots.forEach((id, i) => {
+      old.slots.forEach((id, i) => {
         const chain = old.chains[i] as string;
         if (!kept.has(chain) && this.slots.kernelDigest(id) !== undefined) stale.push(chain);
       });
