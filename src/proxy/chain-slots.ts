@@ -15,35 +15,42 @@ const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const BASE32_VALUE = new Int8Array(256).fill(-1);
 for (let i = 0; i < BASE32.length; i++) BASE32_VALUE[BASE32.charCodeAt(i)] = i;
 
-/** Prefixes of per-service chains; the index of each is part of the key. */
-const PREFIXES = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-SEP-", "KUBE-FW-"].map((p) => Buffer.from(p));
-const KUBE = Buffer.from("KUBE-");
+/** Per-service chain prefixes ("KUBE-" and a kind); the kind's number is part of the key. */
+const SVC = 0;
+const SVL = 1;
+const EXT = 2;
+const SEP = 3;
+const FW = 4;
 const HASH_CHARS = 16;
 const TWO_POW_50 = 2 ** 50;
 const EMPTY = -1;
+const [K, U, B, E, DASH, S, V, C, L, X, T, P, F, W] = [..."KUBE-SVCLXTPFW"].map((c) => c.charCodeAt(0));
 
-function startsWith(bytes: Uint8Array, at: number, prefix: Uint8Array): boolean {
-  if (at + prefix.length > bytes.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
-  return true;
+/** The kind of per-service chain whose name starts at `bytes[at]`, and where its hash starts; -1 if none. */
+function kindAt(bytes: Uint8Array, at: number): number {
+  if (bytes[at] !== K || bytes[at + 1] !== U || bytes[at + 2] !== B || bytes[at + 3] !== E) return -1;
+  if (bytes[at + 4] !== DASH) return -1;
+  const a = bytes[at + 5];
+  const b = bytes[at + 6];
+  const c = bytes[at + 7];
+  if (a === F) return b === W && c === DASH ? FW : -1;
+  if (bytes[at + 8] !== DASH) return -1;
+  if (a === S && b === V) return c === C ? SVC : c === L ? SVL : -1;
+  if (a === S && b === E) return c === P ? SEP : -1;
+  if (a === E && b === X) return c === T ? EXT : -1;
+  return -1;
 }
 
 /**
  * The key of the chain name starting at `bytes[at]` and ending at `end` or a space before it: `high` holds
- * the prefix's number and the hash's first 50 bits, `low` the last 30; false when the text there is not a
- * per-service chain name of Deckhand's shape.
+ * the kind's number and the hash's first 50 bits, `low` the last 30; false when the text there is not a
+ * per-service chain name of Deckhand's shape. Called twice per chain of every full sync's save (its
+ * declaration and its first rule): it reads the name in place, byte by byte.
  */
 function keyAt(bytes: Uint8Array, at: number, end: number, out: { high: number; low: number }): boolean {
-  if (bytes[at + 4] !== 45 /* - */ || !startsWith(bytes, at, KUBE)) return false;
-  let kind = -1;
-  for (let k = 0; k < PREFIXES.length; k++) {
-    if (startsWith(bytes, at, PREFIXES[k] as Uint8Array)) {
-      kind = k;
-      break;
-    }
-  }
+  const kind = kindAt(bytes, at);
   if (kind < 0) return false;
-  const from = at + (PREFIXES[kind] as Uint8Array).length;
+  const from = at + (kind === FW ? 8 : 9);
   const after = from + HASH_CHARS;
   if (after > end || (after < end && bytes[after] !== 32) /* space */) return false;
   let high = 0;

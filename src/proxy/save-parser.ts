@@ -138,8 +138,10 @@ export class SaveParser {
   ): void {
     this.flushDigest();
     if (nameLength > this.nameBuffer.length) this.nameBuffer = new Uint8Array(nameLength * 2);
-    this.nameBuffer.set(bytes.subarray(nameStart, nameStart + nameLength));
-    this.nameBytes = this.nameBuffer;
+    // Byte by byte: a subarray to copy from would be an object per chain (110,000 per save).
+    const name = this.nameBuffer;
+    for (let i = 0; i < nameLength; i++) name[i] = bytes[nameStart + i] as number;
+    this.nameBytes = name;
     this.nameLength = nameLength;
     this.digestSlot = slot;
     this.digestChain = chain;

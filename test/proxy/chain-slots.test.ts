@@ -80,6 +80,31 @@ describe("ChainSlots", () => {
   });
 });
 
+describe("ChainSlots names", () => {
+  it("tells the five kinds apart by their prefix, and takes no other name", () => {
+    const slots = new ChainSlots();
+    const hash = "ABCDEFGHIJKLMNOP";
+    const kinds = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-SEP-", "KUBE-FW-"].map((p) => p + hash);
+    const ids = kinds.map((name) => slots.claim(name));
+    expect(new Set(ids).size).toBe(5);
+    kinds.forEach((name, i) => expect(slots.slotAt(Buffer.from(`-A ${name} -j RETURN`), 3, 99)).toBe(ids[i]));
+    for (const near of [
+      "KUBE-SVX-",
+      "KUBE-SEX-",
+      "KUBE-EXX-",
+      "KUBE-FWX-",
+      "KUBE-FW--",
+      "KUBE-SVCX",
+      "KUBX-SVC-",
+      "KUBE_SVC-",
+      "KUBE-XYZ-",
+    ]) {
+      expect(slots.idOf(near + hash), near).toBeUndefined();
+      expect(slots.slotAt(Buffer.from(`:${near}${hash} - [0:0]`), 1, 99), near).toBeUndefined();
+    }
+  });
+});
+
 describe("ChainSlots.reserve", () => {
   it("keeps every slot when the table grows ahead of a large claim", () => {
     const slots = new ChainSlots();
