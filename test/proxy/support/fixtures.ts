@@ -142,3 +142,54 @@ export function syntheticState(count: number, perService: number, offset = 0): P
   }
   return state(...entries);
 }
+
+/** Every kind of rule the renderer emits. */
+export const EVERYTHING: ProxyState = state(
+  [
+    port("ns1/svc1", "p80", {
+      clusterIP: "172.30.0.41",
+      port: 80,
+      nodePort: 3001,
+      externalIPs: ["192.168.99.11"],
+      stickyMaxAgeSeconds: 10_800,
+    }),
+    [endpoint("10.180.0.1", 80), endpoint("10.180.0.2", 80), endpoint("10.180.0.3", 80)],
+  ],
+  [
+    port("ns2/svc2", "", {
+      clusterIP: "172.30.0.42",
+      port: 53,
+      protocol: "UDP",
+      nodePort: 3002,
+      externalPolicyLocal: true,
+      internalPolicyLocal: true,
+    }),
+    [endpoint("10.180.0.4", 53, { isLocal: true }), endpoint("10.180.0.5", 53)],
+  ],
+  [
+    port("ns3/svc3", "p", {
+      clusterIP: "172.30.0.43",
+      port: 80,
+      protocol: "SCTP",
+      nodePort: 3003,
+      loadBalancerVIPs: ["203.0.113.5"],
+      loadBalancerSourceRanges: ["192.168.0.0/16"],
+      externalPolicyLocal: true,
+      healthCheckNodePort: 30_000,
+    }),
+    [endpoint("10.180.0.6", 80)],
+  ],
+  [
+    port("ns4/svc4", "p", {
+      clusterIP: "172.30.0.44",
+      port: 80,
+      nodePort: 3004,
+      externalIPs: ["192.168.99.12"],
+    }),
+    [],
+  ],
+  [
+    port("ns5/svc5", "p", { clusterIP: "172.30.0.45", port: 80, internalPolicyLocal: true }),
+    [endpoint("10.180.1.5", 80)],
+  ],
+);
