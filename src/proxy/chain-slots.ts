@@ -69,10 +69,18 @@ function keyAt(bytes: Uint8Array, at: number, end: number, out: { high: number; 
 /** Where keyOf() puts a name's bytes for keyAt() (names are 25–28 ASCII characters). */
 const scratch = Buffer.alloc(64);
 
-/** keyAt() for a chain name held as a string. */
+/**
+ * keyAt() for a chain name held as a string (copied in JavaScript: a name is short, and a first sync looks up
+ * 110,000 of them twice). A character outside ASCII is copied as 0, which no name has.
+ */
 function keyOf(chain: string, out: { high: number; low: number }): boolean {
-  if (chain.length > scratch.length) return false;
-  return keyAt(scratch, 0, scratch.write(chain, 0, "latin1"), out);
+  const length = chain.length;
+  if (length > scratch.length) return false;
+  for (let i = 0; i < length; i++) {
+    const c = chain.charCodeAt(i);
+    scratch[i] = c > 127 ? 0 : c;
+  }
+  return keyAt(scratch, 0, length, out);
 }
 
 export class ChainSlots {

@@ -102,6 +102,9 @@ describe("ChainSlots names", () => {
       expect(slots.idOf(near + hash), near).toBeUndefined();
       expect(slots.slotAt(Buffer.from(`:${near}${hash} - [0:0]`), 1, 99), near).toBeUndefined();
     }
+    // A character outside ASCII is no base32 digit, whatever its low byte ("Ł" is U+0141).
+    slots.claim(`KUBE-SEP-${hash.slice(0, -1)}A`);
+    expect(slots.idOf(`KUBE-SEP-${hash.slice(0, -1)}\u0141`)).toBeUndefined();
   });
 });
 
