@@ -87,7 +87,8 @@ describe("ChainSlots names", () => {
     const kinds = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-SEP-", "KUBE-FW-"].map((p) => p + hash);
     const ids = kinds.map((name) => slots.claim(name));
     expect(new Set(ids).size).toBe(5);
-    kinds.forEach((name, i) => expect(slots.slotAt(Buffer.from(`-A ${name} -j RETURN`), 3, 99)).toBe(ids[i]));
+    for (const [i, name] of kinds.entries())
+      expect(slots.slotAt(Buffer.from(`-A ${name} -j RETURN`), 3, 99)).toBe(ids[i]);
     for (const near of [
       "KUBE-SVX-",
       "KUBE-SEX-",

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ByteChains, type ChainBytes } from "../../src/proxy/chain-sink.ts";
 import { ExecIptables, RestoreError, saveText } from "../../src/proxy/iptables.ts";
 import { PayloadBuilder } from "../../src/proxy/payload.ts";
-import { type ProxyState, renderPayload } from "../../src/proxy/render.ts";
+import { renderPayload } from "../../src/proxy/render.ts";
 import { type ProxyLogger, RuleSyncer } from "../../src/proxy/syncer.ts";
 import { requirePrerequisite, requireRoot } from "../support/env.ts";
 import { createNetns, type TestNetns } from "../support/netns.ts";
