@@ -228,9 +228,13 @@ function violation(payload: string): string | undefined {
       }
       if (!SAFE_WORD.test(word)) return `user text outside a comment (${JSON.stringify(word)}): ${line}`;
     }
-    // Structure that injected words would break: one target per rule, ports and DNAT targets in range.
+    // Structure that injected words would break: one target per rule (none only in the rule that closes a
+    // KUBE-FW chain, upstream's "other traffic … will be dropped by KUBE-PROXY-FIREWALL"), ports and DNAT
+    // targets in range.
     const words = tokens.words;
-    if (words.filter((w) => w === "-j").length !== 1) return `not exactly one -j: ${line}`;
+    const targets = words.filter((w) => w === "-j").length;
+    if (targets > 1 || (targets === 0 && !words[1]?.startsWith("KUBE-FW-")))
+      return `not exactly one -j: ${line}`;
     for (const [i, word] of words.entries()) {
       const value = words[i + 1] ?? "";
       if ((word === "--dport" || word === "--dports") && !isPort(value)) return `a bad port: ${line}`;
