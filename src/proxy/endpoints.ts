@@ -31,33 +31,25 @@ export function sliceKey(slice: EndpointSlice): string {
   return `${slice.metadata?.namespace ?? ""}/${slice.metadata?.name ?? ""}`;
 }
 
-/** An endpoint of the slice before a port is chosen. */
-interface UsableEndpoint {
-  ip: string;
-  ready: boolean;
-  serving: boolean;
-  terminating: boolean;
-  isLocal: boolean;
-}
-
 /** One endpoint, always built with the same fields in the same order (one hidden class, fields in-object). */
-function endpointInfo(from: UsableEndpoint, port: number, endpoint: string, chain: string): EndpointInfo {
+function endpointInfo(
+  ip: string,
+  port: number,
+  endpoint: string,
+  conditions: { ready?: boolean; serving?: boolean; terminating?: boolean },
+  isLocal: boolean,
+  chain: string,
+): EndpointInfo {
   return {
-    ip: from.ip,
+    ip,
     port,
     endpoint,
-    ready: from.ready,
-    serving: from.serving,
-    terminating: from.terminating,
-    isLocal: from.isLocal,
+    ready: conditions.ready ?? true,
+    serving: conditions.serving ?? true,
+    terminating: conditions.terminating ?? false,
+    isLocal,
     chain,
   };
-}
-
-/** Keeps one endpoint per "ip:port": one that is not terminating when there is one (see mergeSlices). */
-function keep(set: Map<string, EndpointInfo>, ep: EndpointInfo): void {
-  if (set.has(ep.endpoint) && ep.terminating) return;
-  set.set(ep.endpoint, ep);
 }
 
 function isPortNumber(value: unknown): value is number {
@@ -68,24 +60,34 @@ function byEndpoint(a: EndpointInfo, b: EndpointInfo): number {
   return a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0;
 }
 
+/**
+ * Sorts endpoints by "ip:port" and keeps one per "ip:port": the last one that is not terminating, or the
+ * first when all are (an endpoint seen in two slices, moving between them, or an IP reused by a new pod while
+ * the old one terminates). The sort is stable, so "last" and "first" are in the order given.
+ */
+function sortedUnique(endpoints: EndpointInfo[]): EndpointInfo[] {
+  endpoints.sort(byEndpoint);
+  let out = 0;
+  for (let i = 0; i < endpoints.length; ) {
+    let keep = endpoints[i] as EndpointInfo;
+    let j = i + 1;
+    for (; j < endpoints.length && (endpoints[j] as EndpointInfo).endpoint === keep.endpoint; j++) {
+      const next = endpoints[j] as EndpointInfo;
+      if (!next.terminating) keep = next;
+    }
+    endpoints[out++] = keep;
+    i = j;
+  }
+  endpoints.length = out;
+  return endpoints;
+}
+
 /** Compacts a slice; undefined for slices the proxy ignores (no service label, not IPv4). */
 export function sliceInfo(slice: EndpointSlice, nodeName: string): SliceInfo | undefined {
   const namespace = slice.metadata?.namespace ?? "";
   const serviceName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
   if (!serviceName || slice.addressType !== "IPv4") return undefined;
-  const usable: UsableEndpoint[] = [];
-  for (const endpoint of slice.endpoints ?? []) {
-    const ip = endpoint.addresses?.[0];
-    if (!ip || !isIPv4(ip)) continue;
-    const conditions = endpoint.conditions ?? {};
-    usable.push({
-      ip: flat(ip),
-      ready: conditions.ready ?? true,
-      serving: conditions.serving ?? true,
-      terminating: conditions.terminating ?? false,
-      isLocal: endpoint.nodeName !== undefined && endpoint.nodeName === nodeName,
-    });
-  }
+  const endpoints = slice.endpoints ?? [];
   const ports: SliceInfo["ports"] = [];
   for (const port of slice.ports ?? []) {
     const protocol = (port.protocol ?? "TCP") as Protocol;
@@ -93,14 +95,18 @@ export function sliceInfo(slice: EndpointSlice, nodeName: string): SliceInfo | u
     // rule text must not depend on that.
     if (!PROTOCOLS.includes(protocol) || !isPortNumber(port.port)) continue;
     const portName = servicePortName(namespace, serviceName, port.name ?? "");
-    const set = new Map<string, EndpointInfo>();
-    for (const ep of usable) {
-      const endpoint = flat(`${ep.ip}:${port.port}`);
+    const lowerProtocol = protocol.toLowerCase();
+    const infos: EndpointInfo[] = [];
+    for (const ep of endpoints) {
+      const ip = ep.addresses?.[0];
+      if (!ip || !isIPv4(ip)) continue;
+      const endpoint = flat(`${ip}:${port.port}`);
       // The KUBE-SEP chain name is a SHA-256 hash: computed once here, not on every sync.
-      const chain = endpointChainName(portName, protocol.toLowerCase(), endpoint);
-      keep(set, endpointInfo(ep, port.port, endpoint, chain));
+      const chain = endpointChainName(portName, lowerProtocol, endpoint);
+      const isLocal = ep.nodeName !== undefined && ep.nodeName === nodeName;
+      infos.push(endpointInfo(flat(ip), port.port, endpoint, ep.conditions ?? {}, isLocal, chain));
     }
-    ports.push({ key: servicePortKey(portName, protocol), endpoints: [...set.values()].sort(byEndpoint) });
+    ports.push({ key: servicePortKey(portName, protocol), endpoints: sortedUnique(infos) });
   }
   return { service: `${namespace}/${serviceName}`, ports };
 }
@@ -136,12 +142,7 @@ export function mergeSlices(slices: readonly SliceInfo[]): Map<string, EndpointI
   return result;
 }
 
-/**
- * An endpoint seen in two slices (moving between them, or an IP reused by a new pod while the old one
- * terminates): the one that is not terminating wins.
- */
+/** The endpoints of several slices of one port, sorted and deduplicated as sortedUnique does. */
 function mergeEndpoints(lists: readonly EndpointInfo[][]): EndpointInfo[] {
-  const set = new Map<string, EndpointInfo>();
-  for (const list of lists) for (const ep of list) keep(set, ep);
-  return [...set.values()].sort(byEndpoint);
+  return sortedUnique(lists.flat());
 }

@@ -106,6 +106,38 @@ describe("Service → service ports", () => {
 });
 
 describe("EndpointSlices → endpoints", () => {
+  it("keeps one endpoint per ip:port: the last that is not terminating, or the first when all are", () => {
+    type Spec = { ip: string; ready?: boolean; nodeName?: string; terminating?: boolean };
+    const kept = (endpoints: Spec[]) =>
+      (
+        sliceInfo(makeSlice("ns", "svc", "svc-a", [{ name: "http", port: 80 }], endpoints), "node-1")
+          ?.ports[0]?.endpoints ?? []
+      ).map((e) => [e.endpoint, e.ready, e.isLocal, e.terminating]);
+    const T = true;
+    // All terminating: the first.
+    expect(
+      kept([
+        { ip: "10.0.0.1", ready: false, terminating: T },
+        { ip: "10.0.0.1", nodeName: "node-1", terminating: T },
+      ]),
+    ).toEqual([["10.0.0.1:80", false, false, true]]);
+    // Otherwise the last that is not terminating.
+    expect(
+      kept([
+        { ip: "10.0.0.1", terminating: T },
+        { ip: "10.0.0.1", ready: false },
+        { ip: "10.0.0.1", nodeName: "node-1" },
+        { ip: "10.0.0.1", ready: false, terminating: T },
+      ]),
+    ).toEqual([["10.0.0.1:80", true, true, false]]);
+    expect(
+      kept([{ ip: "10.0.0.2" }, { ip: "10.0.0.1" }, { ip: "10.0.0.2", ready: false, terminating: T }]),
+    ).toEqual([
+      ["10.0.0.1:80", true, false, false],
+      ["10.0.0.2:80", true, false, false],
+    ]);
+  });
+
   it("merges slices of a Service, deduplicates by ip:port (preferring non-terminating) and sorts", () => {
     const a = sliceInfo(
       makeSlice(
