@@ -180,6 +180,17 @@ describe("CRI answer mapping", () => {
     expect(nanosToMillis("0")).toBe(0);
     expect(nanosToMillis("")).toBe(0);
     expect(nanosToMillis("1700000000123456789")).toBe(1_700_000_000_123);
+    for (const ns of [
+      "1",
+      "999999",
+      "1000000",
+      "1999999",
+      "9223372036854775807",
+      "-1999999",
+      "-9223372036854775808",
+    ])
+      expect(nanosToMillis(ns)).toBe(Number(BigInt(ns) / 1_000_000n));
+    expect(nanosToMillis(5_000_000)).toBe(5);
   });
 
   it("maps a container status, with the sandbox ID supplied by the caller", () => {

@@ -50,6 +50,9 @@ export const MANAGED = "true";
 /** Nanoseconds since the epoch (as the CRI sends them) to whole milliseconds; 0 stays 0. */
 export function nanosToMillis(ns: string | number | undefined | null): number {
   if (ns === undefined || ns === null || ns === "" || ns === "0" || ns === 0) return 0;
+  // The PLEG converts every listed object's created_at every second: a plain decimal string is cut instead
+  // of going through BigInt (the same truncation toward zero).
+  if (typeof ns === "string" && /^[0-9]+$/.test(ns)) return ns.length <= 6 ? 0 : Number(ns.slice(0, -6));
   return Number(BigInt(ns) / 1_000_000n);
 }
 
