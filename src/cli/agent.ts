@@ -7,7 +7,7 @@ import { Agent } from "../agent/agent.ts";
 import { type AgentConfig, ConfigError, loadConfig, type RuntimeKind } from "../agent/config.ts";
 import { loadKubeconfig } from "../api/client/kubeconfig.ts";
 import { createRuntime } from "../runtime/index.ts";
-import { capYoungGeneration } from "./young-generation.ts";
+import { capYoungGeneration, limitOldGenerationGrowth } from "./heap-sizing.ts";
 
 interface AgentFlags {
   kubeconfig?: string;
@@ -22,6 +22,9 @@ interface AgentFlags {
   cleanupProxy?: boolean;
   logLevel: string;
 }
+
+/** The old generation may grow to 1.5× what the last full collection kept (./heap-sizing.ts). */
+const OLD_GENERATION_GROWTH_PERCENT = 50;
 
 /** The young generation the agent lets V8 grow to: two semi-spaces of 8 MiB. */
 const YOUNG_GENERATION_CAP_BYTES = 16 * 1024 * 1024;
@@ -39,7 +42,7 @@ const YOUNG_GENERATION_CAP_BYTES = 16 * 1024 * 1024;
 // CPU: the young generation may grow to a cap of 8 MiB per semi-space. --max-semi-space-size would set
 // that cap, but V8 reads it only when the heap is set up, and the agent's command line is not ours (a
 // systemd unit, an image, a test harness start it); the growth factor, though, is read at every growth
-// (./young-generation.ts).
+// (./heap-sizing.ts).
 
 export function registerAgentCommand(program: Command): void {
   program
@@ -58,6 +61,7 @@ export function registerAgentCommand(program: Command): void {
     .option("--log-level <level>", "trace, debug, info, warn or error", "info")
     .action(async (flags: AgentFlags) => {
       capYoungGeneration(YOUNG_GENERATION_CAP_BYTES);
+      limitOldGenerationGrowth(OLD_GENERATION_GROWTH_PERCENT);
       const log = pino({ level: flags.logLevel, base: { component: "agent" } });
       if (flags.cleanupProxy) {
         const { cleanupProxyRules, ExecIptables } = await import("../proxy/index.ts");

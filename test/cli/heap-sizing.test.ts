@@ -3,8 +3,9 @@ import { describe, expect, it } from "vitest";
 import {
   capYoungGeneration,
   growthFactor,
+  limitOldGenerationGrowth,
   type YoungGenerationHooks,
-} from "../../src/cli/young-generation.ts";
+} from "../../src/cli/heap-sizing.ts";
 import { run } from "../support/run.ts";
 
 const MiB = 1024 * 1024;
@@ -63,7 +64,7 @@ describe("capYoungGeneration", () => {
     // every scavenge it can (to 128 MiB here without the cap).
     const script = `
       import { getHeapSpaceStatistics } from "node:v8";
-      import { capYoungGeneration } from ${JSON.stringify(join(import.meta.dirname, "../../src/cli/young-generation.ts"))};
+      import { capYoungGeneration } from ${JSON.stringify(join(import.meta.dirname, "../../src/cli/heap-sizing.ts"))};
       capYoungGeneration(${16 * MiB});
       let keep = [];
       for (let r = 0; r < 150; r++) {
@@ -77,5 +78,47 @@ describe("capYoungGeneration", () => {
     `;
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script]);
     expect(Number(stdout.trim())).toBeLessThanOrEqual(16 * MiB);
+  });
+});
+
+describe("limitOldGenerationGrowth", () => {
+  it("sets V8's heap growing factor, and refuses what is not a positive whole percentage", () => {
+    const flags: string[] = [];
+    limitOldGenerationGrowth(50, (f) => flags.push(f));
+    expect(flags).toEqual(["--heap-growing-percent=50"]);
+    for (const bad of [0, -10, 1.5, Number.NaN])
+      expect(() => limitOldGenerationGrowth(bad, (f) => flags.push(f))).toThrow(RangeError);
+    expect(flags).toHaveLength(1);
+  });
+
+  it("keeps the real old generation smaller while garbage gets promoted", async () => {
+    // ~10 MiB live, and objects that survive two scavenges before they die: promoted garbage. Alone, V8's
+    // own factor let the old generation reach ~65 MiB here and 1.5× ~30 MiB; both move with the machine's
+    // load (concurrent marking), so the two run side by side.
+    const script = (limit: boolean) => `
+      import { getHeapSpaceStatistics } from "node:v8";
+      import { limitOldGenerationGrowth } from ${JSON.stringify(join(import.meta.dirname, "../../src/cli/heap-sizing.ts"))};
+      if (${limit}) limitOldGenerationGrowth(50);
+      const live = [];
+      for (let i = 0; i < 100000; i++) live.push({ i, s: "live" + i });
+      const old = () => getHeapSpaceStatistics().find((s) => s.space_name === "old_space").space_size;
+      let peak = 0;
+      let keep = [];
+      for (let r = 0; r < 300; r++) {
+        const a = [];
+        for (let i = 0; i < 5000; i++) a.push({ i, s: "x" + i, r });
+        keep.push(a);
+        if (keep.length > 40) keep.shift();
+        peak = Math.max(peak, old());
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      console.log(peak, live.length);
+    `;
+    const peak = async (limit: boolean) => {
+      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script(limit)]);
+      return Number(stdout.trim().split(" ")[0]);
+    };
+    const [limited, unlimited] = await Promise.all([peak(true), peak(false)]);
+    expect(limited).toBeLessThan(unlimited * 0.8);
   });
 });
