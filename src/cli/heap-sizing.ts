@@ -61,8 +61,9 @@ export function capYoungGeneration(
  * big machine), and keeps the pages a collection frees in a pool, resident, until a memory-reducing
  * collection; those come from the memory reducer only once the process allocates little, and an agent
  * relisting 100 pods every second never does. With ~25 MiB live the old generation so reached 80–110 MiB
- * whenever pods came or went and stayed resident at that: RssAnon with 100 idle pods on CRI 100–140 MiB
- * after the benchmark's pod bursts, 85 MiB with 1.5×. Go's kubelet lets its heap reach 2× (GOGC=100).
+ * whenever pods came or went (--trace-gc), and the process kept that much: RssAnon with 100 idle pods on
+ * CRI after the benchmark's pod bursts 87–131 MiB from run to run, 85–95 MiB with 1.5×. Go's kubelet lets
+ * its heap reach 2× (GOGC=100).
  */
 export function limitOldGenerationGrowth(
   percent: number,
