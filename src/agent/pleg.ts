@@ -165,22 +165,7 @@ export class Pleg {
     ]);
     const now = clock.now();
     const next = snapshot(sandboxes, containers);
-    const events: PodLifecycleEvent[] = [];
-    const changedPods = new Set<string>();
-    for (const uid of new Set([...this.last.states.keys(), ...next.states.keys()])) {
-      const before = this.last.states.get(uid) ?? new Map<string, PlegState>();
-      const after = next.states.get(uid) ?? new Map<string, PlegState>();
-      for (const id of new Set([...before.keys(), ...after.keys()])) {
-        const found = generateEvents(
-          uid,
-          id,
-          before.get(id) ?? "non-existent",
-          after.get(id) ?? "non-existent",
-        );
-        if (found.length > 0) changedPods.add(uid);
-        events.push(...found);
-      }
-    }
+    const { events, changedPods } = diffSnapshots(this.last, next);
     // Changed pods are re-read a few at a time, not one after another: in a burst of new pods, every pod's
     // Running waits for this relist, and each status read is a runtime round trip.
     // A pod whose cached status already shows what this relist found (a sync read it after changing it) is
@@ -224,9 +209,9 @@ export class Pleg {
 
   /** Drops the listing numbers of pods gone before this relist listed and still gone in it. */
   private forgetGone(listing: number, next: Snapshot): void {
-    for (const [uid, of] of this.listingOf) {
+    this.listingOf.forEach((of, uid) => {
       if (of < listing && !this.cache.has(uid) && !next.states.has(uid)) this.listingOf.delete(uid);
-    }
+    });
   }
 
   /** Re-reads one pod from the runtime now (after a sync changed it) and updates the cache. */
@@ -300,6 +285,46 @@ function showsStates(status: PodRuntimeStatus, states: ReadonlyMap<string, PlegS
     if (states.get(sandbox.id) !== (sandbox.state === "ready" ? "running" : "exited")) return false;
   for (const container of status.containers) if (states.get(container.id) !== container.state) return false;
   return true;
+}
+
+const NOTHING: ReadonlyMap<string, PlegState> = new Map();
+
+/**
+ * The lifecycle events between two relists, and the pods they concern: pods and containers in the order the
+ * previous relist had them, then the new ones. Runs every second over every container of the node, so it
+ * walks the two snapshots instead of building their unions (this loop was a good part of an idle agent's
+ * garbage with 100 pods).
+ */
+function diffSnapshots(
+  last: Snapshot,
+  next: Snapshot,
+): { events: PodLifecycleEvent[]; changedPods: Set<string> } {
+  const events: PodLifecycleEvent[] = [];
+  const changedPods = new Set<string>();
+  const compare = (uid: string, id: string, old: PlegState, now: PlegState) => {
+    if (old === now) return;
+    changedPods.add(uid);
+    events.push(...generateEvents(uid, id, old, now));
+  };
+  const diffPod = (
+    uid: string,
+    before: ReadonlyMap<string, PlegState>,
+    after: ReadonlyMap<string, PlegState>,
+  ) => {
+    before.forEach((old, id) => {
+      compare(uid, id, old, after.get(id) ?? "non-existent");
+    });
+    after.forEach((now, id) => {
+      if (!before.has(id)) compare(uid, id, "non-existent", now);
+    });
+  };
+  last.states.forEach((before, uid) => {
+    diffPod(uid, before, next.states.get(uid) ?? NOTHING);
+  });
+  next.states.forEach((after, uid) => {
+    if (!last.states.has(uid)) diffPod(uid, NOTHING, after);
+  });
+  return { events, changedPods };
 }
 
 function snapshot(sandboxes: PodSandbox[], containers: Container[]): Snapshot {

@@ -1,13 +1,13 @@
 // `deckhand agent`: runs the node agent until SIGTERM/SIGINT. Containers belong to the node, not to the
 // agent process: stopping the agent leaves them running, and a restarted agent adopts them.
 
-import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import type { Command } from "commander";
 import { pino } from "pino";
 import { Agent } from "../agent/agent.ts";
 import { type AgentConfig, ConfigError, loadConfig, type RuntimeKind } from "../agent/config.ts";
 import { loadKubeconfig } from "../api/client/kubeconfig.ts";
 import { createRuntime } from "../runtime/index.ts";
+import { capYoungGeneration, limitOldGenerationGrowth } from "./heap-sizing.ts";
 
 interface AgentFlags {
   kubeconfig?: string;
@@ -23,37 +23,26 @@ interface AgentFlags {
   logLevel: string;
 }
 
+/** The old generation may grow to 1.5× what the last full collection kept (./heap-sizing.ts). */
+const OLD_GENERATION_GROWTH_PERCENT = 50;
+
 /** The young generation the agent lets V8 grow to: two semi-spaces of 8 MiB. */
 const YOUNG_GENERATION_CAP_BYTES = 16 * 1024 * 1024;
 
-/**
- * V8 doubles the young generation (up to two 32 MiB semi-spaces) whenever many objects survive a scavenge,
- * and gives it back only after the process has been quiet for a while. A node agent is never quiet (the PLEG
- * relists every second, each relist's objects outlive an await; probes run many times a second): with 100
- * pods V8's default kept ~90 MiB more young generation than the agent uses. Pinning the initial semi-space
- * (--semi-space-growth-factor=1 for good) saves that, but objects that would have died young get promoted:
- * the old generation fills with garbage (50–90 MiB of old and large-object space for ~27 MiB live) and is
- * collected more often, which costs CPU (an allocation-heavy loop: 1.7× the CPU). A/B on 100 pods, agent
- * restarted with each setting in the same run (shared machine, load 17–86, single samples): RSS idle
- * 150–196 MiB pinned vs 124–200 capped, 126–252 uncapped; with 200 HTTP probes a second, agent CPU
- * 10.1–14.4% pinned vs 3.3–13.1% capped (RSS 168–210 vs 121–210). Memory the same within the noise, less GC
- * CPU: the young generation may grow to a cap of 8 MiB per semi-space. --max-semi-space-size would set
- * that cap, but V8 reads it only when the heap is set up, and the agent's command line is not ours (a
- * systemd unit, an image, a test harness start it); the growth factor, though, is read at every growth:
- * grow while one more doubling stays within the cap, then stop growing.
- */
-function capYoungGeneration(capBytes: number): void {
-  let factor = 0;
-  const check = () => {
-    const newSpace = getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
-    const next = newSpace * 2 <= capBytes ? 2 : 1;
-    if (next === factor) return;
-    factor = next;
-    setFlagsFromString(`--semi-space-growth-factor=${factor}`);
-  };
-  check();
-  setInterval(check, 1000).unref();
-}
+// V8 doubles the young generation (up to two 32 MiB semi-spaces) whenever many objects survive a scavenge,
+// and gives it back only after the process has been quiet for a while. A node agent is never quiet (the PLEG
+// relists every second, each relist's objects outlive an await; probes run many times a second): with 100
+// pods V8's default kept ~90 MiB more young generation than the agent uses. Pinning the initial semi-space
+// (--semi-space-growth-factor=1 for good) saves that, but objects that would have died young get promoted:
+// the old generation fills with garbage (50–90 MiB of old and large-object space for ~27 MiB live) and is
+// collected more often, which costs CPU (an allocation-heavy loop: 1.7× the CPU). A/B on 100 pods, agent
+// restarted with each setting in the same run (shared machine, load 17–86, single samples): RSS idle
+// 150–196 MiB pinned vs 124–200 capped, 126–252 uncapped; with 200 HTTP probes a second, agent CPU
+// 10.1–14.4% pinned vs 3.3–13.1% capped (RSS 168–210 vs 121–210). Memory the same within the noise, less GC
+// CPU: the young generation may grow to a cap of 8 MiB per semi-space. --max-semi-space-size would set
+// that cap, but V8 reads it only when the heap is set up, and the agent's command line is not ours (a
+// systemd unit, an image, a test harness start it); the growth factor, though, is read at every growth
+// (./heap-sizing.ts).
 
 export function registerAgentCommand(program: Command): void {
   program
@@ -72,6 +61,7 @@ export function registerAgentCommand(program: Command): void {
     .option("--log-level <level>", "trace, debug, info, warn or error", "info")
     .action(async (flags: AgentFlags) => {
       capYoungGeneration(YOUNG_GENERATION_CAP_BYTES);
+      limitOldGenerationGrowth(OLD_GENERATION_GROWTH_PERCENT);
       const log = pino({ level: flags.logLevel, base: { component: "agent" } });
       if (flags.cleanupProxy) {
         const { cleanupProxyRules, ExecIptables } = await import("../proxy/index.ts");

@@ -101,6 +101,40 @@ describe("Pleg.relist", () => {
     expect(pleg.podStatus("u1")).toBeUndefined();
   });
 
+  it("diffs pods and containers that come and go in the same relist, previous ones first", async () => {
+    const state = {
+      sandboxes: [sandbox("s1", "u1", "ready"), sandbox("s2", "u2", "ready")],
+      containers: [container("c1", "u1", "running"), container("c2", "u2", "running")],
+    };
+    const events: PodLifecycleEvent[] = [];
+    const pleg = new Pleg({
+      runtime: listingRuntime(state),
+      clock: new ManualClock(),
+      onEvents: (e) => events.push(...e),
+    });
+    await pleg.relist();
+    events.length = 0;
+
+    // u1 is gone, u2's container was replaced, u3 is new.
+    state.sandboxes = [sandbox("s2", "u2", "ready"), sandbox("s3", "u3", "ready")];
+    state.containers = [container("c2b", "u2", "created"), container("c3", "u3", "running")];
+    await pleg.relist();
+    expect(events.map((e) => `${e.podUid}/${e.containerId}:${e.type}`)).toEqual([
+      "u1/s1:ContainerDied",
+      "u1/s1:ContainerRemoved",
+      "u1/c1:ContainerDied",
+      "u1/c1:ContainerRemoved",
+      "u2/c2:ContainerDied",
+      "u2/c2:ContainerRemoved",
+      "u2/c2b:ContainerChanged",
+      "u3/s3:ContainerStarted",
+      "u3/c3:ContainerStarted",
+    ]);
+    expect(pleg.podStatus("u1")).toBeUndefined();
+    expect(pleg.podStatus("u2")?.containers.map((c) => c.id)).toEqual(["c2b"]);
+    expect(pleg.podStatus("u3")?.containers.map((c) => c.id)).toEqual(["c3"]);
+  });
+
   it("reports itself unhealthy when relists stop", async () => {
     const clock = new ManualClock();
     const pleg = new Pleg({

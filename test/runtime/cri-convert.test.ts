@@ -4,15 +4,20 @@ import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { CriError } from "../../src/runtime/cri/client.ts";
 import {
+  fromCriContainer,
   fromCriContainerStatus,
+  fromCriSandbox,
   fromCriSandboxStatus,
+  IMAGE_ANNOTATION,
   nanosToMillis,
   toCriAuth,
   toCriContainerConfig,
   toCriSandboxConfig,
 } from "../../src/runtime/cri/convert.ts";
 import { toPullError, toRuntimeError } from "../../src/runtime/cri/errors.ts";
+import type { Container__Output } from "../../src/runtime/cri/generated/runtime/v1/Container.ts";
 import type { ContainerStatus__Output } from "../../src/runtime/cri/generated/runtime/v1/ContainerStatus.ts";
+import type { PodSandbox__Output } from "../../src/runtime/cri/generated/runtime/v1/PodSandbox.ts";
 import type { PodSandboxStatus__Output } from "../../src/runtime/cri/generated/runtime/v1/PodSandboxStatus.ts";
 import { resolveCriOptions } from "../../src/runtime/cri/options.ts";
 import { RuntimeError } from "../../src/runtime/errors.ts";
@@ -175,6 +180,17 @@ describe("CRI answer mapping", () => {
     expect(nanosToMillis("0")).toBe(0);
     expect(nanosToMillis("")).toBe(0);
     expect(nanosToMillis("1700000000123456789")).toBe(1_700_000_000_123);
+    for (const ns of [
+      "1",
+      "999999",
+      "1000000",
+      "1999999",
+      "9223372036854775807",
+      "-1999999",
+      "-9223372036854775808",
+    ])
+      expect(nanosToMillis(ns)).toBe(Number(BigInt(ns) / 1_000_000n));
+    expect(nanosToMillis(5_000_000)).toBe(5);
   });
 
   it("maps a container status, with the sandbox ID supplied by the caller", () => {
@@ -231,6 +247,33 @@ describe("CRI answer mapping", () => {
     expect([status.startedAt, status.finishedAt]).toEqual([3000, 3000]);
     const running = fromCriContainerStatus({ ...s, state: "CONTAINER_RUNNING", finished_at: "0" }, "sb");
     expect(running.finishedAt).toBe(0);
+  });
+
+  it("takes over the labels and annotations of the decoded message instead of copying them", () => {
+    const c = {
+      id: "c1",
+      pod_sandbox_id: "sb1",
+      metadata: { name: "app", attempt: 0 },
+      image: { image: "busybox" },
+      image_ref: "sha256:abc",
+      state: "CONTAINER_RUNNING",
+      created_at: "1000000",
+      labels: { a: "b" },
+      annotations: { [IMAGE_ANNOTATION]: "busybox:1.35" },
+    } as unknown as Container__Output;
+    const mapped = fromCriContainer(c);
+    expect(mapped).toMatchObject({ id: "c1", podSandboxId: "sb1", image: "busybox:1.35", createdAt: 1 });
+    expect(mapped.labels).toBe(c.labels);
+    expect(mapped.annotations).toBe(c.annotations);
+    const s = {
+      id: "s1",
+      metadata: { name: "web", uid: "u", namespace: "ns", attempt: 0 },
+      state: "SANDBOX_READY",
+      created_at: "0",
+      labels: { a: "b" },
+      annotations: {},
+    } as unknown as PodSandbox__Output;
+    expect(fromCriSandbox(s).labels).toBe(s.labels);
   });
 
   it("maps a sandbox status with its IPs and host-network mode", () => {

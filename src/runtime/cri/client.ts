@@ -11,6 +11,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import type { ProtoGrpcType } from "./generated/api.ts";
 import type { ImageServiceClient } from "./generated/runtime/v1/ImageService.ts";
 import type { RuntimeServiceClient } from "./generated/runtime/v1/RuntimeService.ts";
+import { decodeListContainersResponse, decodeListPodSandboxResponse } from "./list-decoder.ts";
 
 export type { ImageServiceClient, RuntimeServiceClient };
 
@@ -122,9 +123,23 @@ function loadCriProto(): ProtoGrpcType {
       defaults: true,
       oneofs: true,
     });
+    // The relist's two calls, every second: decoded without proto-loader's intermediate objects.
+    const runtimeService = definition["runtime.v1.RuntimeService"] as protoLoader.ServiceDefinition;
+    setResponseDecoder(runtimeService, "ListContainers", decodeListContainersResponse);
+    setResponseDecoder(runtimeService, "ListPodSandbox", decodeListPodSandboxResponse);
     loadedProto = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
   }
   return loadedProto;
+}
+
+function setResponseDecoder(
+  service: protoLoader.ServiceDefinition,
+  method: string,
+  decode: (buf: Buffer) => object,
+): void {
+  const definition = service[method];
+  if (!definition) throw new Error(`${PROTO_RELATIVE_PATH} has no method ${method}`);
+  service[method] = { ...definition, responseDeserialize: decode };
 }
 
 // ---------------------------------------------------------------------------------------------------------

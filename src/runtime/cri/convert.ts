@@ -39,6 +39,10 @@ export const DEFAULT_POD_LOG_ROOT = "/var/log/pods";
 /** The value RuntimeLabels.managedBy carries on everything this driver creates. */
 export const MANAGED = "true";
 
+// The `from*` mappings take over the maps (labels, annotations) of the messages they are given instead of
+// copying them: every response is decoded into objects of its own that nothing else holds, and the PLEG
+// maps a hundred containers' worth of them every second.
+
 // ---------------------------------------------------------------------------------------------------------
 // Numbers on the wire: int64/uint64 arrive as decimal strings (proto-loader `longs: String`).
 // ---------------------------------------------------------------------------------------------------------
@@ -46,6 +50,9 @@ export const MANAGED = "true";
 /** Nanoseconds since the epoch (as the CRI sends them) to whole milliseconds; 0 stays 0. */
 export function nanosToMillis(ns: string | number | undefined | null): number {
   if (ns === undefined || ns === null || ns === "" || ns === "0" || ns === 0) return 0;
+  // The PLEG converts every listed object's created_at every second: a plain decimal string is cut instead
+  // of going through BigInt (the same truncation toward zero).
+  if (typeof ns === "string" && /^[0-9]+$/.test(ns)) return ns.length <= 6 ? 0 : Number(ns.slice(0, -6));
   return Number(BigInt(ns) / 1_000_000n);
 }
 
@@ -139,8 +146,8 @@ export function fromCriSandbox(s: CriPodSandbox): PodSandbox {
     metadata: fromMetadata(s.metadata),
     state: SANDBOX_STATE[s.state] ?? "notready",
     createdAt: nanosToMillis(s.created_at),
-    labels: { ...s.labels },
-    annotations: { ...s.annotations },
+    labels: s.labels,
+    annotations: s.annotations,
   };
 }
 
@@ -150,8 +157,8 @@ export function fromCriSandboxStatus(s: CriPodSandboxStatus): PodSandboxStatus {
     metadata: fromMetadata(s.metadata),
     state: SANDBOX_STATE[s.state] ?? "notready",
     createdAt: nanosToMillis(s.created_at),
-    labels: { ...s.labels },
-    annotations: { ...s.annotations },
+    labels: s.labels,
+    annotations: s.annotations,
     ip: s.network?.ip ?? "",
     additionalIps: (s.network?.additional_ips ?? []).map((a) => a.ip),
     hostNetwork: s.linux?.namespaces?.options?.network === "NODE",
@@ -283,8 +290,8 @@ export function fromCriContainer(c: CriContainer): Container {
     imageRef: c.image_ref,
     state: CONTAINER_STATE[c.state] ?? "unknown",
     createdAt: nanosToMillis(c.created_at),
-    labels: { ...c.labels },
-    annotations: { ...c.annotations },
+    labels: c.labels,
+    annotations: c.annotations,
   };
 }
 
@@ -311,8 +318,8 @@ export function fromCriContainerStatus(s: CriContainerStatus, podSandboxId: stri
     exitCode: s.exit_code,
     reason: s.reason,
     message: s.message,
-    labels: { ...s.labels },
-    annotations: { ...s.annotations },
+    labels: s.labels,
+    annotations: s.annotations,
     logPath: s.log_path,
   };
 }
