@@ -4,7 +4,6 @@
 // iptables-nft 1.8.9 handles chain names of one --noflush payload in a sorted list, so a payload's cost
 // grows much faster than linearly with its chain count.
 import { isAscii } from "node:buffer";
-import type { ChainBytes } from "./chain-sink.ts";
 import { deleteForm, insertFirstForm, jumpTarget, type Table } from "./rule-text.ts";
 
 const TABLE_ORDER: Table[] = ["filter", "nat", "mangle"];
@@ -19,10 +18,16 @@ export interface EncodedPayload {
   lines: number;
 }
 
+/** A chain's rules joined into the lines a payload writes (chainText), how many, and their digest. */
+export interface ChainText {
+  text: string;
+  lines: number;
+  digest: number;
+}
+
 interface TableOps {
   declares: string[];
-  /** Rules one per line, and chains rendered as bytes. */
-  rules: Array<string | ChainBytes>;
+  rules: string[];
   deletes: string[];
   inserts: string[];
   removeChains: string[];
@@ -31,6 +36,8 @@ interface TableOps {
 export class PayloadBuilder {
   private readonly tables = new Map<Table, TableOps>();
   private readonly chainNames = new Set<string>();
+  /** Lines beyond one per entry: a chain written from its ChainText is one entry of many lines. */
+  private extraLines = 0;
   /** An entry taken from the kernel (a rule to delete, a chain to remove) has non-ASCII text. */
   private notAscii = false;
 
@@ -58,16 +65,19 @@ export class PayloadBuilder {
   }
 
   /**
-   * Declares (creates or flushes) a chain and fills it, with its rules or as rendered into bytes. Its rules
-   * jump only to chains of the same service port (declared in the same payload) or to static chains, so
-   * they add no names to count.
+   * Declares (creates or flushes) a chain and fills it, with its rules or their chainText(). Its rules jump
+   * only to chains of the same service port (declared in the same payload) or to static chains, so they add
+   * no names to count.
    */
-  writeChain(table: Table, chain: string, rules: readonly string[] | ChainBytes): void {
+  writeChain(table: Table, chain: string, rules: readonly string[] | ChainText): void {
     const ops = this.ops(table);
     ops.declares.push(`:${chain} - [0:0]`);
     this.chainNames.add(chain);
-    if ("bytes" in rules) {
-      if (rules.lines > 0) ops.rules.push(rules);
+    if ("text" in rules) {
+      if (rules.lines > 0) {
+        ops.rules.push(rules.text);
+        this.extraLines += rules.lines - 1;
+      }
     } else for (const rule of rules) ops.rules.push(rule);
   }
 
@@ -93,54 +103,46 @@ export class PayloadBuilder {
     this.noteTarget(appendRule);
   }
 
-  /** Every entry in payload order: a line without its end, or a chain's bytes (lines with their ends). */
-  private eachEntry(visit: (entry: string | ChainBytes) => void): void {
+  /** Every line in payload order, without line ends. */
+  private eachLine(visit: (line: string) => void): void {
     for (const table of TABLE_ORDER) {
       const ops = this.tables.get(table);
       if (!ops) continue;
       visit(`*${table}`);
       for (const list of [ops.declares, ops.rules, ops.deletes, ops.inserts, ops.removeChains])
-        for (let i = 0; i < list.length; i++) visit(list[i] as string | ChainBytes);
+        for (let i = 0; i < list.length; i++) visit(list[i] as string);
       visit("COMMIT");
     }
   }
 
   text(): string {
     const out: string[] = [];
-    this.eachEntry((entry) =>
-      out.push(
-        typeof entry === "string" ? entry : entry.bytes.toString("latin1", entry.start, entry.end - 1),
-      ),
-    );
+    this.eachLine((line) => out.push(line));
     out.push("");
     return out.join("\n");
   }
 
   /**
-   * The payload's bytes, in one buffer: chains rendered as bytes are copied in, the few other lines written
-   * (no joined text to encode again: at 10,000 Services a first sync writes 30 MB of payloads). Rendered
-   * rules are ASCII; text taken from the kernel is checked, and anything else falls back to UTF-8.
+   * The payload's bytes, written straight into one buffer: no joined copy of the text (at 10,000 Services a
+   * first sync writes 30 MB of payloads, which as strings would each be a large object only a full
+   * collection frees), and nothing for the pipe to encode. Rendered rules are ASCII (comments are
+   * sanitized, names hashed, addresses parsed), so one byte per character; text taken from the kernel is
+   * checked, and anything else falls back to UTF-8.
    */
   encode(): EncodedPayload {
     let length = 0;
-    let lines = 0;
-    this.eachEntry((entry) => {
-      if (typeof entry === "string") {
-        length += entry.length + 1;
-        lines++;
-      } else {
-        length += entry.end - entry.start;
-        lines += entry.lines;
-      }
+    let entries = 0;
+    this.eachLine((line) => {
+      length += line.length + 1;
+      entries++;
     });
+    const lines = entries + this.extraLines;
     if (this.notAscii) return { bytes: Buffer.from(this.text()), lines };
     const bytes = Buffer.allocUnsafe(length);
     let at = 0;
-    this.eachEntry((entry) => {
-      if (typeof entry === "string") {
-        at += bytes.write(entry, at, "latin1");
-        bytes[at++] = 10;
-      } else at += entry.bytes.copy(bytes, at, entry.start, entry.end);
+    this.eachLine((line) => {
+      at += bytes.write(line, at, "latin1");
+      bytes[at++] = 10;
     });
     if (!isAscii(bytes)) return { bytes: Buffer.from(this.text()), lines };
     return { bytes, lines };
@@ -194,32 +196,26 @@ export class Digest {
 
   /** Adds one "-A CHAIN …" rule of the chain; the "-A CHAIN " part is the same for all of them and skipped. */
   add(rule: string): void {
-    let i = 0;
-    if (rule.startsWith("-A ")) {
-      const space = rule.indexOf(" ", 3);
-      if (space >= 0) i = space + 1;
+    this.addLine(rule, 0, rule.length);
+  }
+
+  /** add() of the rule that is `text` from `start` to `end` (one line of a chain's joined text). */
+  addLine(text: string, start: number, end: number): void {
+    let i = start;
+    if (text.startsWith("-A ", start)) {
+      const space = text.indexOf(" ", start + 3);
+      if (space >= 0 && space < end) i = space + 1;
     }
     let a = this.a;
     let b = this.b;
-    for (; i < rule.length; i++) {
-      const c = rule.charCodeAt(i);
+    for (; i < end; i++) {
+      const c = text.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);
       b = Math.imul(b ^ c, 0x5bd1e995);
     }
     this.rules++;
     this.a = Math.imul(a ^ 10, 0x01000193);
     this.b = Math.imul(b ^ this.rules, 0x5bd1e995);
-  }
-
-  /** add() of a rule held as bytes: "-A CHAIN …" at `bytes[start, end)`. */
-  addRuleBytes(bytes: Uint8Array, start: number, end: number): void {
-    let from = start;
-    if (bytes[start] === 45 /* - */ && bytes[start + 1] === 65 /* A */ && bytes[start + 2] === 32) {
-      let space = start + 3;
-      while (space < end && bytes[space] !== 32) space++;
-      if (space < end) from = space + 1;
-    }
-    this.addBytes(bytes, from, end);
   }
 
   /**
@@ -255,4 +251,22 @@ export function chainDigest(rules: readonly string[]): number {
   const digest = new Digest();
   for (const rule of rules) digest.add(rule);
   return digest.value();
+}
+
+/**
+ * A chain's rules joined into one text (what a payload writes), and the same digest as chainDigest(rules)
+ * read from that text. Rendered rules are concatenations V8 keeps as trees of pieces: joining them once
+ * copies each piece once, where digesting rule by rule would first flatten every rule into a string of its
+ * own and the payload would then copy it again.
+ */
+export function chainText(rules: readonly string[]): ChainText {
+  const text = rules.join("\n");
+  const digest = new Digest();
+  for (let start = 0, line = 0; line < rules.length; line++) {
+    const newline = text.indexOf("\n", start);
+    const end = newline < 0 ? text.length : newline;
+    digest.addLine(text, start, end);
+    start = end + 1;
+  }
+  return { text, lines: rules.length, digest: digest.value() };
 }

@@ -16,7 +16,6 @@ import {
   NAT_CHAINS,
   servicePortChains,
 } from "./chain-names.ts";
-import { type ChainSink, StringChains } from "./chain-sink.ts";
 import { cidrContains, isLoopback } from "./ip.ts";
 import { comment, dport, probability, REJECT, rule, type Table } from "./rule-text.ts";
 import { categorizeEndpoints } from "./topology.ts";
@@ -83,21 +82,6 @@ export function renderServicePort(
   endpoints: readonly EndpointInfo[],
   ctx: RenderContext,
 ): ServicePortRules {
-  const chains = new StringChains();
-  const top = renderServicePortInto(svc, endpoints, ctx, chains);
-  return { chains: chains.chains, top };
-}
-
-/**
- * A service port's rules: its chains go to `sink` (strings or bytes), in upstream's order (EXT, FW, SVC,
- * SVL, SEP…); its rules in the shared top-level chains are returned.
- */
-export function renderServicePortInto(
-  svc: ServicePortInfo,
-  endpoints: readonly EndpointInfo[],
-  ctx: RenderContext,
-  sink: ChainSink,
-): TopRule[] {
   const protocol = svc.protocol.toLowerCase();
   const name = svc.name;
   const names = servicePortChains(name, protocol);
@@ -253,6 +237,7 @@ export function renderServicePortInto(
     );
   }
 
+  const chains: ChainRules[] = [];
   const internalMasq: string[] = [];
   if (hasInternalEndpoints) {
     const masq = (source?: string) =>
@@ -268,9 +253,9 @@ export function renderServicePortInto(
   }
 
   if (usesExternalChain) {
-    sink.chain(names.external);
+    const ext: string[] = [];
     const extRule = (text: string, target: string, extra: Partial<Parameters<typeof rule>[1]> = {}) =>
-      sink.line(
+      ext.push(
         rule(names.external, { ...extra, matches: [comment(text), ...(extra.matches ?? [])], target }),
       );
     if (!svc.externalPolicyLocal) {
@@ -286,108 +271,95 @@ export function renderServicePortInto(
         matches: ["-m addrtype --src-type LOCAL"],
       });
     }
-    if (hasExternalEndpoints) sink.line(rule(names.external, { target: externalPolicyChain }));
+    if (hasExternalEndpoints) ext.push(rule(names.external, { target: externalPolicyChain }));
+    chains.push({ name: names.external, rules: ext });
   }
 
   if (usesFirewallChain) {
-    sink.chain(names.firewall);
+    const fw: string[] = [];
     const lb = comment(`${name} loadbalancer IP`);
     let allowFromNode = false;
     for (const cidr of svc.loadBalancerSourceRanges) {
-      sink.line(rule(names.firewall, { source: cidr, matches: [lb], target: names.external }));
+      fw.push(rule(names.firewall, { source: cidr, matches: [lb], target: names.external }));
       if (ctx.nodeIPs.some((ip) => cidrContains(cidr, ip))) allowFromNode = true;
     }
     if (allowFromNode) {
       for (const ip of svc.loadBalancerVIPs)
-        sink.line(rule(names.firewall, { source: ip, matches: [lb], target: names.external }));
+        fw.push(rule(names.firewall, { source: ip, matches: [lb], target: names.external }));
     }
-    sink.line(
+    fw.push(
       rule(names.firewall, {
         matches: [comment(`other traffic to ${name} will be dropped by ${KUBE_PROXY_FIREWALL}`)],
       }),
     );
+    chains.push({ name: names.firewall, rules: fw });
   }
 
   if (usesClusterPolicyChain) {
-    sink.chain(names.cluster);
-    if (internalChain === names.cluster) for (const masq of internalMasq) sink.line(masq);
-    endpointRules(svc, cluster, ctx, sepOf, sink);
+    chains.push({
+      name: names.cluster,
+      rules: [
+        ...(internalChain === names.cluster ? internalMasq : []),
+        ...endpointRules(svc, names.cluster, cluster, ctx, sepOf),
+      ],
+    });
   }
   if (usesLocalPolicyChain) {
-    sink.chain(names.local);
-    if (internalChain === names.local) for (const masq of internalMasq) sink.line(masq);
-    endpointRules(svc, local, ctx, sepOf, sink);
+    chains.push({
+      name: names.local,
+      rules: [
+        ...(internalChain === names.local ? internalMasq : []),
+        ...endpointRules(svc, names.local, local, ctx, sepOf),
+      ],
+    });
   }
 
-  // Per-endpoint rules are most of the ruleset (three per endpoint): written piece by piece in the canonical
+  // Per-endpoint rules are most of the ruleset (three per endpoint): written as templates of the canonical
   // form rule() produces, to keep rendering 100,000 endpoints cheap. The golden tests pin the text.
   const note = ctx.largeClusterMode ? "" : ` ${comment(name)}`;
-  const dnat = ` -p ${protocol}${note}`;
   for (const ep of allReachable) {
     const sep = sepOf(ep);
-    sink.chain(sep);
-    // Hairpin: a backend reaching itself through the service is masqueraded so replies come back here.
-    sink.begin();
-    sink.put(" -s ");
-    sink.put(ep.ip);
-    sink.put("/32");
-    sink.put(note);
-    sink.put(MARK_MASQ_TARGET);
-    sink.end();
-    sink.begin();
-    sink.put(dnat);
-    if (svc.stickyMaxAgeSeconds > 0) {
-      sink.put(" -m recent --set --name ");
-      sink.put(sep);
-      sink.put(" --mask 255.255.255.255 --rsource");
-    }
-    sink.put(protocol === "tcp" ? TCP_DNAT : ` -m ${protocol} -j DNAT --to-destination `);
-    sink.put(ep.endpoint);
-    sink.end();
+    const recent =
+      svc.stickyMaxAgeSeconds > 0 ? ` -m recent --set --name ${sep} --mask 255.255.255.255 --rsource` : "";
+    chains.push({
+      name: sep,
+      rules: [
+        // Hairpin: a backend reaching itself through the service is masqueraded so replies come back here.
+        `-A ${sep} -s ${ep.ip}/32${note} -j ${KUBE_MARK_MASQ}`,
+        `-A ${sep} -p ${protocol}${note}${recent} -m ${protocol} -j DNAT --to-destination ${ep.endpoint}`,
+      ],
+    });
   }
-  return top;
+  return { chains, top };
 }
-
-const MARK_MASQ_TARGET = ` -j ${KUBE_MARK_MASQ}`;
-const TCP_DNAT = " -m tcp -j DNAT --to-destination ";
 
 /** Session-affinity rules, then one rule per endpoint with probability 1/(n−i), the last unconditional. */
 function endpointRules(
   svc: ServicePortInfo,
+  chain: string,
   endpoints: readonly EndpointInfo[],
   ctx: RenderContext,
   sepOf: (ep: EndpointInfo) => string,
-  sink: ChainSink,
-): void {
-  const note = (ep: EndpointInfo) => {
-    if (!ctx.largeClusterMode) sink.put(` ${comment(`${svc.name} -> ${ep.endpoint}`)}`);
-  };
+): string[] {
+  const rules: string[] = [];
+  const note = (ep: EndpointInfo) =>
+    ctx.largeClusterMode ? "" : ` ${comment(`${svc.name} -> ${ep.endpoint}`)}`;
   if (svc.stickyMaxAgeSeconds > 0) {
-    const recent = ` -m recent --rcheck --seconds ${svc.stickyMaxAgeSeconds} --reap --name `;
+    const seconds = svc.stickyMaxAgeSeconds;
     for (const ep of endpoints) {
       const sep = sepOf(ep);
-      sink.begin();
-      note(ep);
-      sink.put(recent);
-      sink.put(sep);
-      sink.put(" --mask 255.255.255.255 --rsource -j ");
-      sink.put(sep);
-      sink.end();
+      rules.push(
+        `-A ${chain}${note(ep)} -m recent --rcheck --seconds ${seconds} --reap --name ${sep} --mask 255.255.255.255 --rsource -j ${sep}`,
+      );
     }
   }
   const n = endpoints.length;
   for (let i = 0; i < n; i++) {
     const ep = endpoints[i] as EndpointInfo;
-    sink.begin();
-    note(ep);
-    if (i < n - 1) {
-      sink.put(" -m statistic --mode random --probability ");
-      sink.put(probability(n - i));
-    }
-    sink.put(" -j ");
-    sink.put(sepOf(ep));
-    sink.end();
+    const statistic = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : "";
+    rules.push(`-A ${chain}${note(ep)}${statistic} -j ${sepOf(ep)}`);
   }
+  return rules;
 }
 
 export interface BaseRules {

@@ -24,11 +24,10 @@ import {
   SVC_PREFIX,
   SVL_PREFIX,
 } from "./chain-names.ts";
-import { ByteChains, type ChainBytes } from "./chain-sink.ts";
 import { ChainSlots, NO_RULES } from "./chain-slots.ts";
 import { type Iptables, isRestoreError, type RestoreSession, saveTables } from "./iptables.ts";
 import { JUMPS, planJumps } from "./jumps.ts";
-import { Batcher, PayloadBuilder } from "./payload.ts";
+import { Batcher, type ChainText, chainText, PayloadBuilder } from "./payload.ts";
 import {
   type ProxyRulesConfig,
   type ProxyState,
@@ -36,7 +35,6 @@ import {
   renderBase,
   renderContext,
   renderServicePort,
-  renderServicePortInto,
   type ServicePortRules,
   type TopRule,
 } from "./render.ts";
@@ -105,32 +103,32 @@ function renderedFrom(
 }
 
 /**
- * Renders a service port for a sync, its chains as bytes into `sink`: what is programmed for it (chain names,
- * digests and rule count) and each chain's bytes for the payloads that write it.
+ * What is programmed for a service port from its rendered rules (chain names, digests and rule count), and
+ * each chain's text for the payloads that write it.
  */
-function renderForSync(
+function programmedFrom(
   svc: ServicePortInfo,
   from: Programmed["from"],
-  ctx: RenderContext,
-  sink: ByteChains,
-): { programmed: Programmed; chains: ChainBytes[] } {
-  const top = renderServicePortInto(svc, from.endpoints, ctx, sink);
-  const chains = sink.take();
+  rules: ServicePortRules,
+): { programmed: Programmed; texts: ChainText[] } {
   const programmed: Programmed = {
     service: svc.service,
     chains: [],
     digests: [],
     slots: [],
     rules: 0,
-    top,
+    top: rules.top,
     from,
   };
-  for (const chain of chains) {
+  const texts: ChainText[] = [];
+  for (const chain of rules.chains) {
+    const text = chainText(chain.rules);
     programmed.chains.push(chain.name);
-    programmed.digests.push(chain.digest);
-    programmed.rules += chain.lines;
+    programmed.digests.push(text.digest);
+    programmed.rules += text.lines;
+    texts.push(text);
   }
-  return { programmed, chains };
+  return { programmed, texts };
 }
 
 function sameInputs(from: Programmed["from"], next: Programmed["from"]): boolean {
@@ -194,8 +192,6 @@ export class RuleSyncer {
   private record = new Map<string, Programmed>();
   /** The chains of `record`, by name. */
   private readonly slots = new ChainSlots();
-  /** Where service ports are rendered for the payloads. */
-  private readonly rendering = new ByteChains();
   private largeClusterMode: boolean | undefined;
   private restores = 0;
   /** iptables-restore calls that failed. */
@@ -541,11 +537,11 @@ export class RuleSyncer {
       const from = renderedFrom(svc, endpoints, ctx);
       const old = this.record.get(key);
       let programmed: Programmed;
-      let rendered: ChainBytes[] | undefined;
+      let texts: ChainText[] | undefined;
       let haves: Array<number | undefined> | undefined;
       if (old && sameInputs(old.from, from)) programmed = old;
       else {
-        ({ programmed, chains: rendered } = renderForSync(svc, from, ctx, this.rendering));
+        ({ programmed, texts } = programmedFrom(svc, from, renderServicePort(svc, endpoints, ctx)));
         haves = programmed.chains.map(kernelDigestOf);
       }
       next.set(key, programmed);
@@ -562,9 +558,9 @@ export class RuleSyncer {
       }
       if (writes) {
         // Unchanged inputs whose chains differ in the kernel (someone changed them): render them again.
-        rendered ??= renderForSync(svc, from, ctx, this.rendering).chains;
+        texts ??= programmedFrom(svc, from, renderServicePort(svc, endpoints, ctx)).texts;
         const payload = await (fresh ? create : update).next();
-        for (const i of writes) payload.writeChain("nat", chains[i] as string, rendered[i] as ChainBytes);
+        for (const i of writes) payload.writeChain("nat", chains[i] as string, texts[i] as ChainText);
         report.chainsWritten += writes.length;
       }
     }
@@ -685,9 +681,9 @@ export class RuleSyncer {
         const old = this.record.get(key);
         const svc = state.ports.get(key);
         const endpoints = state.endpoints.get(key) ?? NO_ENDPOINTS;
-        const rendered = svc
-          ? renderForSync(svc, renderedFrom(svc, endpoints, ctx), ctx, this.rendering)
-          : undefined;
+        const rules: ServicePortRules | undefined = svc ? renderServicePort(svc, endpoints, ctx) : undefined;
+        const rendered =
+          svc && rules ? programmedFrom(svc, renderedFrom(svc, endpoints, ctx), rules) : undefined;
         const next = rendered?.programmed;
         const oldDigests = new Map<string, number>();
         for (const [i, chain] of (old?.chains ?? []).entries())
@@ -697,19 +693,20 @@ export class RuleSyncer {
         // chains go into creation payloads and its top-level rules into the last payload.
         const ops: Array<(payload: PayloadBuilder) => void> = [];
         const topOps: Array<(payload: PayloadBuilder) => void> = [];
-        for (const chain of rendered?.chains ?? []) {
-          if (oldDigests.get(chain.name) === chain.digest) continue;
-          ops.push((p) => p.writeChain("nat", chain.name, chain));
+        for (const [i, chain] of (rules?.chains ?? []).entries()) {
+          if (oldDigests.get(chain.name) === next?.digests[i]) continue;
+          const text = rendered?.texts[i] as ChainText;
+          ops.push((p) => p.writeChain("nat", chain.name, text));
           report.chainsWritten++;
         }
-        const newTop = new Set((next?.top ?? []).map(topKey));
+        const newTop = new Set((rules?.top ?? []).map(topKey));
         const oldTop = new Set((old?.top ?? []).map(topKey));
         for (const top of old?.top ?? []) {
           if (newTop.has(topKey(top))) continue;
           topOps.push((p) => p.deleteRule(top.table, top.rule));
           report.topRulesChanged++;
         }
-        for (const top of next?.top ?? []) {
+        for (const top of rules?.top ?? []) {
           if (oldTop.has(topKey(top))) continue;
           const first = top.table === "nat" && top.rule.startsWith(`-A ${KUBE_SERVICES} `);
           topOps.push((p) => p.addRule(top.table, top.rule, first));

@@ -3,17 +3,67 @@
 // programmed with what the kernel holds), errors name the offending line, and a sequence of partial syncs
 // leaves the same ruleset as one full sync.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ByteChains, type ChainBytes } from "../../src/proxy/chain-sink.ts";
 import { ExecIptables, RestoreError, saveText } from "../../src/proxy/iptables.ts";
-import { PayloadBuilder } from "../../src/proxy/payload.ts";
-import { renderPayload } from "../../src/proxy/render.ts";
+import { chainText, PayloadBuilder } from "../../src/proxy/payload.ts";
+import { type ProxyState, renderPayload } from "../../src/proxy/render.ts";
 import { type ProxyLogger, RuleSyncer } from "../../src/proxy/syncer.ts";
 import { requirePrerequisite, requireRoot } from "../support/env.ts";
 import { createNetns, type TestNetns } from "../support/netns.ts";
 import { run } from "../support/run.ts";
-import { EVERYTHING, endpoint, syntheticState, TEST_CONFIG } from "./support/fixtures.ts";
+import { endpoint, port, state, syntheticState, TEST_CONFIG } from "./support/fixtures.ts";
 
 const quiet: ProxyLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Every kind of rule the renderer emits. */
+const EVERYTHING: ProxyState = state(
+  [
+    port("ns1/svc1", "p80", {
+      clusterIP: "172.30.0.41",
+      port: 80,
+      nodePort: 3001,
+      externalIPs: ["192.168.99.11"],
+      stickyMaxAgeSeconds: 10_800,
+    }),
+    [endpoint("10.180.0.1", 80), endpoint("10.180.0.2", 80), endpoint("10.180.0.3", 80)],
+  ],
+  [
+    port("ns2/svc2", "", {
+      clusterIP: "172.30.0.42",
+      port: 53,
+      protocol: "UDP",
+      nodePort: 3002,
+      externalPolicyLocal: true,
+      internalPolicyLocal: true,
+    }),
+    [endpoint("10.180.0.4", 53, { isLocal: true }), endpoint("10.180.0.5", 53)],
+  ],
+  [
+    port("ns3/svc3", "p", {
+      clusterIP: "172.30.0.43",
+      port: 80,
+      protocol: "SCTP",
+      nodePort: 3003,
+      loadBalancerVIPs: ["203.0.113.5"],
+      loadBalancerSourceRanges: ["192.168.0.0/16"],
+      externalPolicyLocal: true,
+      healthCheckNodePort: 30_000,
+    }),
+    [endpoint("10.180.0.6", 80)],
+  ],
+  [
+    port("ns4/svc4", "p", {
+      clusterIP: "172.30.0.44",
+      port: 80,
+      nodePort: 3004,
+      externalIPs: ["192.168.99.12"],
+    }),
+    [],
+  ],
+  [
+    port("ns5/svc5", "p", { clusterIP: "172.30.0.45", port: 80, internalPolicyLocal: true }),
+    [endpoint("10.180.1.5", 80)],
+  ],
+);
 
 const ourRules = (text: string) =>
   text
@@ -70,11 +120,8 @@ for (const backend of ["nft", "legacy"] as const) {
     it("places the line iptables-restore blames in the encoded payload of a session it belongs to", async () => {
       const session = iptables.openRestore();
       const chain = (name: string, rules: string[]) => {
-        const sink = new ByteChains();
-        sink.chain(name);
-        for (const rule of rules) sink.line(`-A ${name} ${rule}`);
         const payload = new PayloadBuilder();
-        payload.writeChain("nat", name, sink.take()[0] as ChainBytes);
+        payload.writeChain("nat", name, chainText(rules.map((rule) => `-A ${name} ${rule}`)));
         return payload.encode();
       };
       await session.write(
