@@ -84,10 +84,10 @@ export async function cleanupProxyRules(
     if (statics.length > 0) {
       const flush = new PayloadBuilder();
       for (const chain of statics) flush.writeChain(table, chain, []);
-      await iptables.restore(flush.encode());
+      await iptables.restore(flush.text());
     }
     // …then delete per-service chains referrers first, then the static ones.
-    const batches = new Batcher(budget, (payload) => iptables.restore(payload.encode()));
+    const batches = new Batcher(budget, (text) => iptables.restore(text));
     for (const prefix of ORDER) {
       for (const chain of removable)
         if (chain.startsWith(prefix)) (await batches.next()).removeChain(table, chain);
@@ -95,7 +95,7 @@ export async function cleanupProxyRules(
     await batches.flush();
     const last = new PayloadBuilder();
     for (const chain of statics) last.removeChain(table, chain);
-    if (!last.isEmpty) await iptables.restore(last.encode());
+    if (!last.isEmpty) await iptables.restore(last.text());
     result.chainsRemoved += removable.length;
   }
   return result;

@@ -1,13 +1,11 @@
 // The boundary to the kernel's packet filter: iptables-restore, iptables-save and iptables, run as child
 // processes (optionally inside a network namespace through `ip netns exec`, for tests and benchmarks).
 // The backend (nf_tables or legacy) is the host's: Docker and CNI programs use it too, never mix the two.
-
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { type FileHandle, open, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EncodedPayload } from "./payload.ts";
 import type { Table } from "./rule-text.ts";
 
 export type Backend = "nft" | "legacy";
@@ -22,7 +20,7 @@ export interface CommandResult {
 export interface Iptables {
   readonly backend: Backend;
   /** `iptables-restore --noflush`: applies the payload atomically per table or not at all; throws RestoreError. */
-  restore(payload: RestoreInput): Promise<void>;
+  restore(payload: string): Promise<void>;
   /**
    * One `iptables-restore --noflush` process for many payloads, written one after another: each table
    * section is still its own transaction (committed at its COMMIT line, in order), but there is one process
@@ -37,18 +35,9 @@ export interface Iptables {
   hasRandomFully(): Promise<boolean>;
 }
 
-/** What iptables-restore reads: a payload's text, or a PayloadBuilder's encoding of it. */
-export type RestoreInput = string | EncodedPayload;
-
-/** The text of a payload (for errors, and for fakes that parse it). */
-export function inputText(input: RestoreInput): string {
-  if (typeof input === "string") return input;
-  return Buffer.from(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength).toString("utf8");
-}
-
 export interface RestoreSession {
   /** Sends one payload; rejects if iptables-restore has already failed. */
-  write(payload: RestoreInput): Promise<void>;
+  write(payload: string): Promise<void>;
   /** Ends the input and waits for iptables-restore; throws RestoreError if any payload failed. */
   close(): Promise<void>;
   /** Stops the process (after a failure elsewhere). */
@@ -137,7 +126,7 @@ interface Spawned {
 /** Runs a command; its stdout is collected, or goes to `stdoutFd` (a file) when given. */
 function exec(
   argv: readonly string[],
-  options: { input?: string | Uint8Array; stdoutFd?: number } = {},
+  options: { input?: string; stdoutFd?: number } = {},
 ): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     const [command, ...args] = argv as [string, ...string[]];
@@ -258,11 +247,11 @@ export class ExecIptables implements Iptables {
     return COMMANDS[this.backend][kind];
   }
 
-  async restore(payload: RestoreInput): Promise<void> {
+  async restore(payload: string): Promise<void> {
     const result = await exec([...this.prefix, this.command("restore"), "--noflush", "-w", this.wait], {
-      input: typeof payload === "string" ? payload : payload.bytes,
+      input: payload,
     });
-    if (result.code !== 0) throw new RestoreError(result.stderr, inputText(payload), result.code);
+    if (result.code !== 0) throw new RestoreError(result.stderr, payload, result.code);
   }
 
   openRestore(): RestoreSession {
@@ -302,7 +291,7 @@ export class ExecIptables implements Iptables {
  * blames. iptables-restore is never far behind: each write waits for the pipe to drain, and a failing table
  * section is blamed at the latest at its COMMIT, the end of its payload.
  */
-const KEEP_INPUT = 1024 * 1024;
+const KEEP_INPUT_CHARS = 1024 * 1024;
 
 class ProcessRestoreSession implements RestoreSession {
   private readonly child;
@@ -310,8 +299,8 @@ class ProcessRestoreSession implements RestoreSession {
   private stderr = "";
   private failed = false;
   /** Recent payloads with the input line each starts at (1-based). */
-  private recent: Array<{ firstLine: number; payload: RestoreInput; size: number }> = [];
-  private kept = 0;
+  private recent: Array<{ firstLine: number; text: string }> = [];
+  private keptChars = 0;
   private nextLine = 1;
 
   constructor(argv: string[]) {
@@ -337,16 +326,14 @@ class ProcessRestoreSession implements RestoreSession {
     });
   }
 
-  async write(payload: RestoreInput): Promise<void> {
+  async write(payload: string): Promise<void> {
     if (this.failed) throw await this.error();
-    const size = typeof payload === "string" ? payload.length : payload.bytes.byteLength;
-    this.recent.push({ firstLine: this.nextLine, payload, size });
-    this.kept += size;
-    while (this.kept > KEEP_INPUT && this.recent.length > 1) this.kept -= this.recent.shift()?.size ?? 0;
-    if (typeof payload === "string") {
-      for (let i = payload.indexOf("\n"); i >= 0; i = payload.indexOf("\n", i + 1)) this.nextLine++;
-    } else this.nextLine += payload.lines;
-    const accepted = this.child.stdin.write(typeof payload === "string" ? payload : payload.bytes);
+    this.recent.push({ firstLine: this.nextLine, text: payload });
+    this.keptChars += payload.length;
+    while (this.keptChars > KEEP_INPUT_CHARS && this.recent.length > 1)
+      this.keptChars -= this.recent.shift()?.text.length ?? 0;
+    for (let i = payload.indexOf("\n"); i >= 0; i = payload.indexOf("\n", i + 1)) this.nextLine++;
+    const accepted = this.child.stdin.write(payload);
     if (!accepted) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -380,7 +367,7 @@ class ProcessRestoreSession implements RestoreSession {
     if (at && line !== undefined) {
       const local = line - at.firstLine + 1;
       const stderr = this.stderr.replace(/line:? \d+/, (m) => m.replace(String(line), String(local)));
-      return new RestoreError(stderr, inputText(at.payload), code);
+      return new RestoreError(stderr, at.text, code);
     }
     return new RestoreError(this.stderr, "", code);
   }

@@ -3,27 +3,10 @@
 // then chain deletions. A Batcher cuts a long list of units into payloads with a bounded number of chains:
 // iptables-nft 1.8.9 handles chain names of one --noflush payload in a sorted list, so a payload's cost
 // grows much faster than linearly with its chain count.
-import { isAscii } from "node:buffer";
 import { deleteForm, insertFirstForm, jumpTarget, type Table } from "./rule-text.ts";
 
 const TABLE_ORDER: Table[] = ["filter", "nat", "mangle"];
 const BUILTIN_TARGETS = new Set(["ACCEPT", "DROP", "REJECT", "RETURN", "MARK", "DNAT", "SNAT", "MASQUERADE"]);
-
-/**
- * A payload as iptables-restore reads it: its bytes, and how many lines they hold (so that the line
- * iptables-restore blames can be found in the payload it belongs to).
- */
-export interface EncodedPayload {
-  bytes: Uint8Array;
-  lines: number;
-}
-
-/** A chain's rules joined into the lines a payload writes (chainText), how many, and their digest. */
-export interface ChainText {
-  text: string;
-  lines: number;
-  digest: number;
-}
 
 interface TableOps {
   declares: string[];
@@ -36,10 +19,6 @@ interface TableOps {
 export class PayloadBuilder {
   private readonly tables = new Map<Table, TableOps>();
   private readonly chainNames = new Set<string>();
-  /** Lines beyond one per entry: a chain written from its ChainText is one entry of many lines. */
-  private extraLines = 0;
-  /** An entry taken from the kernel (a rule to delete, a chain to remove) has non-ASCII text. */
-  private notAscii = false;
 
   private ops(table: Table): TableOps {
     let ops = this.tables.get(table);
@@ -69,21 +48,18 @@ export class PayloadBuilder {
    * only to chains of the same service port (declared in the same payload) or to static chains, so they add
    * no names to count.
    */
-  writeChain(table: Table, chain: string, rules: readonly string[] | ChainText): void {
+  writeChain(table: Table, chain: string, rules: readonly string[] | string): void {
     const ops = this.ops(table);
     ops.declares.push(`:${chain} - [0:0]`);
     this.chainNames.add(chain);
-    if ("text" in rules) {
-      if (rules.lines > 0) {
-        ops.rules.push(rules.text);
-        this.extraLines += rules.lines - 1;
-      }
+    if (typeof rules === "string") {
+      // Already joined (chainText): one entry of many lines.
+      if (rules !== "") ops.rules.push(rules);
     } else for (const rule of rules) ops.rules.push(rule);
   }
 
   /** Flushes and deletes a chain (after every other change of the table). */
   removeChain(table: Table, chain: string): void {
-    this.notAscii ||= !asciiOnly(chain);
     const ops = this.ops(table);
     ops.declares.push(`:${chain} - [0:0]`);
     ops.removeChains.push(`-X ${chain}`);
@@ -92,7 +68,6 @@ export class PayloadBuilder {
 
   /** Deletes one "-A CHAIN …" rule by its specification. */
   deleteRule(table: Table, appendRule: string): void {
-    this.notAscii ||= !asciiOnly(appendRule);
     this.ops(table).deletes.push(deleteForm(appendRule));
     this.noteTarget(appendRule);
   }
@@ -103,55 +78,21 @@ export class PayloadBuilder {
     this.noteTarget(appendRule);
   }
 
-  /** Every line in payload order, without line ends. */
-  private eachLine(visit: (line: string) => void): void {
+  text(): string {
+    // One join over every entry (a chain written from its chainText is one entry of many lines): each
+    // character is copied once.
+    const out: string[] = [];
     for (const table of TABLE_ORDER) {
       const ops = this.tables.get(table);
       if (!ops) continue;
-      visit(`*${table}`);
+      out.push(`*${table}`);
       for (const list of [ops.declares, ops.rules, ops.deletes, ops.inserts, ops.removeChains])
-        for (let i = 0; i < list.length; i++) visit(list[i] as string);
-      visit("COMMIT");
+        for (const entry of list) out.push(entry);
+      out.push("COMMIT");
     }
-  }
-
-  text(): string {
-    const out: string[] = [];
-    this.eachLine((line) => out.push(line));
     out.push("");
     return out.join("\n");
   }
-
-  /**
-   * The payload's bytes, written straight into one buffer: no joined copy of the text (at 10,000 Services a
-   * first sync writes 30 MB of payloads, which as strings would each be a large object only a full
-   * collection frees), and nothing for the pipe to encode. Rendered rules are ASCII (comments are
-   * sanitized, names hashed, addresses parsed), so one byte per character; text taken from the kernel is
-   * checked, and anything else falls back to UTF-8.
-   */
-  encode(): EncodedPayload {
-    let length = 0;
-    let entries = 0;
-    this.eachLine((line) => {
-      length += line.length + 1;
-      entries++;
-    });
-    const lines = entries + this.extraLines;
-    if (this.notAscii) return { bytes: Buffer.from(this.text()), lines };
-    const bytes = Buffer.allocUnsafe(length);
-    let at = 0;
-    this.eachLine((line) => {
-      at += bytes.write(line, at, "latin1");
-      bytes[at++] = 10;
-    });
-    if (!isAscii(bytes)) return { bytes: Buffer.from(this.text()), lines };
-    return { bytes, lines };
-  }
-}
-
-/** The text has ASCII characters only (one UTF-8 byte each). */
-function asciiOnly(text: string): boolean {
-  return Buffer.byteLength(text) === text.length;
 }
 
 /**
@@ -160,10 +101,10 @@ function asciiOnly(text: string): boolean {
  */
 export class Batcher {
   private readonly maxChains: number;
-  private readonly apply: (payload: PayloadBuilder) => Promise<void>;
+  private readonly apply: (payload: string) => Promise<void>;
   private current: PayloadBuilder | undefined;
 
-  constructor(maxChains: number, apply: (payload: PayloadBuilder) => Promise<void>) {
+  constructor(maxChains: number, apply: (payload: string) => Promise<void>) {
     this.maxChains = maxChains;
     this.apply = apply;
   }
@@ -179,7 +120,7 @@ export class Batcher {
   async flush(): Promise<void> {
     const payload = this.current;
     this.current = undefined;
-    if (payload && !payload.isEmpty) await this.apply(payload);
+    if (payload && !payload.isEmpty) await this.apply(payload.text());
   }
 }
 
@@ -259,7 +200,7 @@ export function chainDigest(rules: readonly string[]): number {
  * copies each piece once, where digesting rule by rule would first flatten every rule into a string of its
  * own and the payload would then copy it again.
  */
-export function chainText(rules: readonly string[]): ChainText {
+export function chainText(rules: readonly string[]): { text: string; digest: number } {
   const text = rules.join("\n");
   const digest = new Digest();
   for (let start = 0, line = 0; line < rules.length; line++) {
@@ -268,5 +209,5 @@ export function chainText(rules: readonly string[]): ChainText {
     digest.addLine(text, start, end);
     start = end + 1;
   }
-  return { text, lines: rules.length, digest: digest.value() };
+  return { text, digest: digest.value() };
 }

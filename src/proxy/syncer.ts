@@ -27,7 +27,7 @@ import {
 import { ChainSlots, NO_RULES } from "./chain-slots.ts";
 import { type Iptables, isRestoreError, type RestoreSession, saveTables } from "./iptables.ts";
 import { JUMPS, planJumps } from "./jumps.ts";
-import { Batcher, type ChainText, chainText, PayloadBuilder } from "./payload.ts";
+import { Batcher, chainText, PayloadBuilder } from "./payload.ts";
 import {
   type ProxyRulesConfig,
   type ProxyState,
@@ -110,7 +110,7 @@ function programmedFrom(
   svc: ServicePortInfo,
   from: Programmed["from"],
   rules: ServicePortRules,
-): { programmed: Programmed; texts: ChainText[] } {
+): { programmed: Programmed; texts: string[] } {
   const programmed: Programmed = {
     service: svc.service,
     chains: [],
@@ -120,12 +120,12 @@ function programmedFrom(
     top: rules.top,
     from,
   };
-  const texts: ChainText[] = [];
+  const texts: string[] = [];
   for (const chain of rules.chains) {
-    const text = chainText(chain.rules);
+    const { text, digest } = chainText(chain.rules);
     programmed.chains.push(chain.name);
-    programmed.digests.push(text.digest);
-    programmed.rules += text.lines;
+    programmed.digests.push(digest);
+    programmed.rules += chain.rules.length;
     texts.push(text);
   }
   return { programmed, texts };
@@ -346,10 +346,10 @@ export class RuleSyncer {
   }
 
   private async restore(payload: PayloadBuilder | string): Promise<void> {
-    const input = typeof payload === "string" ? payload : payload.encode();
+    const text = typeof payload === "string" ? payload : payload.text();
     this.restores++;
     const session = this.openSession?.();
-    await this.counted(() => (session ? session.write(input) : this.iptables.restore(input)));
+    await this.counted(() => (session ? session.write(text) : this.iptables.restore(text)));
   }
 
   /** Runs `fn` with its restores streamed into one iptables-restore process, started at the first one. */
@@ -462,7 +462,7 @@ export class RuleSyncer {
     this.baseRules = baseRules;
     // On the legacy backend every commit copies the whole table: everything goes into one payload.
     const shared = this.single
-      ? new Batcher(Number.POSITIVE_INFINITY, (payload) => this.restore(payload))
+      ? new Batcher(Number.POSITIVE_INFINITY, (text) => this.restore(text))
       : undefined;
     const basePayload = shared ? await shared.next() : new PayloadBuilder();
     for (const table of ["mangle", "nat", "filter"] as const) {
@@ -520,7 +520,7 @@ export class RuleSyncer {
     //    rules are dropped after, so memory stays bounded. What the kernel has for a chain the record
     //    already had is in its slot; for a chain new to the record, in the save's other digests.
     const nat = kernel.nat;
-    const apply = (payload: PayloadBuilder) => this.restore(payload);
+    const apply = (text: string) => this.restore(text);
     const create = shared ?? new Batcher(this.createBudget, apply);
     const update = shared ?? new Batcher(this.updateBudget, apply);
     const desiredTop = new Map<string, string[]>();
@@ -537,7 +537,7 @@ export class RuleSyncer {
       const from = renderedFrom(svc, endpoints, ctx);
       const old = this.record.get(key);
       let programmed: Programmed;
-      let texts: ChainText[] | undefined;
+      let texts: string[] | undefined;
       let haves: Array<number | undefined> | undefined;
       if (old && sameInputs(old.from, from)) programmed = old;
       else {
@@ -560,7 +560,7 @@ export class RuleSyncer {
         // Unchanged inputs whose chains differ in the kernel (someone changed them): render them again.
         texts ??= programmedFrom(svc, from, renderServicePort(svc, endpoints, ctx)).texts;
         const payload = await (fresh ? create : update).next();
-        for (const i of writes) payload.writeChain("nat", chains[i] as string, texts[i] as ChainText);
+        for (const i of writes) payload.writeChain("nat", chains[i] as string, texts[i] as string);
         report.chainsWritten += writes.length;
       }
     }
@@ -672,7 +672,7 @@ export class RuleSyncer {
 
     const updates = new Map<string, Programmed | undefined>();
     await this.inSession(async () => {
-      const apply = (payload: PayloadBuilder) => this.restore(payload);
+      const apply = (text: string) => this.restore(text);
       const shared = this.single ? new Batcher(Number.POSITIVE_INFINITY, apply) : undefined;
       const create = shared ?? new Batcher(this.createBudget, apply);
       const update = shared ?? new Batcher(this.updateBudget, apply);
@@ -695,7 +695,7 @@ export class RuleSyncer {
         const topOps: Array<(payload: PayloadBuilder) => void> = [];
         for (const [i, chain] of (rules?.chains ?? []).entries()) {
           if (oldDigests.get(chain.name) === next?.digests[i]) continue;
-          const text = rendered?.texts[i] as ChainText;
+          const text = rendered?.texts[i] as string;
           ops.push((p) => p.writeChain("nat", chain.name, text));
           report.chainsWritten++;
         }

@@ -4,7 +4,6 @@
 // leaves the same ruleset as one full sync.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecIptables, RestoreError, saveText } from "../../src/proxy/iptables.ts";
-import { chainText, PayloadBuilder } from "../../src/proxy/payload.ts";
 import { type ProxyState, renderPayload } from "../../src/proxy/render.ts";
 import { type ProxyLogger, RuleSyncer } from "../../src/proxy/syncer.ts";
 import { requirePrerequisite, requireRoot } from "../support/env.ts";
@@ -115,29 +114,6 @@ for (const backend of ["nft", "legacy"] as const) {
       expect((error as RestoreError).message).toMatch(/KUBE-SEP-MISSINGMISSINGMI/);
       const strip = (t: string) => t.split("\n").filter((l) => !l.startsWith("#"));
       expect(strip(await saveText(iptables, "nat"))).toEqual(strip(before));
-    });
-
-    it("places the line iptables-restore blames in the encoded payload of a session it belongs to", async () => {
-      const session = iptables.openRestore();
-      const chain = (name: string, rules: string[]) => {
-        const payload = new PayloadBuilder();
-        payload.writeChain("nat", name, chainText(rules.map((rule) => `-A ${name} ${rule}`)));
-        return payload.encode();
-      };
-      await session.write(
-        chain("KUBE-SEP-SESSIONSESSION01", ["-s 10.0.0.1/32 -j KUBE-MARK-MASQ", "-j RETURN"]),
-      );
-      await session.write(chain("KUBE-SEP-SESSIONSESSION02", ["-j RETURN"]));
-      const bad = chain("KUBE-SVC-SESSIONSESSION03", ["-j RETURN", "-j KUBE-SEP-SESSIONMISSING99"]);
-      const error = await session
-        .write(bad)
-        .then(() => session.close())
-        .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(RestoreError);
-      expect((error as RestoreError).lineText).toBe(
-        "-A KUBE-SVC-SESSIONSESSION03 -j KUBE-SEP-SESSIONMISSING99",
-      );
-      expect((error as RestoreError).line).toBe(4);
     });
 
     it("ends a run of partial syncs with the same rules as one full sync, in small payloads", async () => {

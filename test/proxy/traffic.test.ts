@@ -5,14 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../src/api/resource.ts";
 import { cleanupProxyRules } from "../../src/proxy/cleanup.ts";
 import { execConntrack } from "../../src/proxy/conntrack.ts";
-import {
-  ExecIptables,
-  type Iptables,
-  inputText,
-  type RestoreInput,
-  type RestoreSession,
-  saveText,
-} from "../../src/proxy/iptables.ts";
+import { ExecIptables, type Iptables, type RestoreSession, saveText } from "../../src/proxy/iptables.ts";
 import { JUMPS } from "../../src/proxy/jumps.ts";
 import { ServiceProxy } from "../../src/proxy/service-proxy.ts";
 import type { ProxyLogger } from "../../src/proxy/syncer.ts";
@@ -64,9 +57,8 @@ class CorruptingIptables implements Iptables {
     this.backend = inner.backend;
   }
 
-  private corrupt(input: RestoreInput): RestoreInput {
-    if (!this.corruptNext) return input;
-    const payload = inputText(input);
+  private corrupt(payload: string): string {
+    if (!this.corruptNext) return payload;
     this.corruptNext = false;
     return payload.replace(/COMMIT\n$/, "-A KUBE-SERVICES -j KUBE-NO-SUCH-CHAIN\nCOMMIT\n");
   }
@@ -80,7 +72,7 @@ class CorruptingIptables implements Iptables {
     }
   }
 
-  restore(payload: RestoreInput): Promise<void> {
+  restore(payload: string): Promise<void> {
     return this.snapshot(() => this.inner.restore(this.corrupt(payload)));
   }
 

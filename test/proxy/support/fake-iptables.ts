@@ -2,14 +2,8 @@
 // enforce for the subset Deckhand uses: a restore is applied per table all or nothing; rules need their chain
 // and jump targets to exist; -D needs an identical rule; -X needs an empty, unreferenced user chain; a chain
 // line creates or flushes. It saves in iptables-save's layout. The integration tests check the real thing.
-import type {
-  CommandResult,
-  Iptables,
-  RestoreInput,
-  RestoreSession,
-  SaveLine,
-} from "../../../src/proxy/iptables.ts";
-import { inputText, RestoreError } from "../../../src/proxy/iptables.ts";
+import type { CommandResult, Iptables, RestoreSession, SaveLine } from "../../../src/proxy/iptables.ts";
+import { RestoreError } from "../../../src/proxy/iptables.ts";
 import { BUILTIN, type TableName, tokenize, untokenize } from "../../../src/proxy/rule-tables.ts";
 import { jumpTarget, type Table } from "../../../src/proxy/rule-text.ts";
 
@@ -46,8 +40,7 @@ export class FakeIptables implements Iptables {
   /** When set and it returns a message for a payload, that restore fails with the message. */
   failRestore: ((payload: string) => string | undefined) | undefined;
 
-  async restore(input: RestoreInput): Promise<void> {
-    const payload = inputText(input);
+  async restore(payload: string): Promise<void> {
     this.restores.push(payload);
     const injected = this.failRestore?.(payload);
     if (injected)
