@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import {
   decodeListContainersResponse,
   decodeListPodSandboxResponse,
-  WireFormatError,
 } from "../../src/runtime/cri/list-decoder.ts";
+import { WireError } from "../../src/util/protobuf-wire.ts";
 
 const definition = protoLoader.loadSync(join(import.meta.dirname, "../../proto/runtime/v1/api.proto"), {
   keepCase: true,
@@ -142,7 +142,7 @@ describe("CRI relist decoders", () => {
   it("reject truncated messages", () => {
     const bytes = listSandboxes.responseSerialize({ items: [{ id: "s1", labels: { a: "b" } }] });
     for (let end = 1; end < bytes.length; end++) {
-      expect(() => decodeListPodSandboxResponse(bytes.subarray(0, end))).toThrow(WireFormatError);
+      expect(() => decodeListPodSandboxResponse(bytes.subarray(0, end))).toThrow(WireError);
     }
   });
 });

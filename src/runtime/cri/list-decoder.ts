@@ -7,8 +7,10 @@
 // ~45% of everything an idle agent allocated on CRI (~0.6 MB a second), enough for V8 to no longer see
 // the agent as idle, so that its memory reducer never gave back the heap a burst of pods had grown.
 // The messages are small and stable (CRI runtime.v1); test/runtime/cri-list-decoder.test.ts checks these
-// decoders against proto-loader's on random messages.
+// decoders against proto-loader's on random messages. A malformed message throws WireError, which the caller
+// (grpc-js) turns into an INTERNAL error of the call.
 
+import { WireReader } from "../../util/protobuf-wire.ts";
 import type { Container__Output } from "./generated/runtime/v1/Container.ts";
 import type { ListContainersResponse__Output } from "./generated/runtime/v1/ListContainersResponse.ts";
 import type { ListPodSandboxResponse__Output } from "./generated/runtime/v1/ListPodSandboxResponse.ts";
@@ -17,129 +19,13 @@ import type { PodSandbox__Output } from "./generated/runtime/v1/PodSandbox.ts";
 const CONTAINER_STATES = ["CONTAINER_CREATED", "CONTAINER_RUNNING", "CONTAINER_EXITED", "CONTAINER_UNKNOWN"];
 const SANDBOX_STATES = ["SANDBOX_READY", "SANDBOX_NOTREADY"];
 
-/** A malformed message: the caller (grpc-js) turns it into an INTERNAL error of the call. */
-export class WireFormatError extends Error {
-  override readonly name = "WireFormatError";
-}
-
-/** A cursor over one protobuf message (or a length-delimited part of one). */
-class Reader {
-  readonly buf: Buffer;
-  readonly end: number;
-  pos: number;
-
-  constructor(buf: Buffer, start: number, end: number) {
-    this.buf = buf;
-    this.pos = start;
-    this.end = end;
-  }
-
-  get done(): boolean {
-    return this.pos >= this.end;
-  }
-
-  /** A varint of up to 32 significant bits (tags, lengths, enums, uint32). */
-  uint32(): number {
-    let value = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      const byte = this.byte();
-      value |= (byte & 0x7f) << shift;
-      if (byte < 0x80) return value >>> 0;
-    }
-    // The remaining bytes of a 64-bit varint (a negative int32 is sent sign-extended): the low 32 bits are kept.
-    for (let i = 0; i < 5; i++) if (this.byte() < 0x80) return value >>> 0;
-    throw new WireFormatError("varint longer than 10 bytes");
-  }
-
-  /** An int64 varint as proto-loader's `longs: String` shows it: decimal, with a sign when negative. */
-  int64(): string {
-    let lo = 0;
-    let hi = 0;
-    let shift = 0;
-    for (let i = 0; ; i++) {
-      if (i === 10) throw new WireFormatError("varint longer than 10 bytes");
-      const byte = this.byte();
-      const bits = byte & 0x7f;
-      if (shift < 28) lo |= bits << shift;
-      else if (shift === 28) {
-        lo |= (bits & 0x0f) << 28;
-        hi |= bits >> 4;
-      } else hi |= bits << (shift - 32);
-      if (byte < 0x80) break;
-      shift += 7;
-    }
-    lo >>>= 0;
-    hi >>>= 0;
-    if (hi < 0x200000) return String(hi * 0x100000000 + lo); // below 2^53: exact as a number
-    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)).toString();
-  }
-
-  string(): string {
-    const length = this.uint32();
-    const start = this.pos;
-    this.pos += length;
-    if (this.pos > this.end) throw new WireFormatError("string runs past the end of its message");
-    return this.buf.toString("utf8", start, this.pos);
-  }
-
-  /** A reader over the next length-delimited field, which this reader skips. */
-  message(): Reader {
-    const length = this.uint32();
-    const start = this.pos;
-    this.pos += length;
-    if (this.pos > this.end) throw new WireFormatError("message runs past the end of its parent");
-    return new Reader(this.buf, start, this.pos);
-  }
-
-  /** Reads one map<string, string> entry into `into`. */
-  mapEntry(into: Record<string, string>): void {
-    const entry = this.message();
-    let key = "";
-    let value = "";
-    while (!entry.done) {
-      const tag = entry.uint32();
-      if (tag === 0x0a) key = entry.string();
-      else if (tag === 0x12) value = entry.string();
-      else entry.skip(tag & 7);
-    }
-    into[key] = value;
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0:
-        while (this.byte() >= 0x80);
-        return;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2: {
-        const length = this.uint32(); // read first: `this.pos += this.uint32()` would add to the old pos
-        this.pos += length;
-        break;
-      }
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new WireFormatError(`unsupported wire type ${wireType}`);
-    }
-    if (this.pos > this.end) throw new WireFormatError("field runs past the end of its message");
-  }
-
-  private byte(): number {
-    if (this.pos >= this.end) throw new WireFormatError("message ends inside a varint");
-    return this.buf[this.pos++] as number;
-  }
-}
-
 /** Enums are int32 on the wire; proto-loader shows a value it has no name for as the number. */
 function enumName(names: readonly string[], wire: number): string {
   const value = wire | 0;
   return names[value] ?? (value as unknown as string);
 }
 
-function decodeContainer(r: Reader): Container__Output {
+function decodeContainer(r: WireReader): Container__Output {
   const c: Container__Output = {
     id: "",
     pod_sandbox_id: "",
@@ -167,7 +53,7 @@ function decodeContainer(r: Reader): Container__Output {
           const t = m.uint32();
           if (t === 0x0a) metadata.name = m.string();
           else if (t === 0x10) metadata.attempt = m.uint32();
-          else m.skip(t & 7);
+          else m.skipField(t & 7);
         }
         c.metadata = metadata;
         break;
@@ -179,7 +65,7 @@ function decodeContainer(r: Reader): Container__Output {
           const t = m.uint32();
           if (t === 0x0a) image.image = m.string();
           else if (t === 0x12) m.mapEntry(image.annotations);
-          else m.skip(t & 7);
+          else m.skipField(t & 7);
         }
         c.image = image;
         break;
@@ -200,13 +86,13 @@ function decodeContainer(r: Reader): Container__Output {
         r.mapEntry(c.annotations);
         break;
       default:
-        r.skip(tag & 7);
+        r.skipField(tag & 7);
     }
   }
   return c;
 }
 
-function decodeSandbox(r: Reader): PodSandbox__Output {
+function decodeSandbox(r: WireReader): PodSandbox__Output {
   const s: PodSandbox__Output = {
     id: "",
     metadata: null,
@@ -231,7 +117,7 @@ function decodeSandbox(r: Reader): PodSandbox__Output {
           else if (t === 0x12) metadata.uid = m.string();
           else if (t === 0x1a) metadata.namespace = m.string();
           else if (t === 0x20) metadata.attempt = m.uint32();
-          else m.skip(t & 7);
+          else m.skipField(t & 7);
         }
         s.metadata = metadata;
         break;
@@ -252,30 +138,30 @@ function decodeSandbox(r: Reader): PodSandbox__Output {
         s.runtime_handler = r.string();
         break;
       default:
-        r.skip(tag & 7);
+        r.skipField(tag & 7);
     }
   }
   return s;
 }
 
 export function decodeListContainersResponse(buf: Buffer): ListContainersResponse__Output {
-  const r = new Reader(buf, 0, buf.length);
+  const r = new WireReader(buf, 0, buf.length);
   const containers: Container__Output[] = [];
   while (!r.done) {
     const tag = r.uint32();
     if (tag === 0x0a) containers.push(decodeContainer(r.message()));
-    else r.skip(tag & 7);
+    else r.skipField(tag & 7);
   }
   return { containers };
 }
 
 export function decodeListPodSandboxResponse(buf: Buffer): ListPodSandboxResponse__Output {
-  const r = new Reader(buf, 0, buf.length);
+  const r = new WireReader(buf, 0, buf.length);
   const items: PodSandbox__Output[] = [];
   while (!r.done) {
     const tag = r.uint32();
     if (tag === 0x0a) items.push(decodeSandbox(r.message()));
-    else r.skip(tag & 7);
+    else r.skipField(tag & 7);
   }
   return { items };
 }

@@ -2,10 +2,16 @@
 // the "k8s\0" magic, a runtime.Unknown envelope naming apiVersion/kind, and the object's own message.
 // Typed clients (kubectl create namespace, client-go) send these; responses are always JSON.
 
+import {
+  signed,
+  WIRE_LENGTH_DELIMITED,
+  WIRE_VARINT,
+  WireError,
+  WireReader,
+} from "../../../util/protobuf-wire.ts";
 import { badRequest, unsupportedMediaType } from "../errors.ts";
 import type { FieldDef, MapValue, MessageDef } from "./fields.ts";
 import { MESSAGES, SPECIAL, TOP_LEVEL } from "./messages.ts";
-import { signed, WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireError, WireReader } from "./wire.ts";
 
 export const PROTOBUF_MEDIA_TYPE = "application/vnd.kubernetes.protobuf";
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
