@@ -107,6 +107,15 @@ describe("bad input", () => {
     expect(expectStatus(kind.body, 400, "BadRequest").message).toContain(
       "does not match the expected kind (Pod)",
     );
+    // Not a string at all, and one that String() cannot print (fuzz seed 1622156467 got a 500 for it).
+    const objectKind = await call(cp, "POST", podsPath, {
+      apiVersion: "v1",
+      kind: { toString: {} },
+      metadata: { name: "x" },
+    });
+    expect(expectStatus(objectKind.body, 400, "BadRequest").message).toContain(
+      'the kind in the data ({"toString":{}}) does not match the expected kind (Pod)',
+    );
     const version2 = await call(cp, "POST", podsPath, {
       apiVersion: "apps/v1",
       kind: "Pod",

@@ -17,14 +17,19 @@ export interface Decoded {
 export function checkTypeMeta(raw: Record<string, unknown>, apiVersion: string, kind: string): void {
   if (raw.apiVersion !== undefined && raw.apiVersion !== "" && raw.apiVersion !== apiVersion) {
     throw badRequest(
-      `the API version in the data (${String(raw.apiVersion)}) does not match the expected API version (${apiVersion})`,
+      `the API version in the data (${shown(raw.apiVersion)}) does not match the expected API version (${apiVersion})`,
     );
   }
   if (raw.kind !== undefined && raw.kind !== "" && raw.kind !== kind) {
     throw badRequest(
-      `the kind in the data (${String(raw.kind)}) does not match the expected kind (${kind}): the object provided is unrecognized (must be of type ${kind})`,
+      `the kind in the data (${shown(raw.kind)}) does not match the expected kind (${kind}): the object provided is unrecognized (must be of type ${kind})`,
     );
   }
+}
+
+/** A body's value in a message: a string as it is, anything else as JSON (String() of `{"toString": {}}` throws). */
+function shown(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
 }
 
 /** Decodes `raw` as an object of `served`'s kind, applying the fieldValidation directive to unknown fields. */
